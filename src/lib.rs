@@ -1,0 +1,1 @@
+//! Aura: a peer-to-peer, end-to-end encrypted group messenger for the terminal.
