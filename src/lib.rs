@@ -1,1 +1,27 @@
 //! Aura: a peer-to-peer, end-to-end encrypted group messenger for the terminal.
+//!
+//! The crate is a library with a thin binary (`src/main.rs`) on top. Its modules:
+//!
+//! - [`cli`] — the command line (clap) and the edge where errors become messages.
+//! - [`paths`] — where a profile's config, store and logs live.
+//! - [`config`] — embedded defaults merged with the user's file, checked key by key.
+//! - [`logging`] — `tracing` to a rolling file, never to the terminal.
+//! - [`identity`] — the device's Ed25519 key and the libp2p PeerId derived from it.
+//! - [`state`] — the domain state, pure, and its persistence in redb ([`state::store`]).
+//! - [`net`] — the network node (for now, the states it reports).
+//! - [`ui`] — the ratatui interface: view model, pure `update` and `render`, keymap, shell.
+//!
+//! See `ARCHITECTURE.md` for how the pieces talk to each other.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![warn(missing_debug_implementations)]
+
+pub mod cli;
+pub mod config;
+pub mod identity;
+pub mod logging;
+pub mod net;
+pub mod paths;
+pub mod state;
+pub mod ui;

@@ -1,0 +1,272 @@
+//! Settings: the embedded defaults (`assets/config.toml`) with the user's file merged over them.
+//!
+//! A key the defaults do not know is reported by name and otherwise ignored, so that a typo
+//! never passes silently and never stops Aura from starting. A value of the wrong type or out of
+//! range is an error that names the file and the key.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tracing::level_filters::LevelFilter;
+
+/// The defaults, compiled in so that Aura runs without any file on disk.
+pub const DEFAULT_CONFIG: &str = include_str!("../assets/config.toml");
+/// A config file larger than this is rejected unread.
+pub const MAX_CONFIG_BYTES: u64 = 64 * 1024;
+pub const TICK_MS_RANGE: std::ops::RangeInclusive<u64> = 50..=5000;
+pub const KEEP_LOG_FILES_RANGE: std::ops::RangeInclusive<usize> = 1..=365;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub log: LogConfig,
+    pub ui: UiConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub level: String,
+    pub keep_files: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    pub tick_ms: u64,
+}
+
+impl Config {
+    /// The log level, already checked to parse when the config was loaded.
+    pub fn log_level(&self) -> LevelFilter {
+        self.log.level.parse().unwrap_or(LevelFilter::INFO)
+    }
+}
+
+/// A loaded configuration and what was noticed on the way.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: Config,
+    /// The user's file, when there was one.
+    pub source: Option<PathBuf>,
+    /// Keys the user's file set that Aura does not know, as dotted paths.
+    pub unknown_keys: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is larger than {MAX_CONFIG_BYTES} bytes")]
+    TooLarge { path: PathBuf },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("config file {path}: invalid value for `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// Loads the defaults and, if `path` exists, merges the user's file over them.
+pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return defaults(),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: path.to_owned(),
+        });
+    }
+    let mut loaded = merge_user_text(&text, path)?;
+    loaded.source = Some(path.to_owned());
+    Ok(loaded)
+}
+
+/// The embedded defaults alone.
+pub fn defaults() -> Result<LoadedConfig, ConfigError> {
+    merge_user_text("", Path::new("<defaults>"))
+}
+
+/// Merges the text of a user file (named `path` in errors) over the defaults.
+pub fn merge_user_text(text: &str, path: &Path) -> Result<LoadedConfig, ConfigError> {
+    let syntax = |path: &Path, err: toml::de::Error| ConfigError::Syntax {
+        path: path.to_owned(),
+        message: err.message().to_owned(),
+    };
+    let mut merged: toml::Table = toml::from_str(DEFAULT_CONFIG)
+        .map_err(|err| syntax(Path::new("<embedded defaults>"), err))?;
+    let user: toml::Table = toml::from_str(text).map_err(|err| syntax(path, err))?;
+    let mut unknown_keys = Vec::new();
+    merge_known(&mut merged, user, "", &mut unknown_keys);
+
+    let config: Config =
+        serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|err| {
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                key: err.path().to_string(),
+                message: err.inner().to_string(),
+            }
+        })?;
+    validate(&config, path)?;
+    Ok(LoadedConfig {
+        config,
+        source: None,
+        unknown_keys,
+    })
+}
+
+/// Copies the user's values over the defaults, key by key; keys absent from the defaults are
+/// collected in `unknown` instead.
+fn merge_known(base: &mut toml::Table, user: toml::Table, prefix: &str, unknown: &mut Vec<String>) {
+    for (key, value) in user {
+        let dotted = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match (base.get_mut(&key), value) {
+            (None, _) => unknown.push(dotted),
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(user_table)) => {
+                merge_known(base_table, user_table, &dotted, unknown)
+            }
+            (Some(slot), value) => *slot = value,
+        }
+    }
+}
+
+fn validate(config: &Config, path: &Path) -> Result<(), ConfigError> {
+    let invalid = |key: &str, message: String| ConfigError::Invalid {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        message,
+    };
+    if config.log.level.parse::<LevelFilter>().is_err() {
+        return Err(invalid(
+            "log.level",
+            format!(
+                "{:?} is not one of error, warn, info, debug, trace",
+                config.log.level
+            ),
+        ));
+    }
+    if !KEEP_LOG_FILES_RANGE.contains(&config.log.keep_files) {
+        return Err(invalid(
+            "log.keep_files",
+            format!(
+                "{} is outside {}..={}",
+                config.log.keep_files,
+                KEEP_LOG_FILES_RANGE.start(),
+                KEEP_LOG_FILES_RANGE.end()
+            ),
+        ));
+    }
+    if !TICK_MS_RANGE.contains(&config.ui.tick_ms) {
+        return Err(invalid(
+            "ui.tick_ms",
+            format!(
+                "{} is outside {}..={}",
+                config.ui.tick_ms,
+                TICK_MS_RANGE.start(),
+                TICK_MS_RANGE.end()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(text: &str) -> Result<LoadedConfig, ConfigError> {
+        merge_user_text(text, Path::new("/home/u/.config/aura/config.toml"))
+    }
+
+    #[test]
+    fn defaults_parse_and_validate() {
+        let loaded = defaults().unwrap();
+        assert_eq!(loaded.config.log.level, "info");
+        assert_eq!(loaded.config.ui.tick_ms, 250);
+        assert!(loaded.unknown_keys.is_empty());
+    }
+
+    #[test]
+    fn user_values_override_only_their_keys() {
+        let loaded = user("[ui]\ntick_ms = 100\n").unwrap();
+        assert_eq!(loaded.config.ui.tick_ms, 100);
+        assert_eq!(loaded.config.log.level, "info");
+    }
+
+    #[test]
+    fn unknown_keys_are_named_and_ignored() {
+        let loaded =
+            user("colour = 1\n[ui]\ntick_ms = 100\ntheme = \"x\"\n[net]\nport = 1\n").unwrap();
+        assert_eq!(loaded.unknown_keys, ["colour", "net", "ui.theme"]);
+        assert_eq!(loaded.config.ui.tick_ms, 100);
+    }
+
+    #[test]
+    fn wrong_types_name_the_key_and_file() {
+        let err = user("[ui]\ntick_ms = \"fast\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(&err, ConfigError::Invalid { key, .. } if key == "ui.tick_ms"),
+            "{text}"
+        );
+        assert!(text.contains("config.toml"), "{text}");
+        let err = user("log = 3\n").unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { key, .. } if key == "log"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_are_rejected() {
+        for (text, key) in [
+            ("[ui]\ntick_ms = 0\n", "ui.tick_ms"),
+            ("[log]\nlevel = \"loud\"\n", "log.level"),
+            ("[log]\nkeep_files = 0\n", "log.keep_files"),
+        ] {
+            let err = user(text).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { key: k, .. } if k == key),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_reported() {
+        assert!(matches!(user("[ui\n"), Err(ConfigError::Syntax { .. })));
+    }
+
+    #[test]
+    fn files_over_the_cap_are_rejected_and_missing_files_mean_defaults() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("config.toml");
+        assert!(load(&path).unwrap().source.is_none());
+        std::fs::write(&path, "#".repeat(MAX_CONFIG_BYTES as usize + 1)).unwrap();
+        assert!(matches!(load(&path), Err(ConfigError::TooLarge { .. })));
+    }
+}
