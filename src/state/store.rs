@@ -16,6 +16,7 @@ use redb::{
 };
 use zeroize::Zeroizing;
 
+use super::corruption;
 use crate::paths::FILE_MODE;
 
 /// Singleton values that describe the store itself.
@@ -240,27 +241,61 @@ fn read_schema_version(txn: &redb::ReadTransaction) -> Result<u64, redb::Error> 
 
 /// Opens a store that already has content, without ever writing to a file that is not sound.
 fn open_existing(path: &Path, errors: &ErrorContext<'_>) -> Result<Database, StoreError> {
-    match Database::builder().open_read_only(path) {
-        Ok(probe) => {
-            // Refuse a newer schema before anything opens the file for writing.
-            let version = probe
-                .begin_read()
-                .map_err(|err| errors.redb(err.into()))
-                .and_then(|txn| read_schema_version(&txn).map_err(|err| errors.redb(err)))?;
-            if version > SCHEMA_VERSION {
-                return Err(StoreError::NewerSchema {
-                    path: path.to_owned(),
-                    found: version,
-                });
-            }
-            drop(probe);
-            Database::builder()
-                .open(path)
-                .map_err(|err| errors.open(err))
-        }
-        Err(DatabaseError::RepairAborted) => repair(path, errors),
-        Err(err) => Err(errors.open(err)),
+    match probe(path, errors) {
+        Ok(()) => Database::builder()
+            .open(path)
+            .map_err(|err| errors.open(err)),
+        Err(ProbeFailure::NeedsRepair) => repair(path, errors),
+        Err(ProbeFailure::Refused(err)) => Err(err),
     }
+}
+
+enum ProbeFailure {
+    /// The file was not closed cleanly; redb must repair it before use.
+    NeedsRepair,
+    Refused(StoreError),
+}
+
+/// Reads the whole store read-only (which never modifies the file): its schema version, and
+/// every entry of every table, so that damage shows up here rather than after a write.
+fn probe(path: &Path, errors: &ErrorContext<'_>) -> Result<(), ProbeFailure> {
+    let outcome = corruption::catch_corruption(|| {
+        let db = match Database::builder().open_read_only(path) {
+            Ok(db) => db,
+            Err(DatabaseError::RepairAborted) => return Err(ProbeFailure::NeedsRepair),
+            Err(err) => return Err(ProbeFailure::Refused(errors.open(err))),
+        };
+        let refused = |err: redb::Error| ProbeFailure::Refused(errors.redb(err));
+        let txn = db.begin_read().map_err(|err| refused(err.into()))?;
+        let version = read_schema_version(&txn).map_err(refused)?;
+        if version > SCHEMA_VERSION {
+            return Err(ProbeFailure::Refused(StoreError::NewerSchema {
+                path: path.to_owned(),
+                found: version,
+            }));
+        }
+        scan_table(&txn, META).map_err(refused)?;
+        scan_table(&txn, IDENTITY).map_err(refused)
+    });
+    outcome.unwrap_or_else(|panic| Err(ProbeFailure::Refused(errors.corrupt(panic))))
+}
+
+/// Reads every entry of `table`, if it exists, so that every page of it is visited.
+fn scan_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &redb::ReadTransaction,
+    table: TableDefinition<K, V>,
+) -> Result<(), redb::Error> {
+    let table = match txn.open_table(table) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(err) => return Err(err.into()),
+    };
+    for entry in table.iter()? {
+        let (key, value) = entry?;
+        // Decoding is where damaged bytes would surface.
+        let _ = (key.value(), value.value());
+    }
+    Ok(())
 }
 
 /// Lets redb repair a store left open by a crash, keeping a copy to restore if it fails.
