@@ -1,0 +1,121 @@
+//! The `aura` binary's commands, run as a user would run them.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn aura(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aura"))
+        .env("AURA_HOME", home)
+        .env_remove("RUST_LOG")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[test]
+fn id_is_stable_per_profile_and_distinct_across_profiles() {
+    let home = tempfile::tempdir().unwrap();
+    let first = stdout(&aura(home.path(), &["--profile", "a", "id"]));
+    let second = stdout(&aura(home.path(), &["--profile", "a", "id"]));
+    let other = stdout(&aura(home.path(), &["--profile", "b", "id"]));
+    assert!(first.starts_with("peer id      12D3KooW"), "{first}");
+    assert!(first.contains("fingerprint  "), "{first}");
+    assert_eq!(first, second);
+    assert_ne!(first, other);
+}
+
+#[test]
+fn data_dir_flag_and_env_agree() {
+    let home = tempfile::tempdir().unwrap();
+    let by_env = stdout(&aura(home.path(), &["id"]));
+    let by_flag = Command::new(env!("CARGO_BIN_EXE_aura"))
+        .env_remove("AURA_HOME")
+        .arg("--data-dir")
+        .arg(home.path())
+        .arg("id")
+        .output()
+        .unwrap();
+    assert_eq!(by_env, stdout(&by_flag));
+}
+
+#[test]
+fn status_shows_paths_and_counts() {
+    let home = tempfile::tempdir().unwrap();
+    let before = stdout(&aura(home.path(), &["--profile", "a", "status"]));
+    assert!(before.contains("not created yet"), "{before}");
+    assert!(!home.path().join("profiles/a/store.redb").exists());
+
+    let init = stdout(&aura(home.path(), &["--profile", "a", "init"]));
+    assert!(init.contains("created profile 'a'"), "{init}");
+    let again = stdout(&aura(home.path(), &["--profile", "a", "init"]));
+    assert!(again.contains("already exists"), "{again}");
+
+    let status = stdout(&aura(home.path(), &["--profile", "a", "status"]));
+    let store = home.path().join("profiles/a/store.redb");
+    assert!(status.contains(&format!("store        {}", store.display())), "{status}");
+    assert!(status.contains(&home.path().join("config.toml").display().to_string()), "{status}");
+    assert!(status.contains("logs         "), "{status}");
+    assert!(status.contains("identity   1 entries"), "{status}");
+    assert!(status.contains("schema v1"), "{status}");
+    let id = stdout(&aura(home.path(), &["--profile", "a", "id"]));
+    assert!(status.contains(id.lines().next().unwrap()), "{status}");
+}
+
+#[test]
+fn an_invalid_config_value_is_one_line_naming_file_and_key() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("config.toml"), "[ui]\ntick_ms = 1\n").unwrap();
+    let output = aura(home.path(), &["id"]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains("config.toml") && message.contains("ui.tick_ms"), "{message}");
+}
+
+#[test]
+fn an_unknown_config_key_is_reported_and_ignored() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("config.toml"), "[ui]\ntick_msec = 100\n").unwrap();
+    let output = aura(home.path(), &["id"]);
+    stdout(&output);
+    assert!(stderr(&output).contains("unknown key `ui.tick_msec`"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_bad_profile_name_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let output = aura(home.path(), &["--profile", "../etc", "id"]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("invalid profile name"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_damaged_store_is_reported_and_kept() {
+    let home = tempfile::tempdir().unwrap();
+    stdout(&aura(home.path(), &["--profile", "a", "init"]));
+    let store = home.path().join("profiles/a/store.redb");
+    let mut bytes = std::fs::read(&store).unwrap();
+    bytes.truncate(bytes.len() / 3);
+    std::fs::write(&store, &bytes).unwrap();
+    for args in [["--profile", "a", "id"], ["--profile", "a", "status"]] {
+        let output = aura(home.path(), &args);
+        assert!(!output.status.success());
+        let message = stderr(&output);
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(message.contains("left untouched"), "{message}");
+    }
+    assert!(std::fs::read(&store).unwrap() == bytes);
+}

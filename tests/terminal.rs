@@ -1,0 +1,204 @@
+//! The real binary in a real terminal (tmux): it starts, draws, shows help, quits with 0 and
+//! leaves the terminal in cooked mode; it refuses a second process on the same profile; and it
+//! survives being killed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A private tmux server with one shell pane, killed on drop.
+struct Tmux {
+    socket: String,
+    home: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn start() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let socket = format!(
+            "aura-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let tmux = Self {
+            socket,
+            home: tempfile::tempdir().unwrap(),
+        };
+        tmux.run(&["new-session", "-d", "-x", "100", "-y", "30", "sh"]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .env("TERM", "xterm-256color")
+            .output()
+            .expect("tmux must be installed to run the terminal tests (.ci/run installs it)");
+        assert!(
+            output.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn type_line(&self, line: &str) {
+        self.run(&["send-keys", "-l", line]);
+        self.run(&["send-keys", "Enter"]);
+    }
+
+    fn keys(&self, keys: &str) {
+        self.run(&["send-keys", keys]);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p"])
+    }
+
+    fn wait_for(&self, what: &str, predicate: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if predicate(&screen) {
+                return screen;
+            }
+            assert!(start.elapsed() < WAIT, "timed out waiting for {what}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn aura_command(&self, args: &str) -> String {
+        format!(
+            "AURA_HOME='{}' '{}' {args}",
+            self.home.path().display(),
+            bin().display()
+        )
+    }
+
+    fn home(&self) -> &Path {
+        self.home.path()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_aura"))
+}
+
+fn assert_cooked(tmux: &Tmux) {
+    tmux.run(&["send-keys", "clear", "Enter"]);
+    tmux.type_line("stty -a; echo STTY-DONE");
+    let screen = tmux.wait_for("stty output", |s| s.contains("\nSTTY-DONE"));
+    let flags: Vec<&str> = screen.split_whitespace().collect();
+    for flag in ["icanon", "echo", "isig", "icrnl"] {
+        assert!(flags.contains(&flag), "{flag} is not set:\n{screen}");
+    }
+}
+
+#[test]
+fn starts_shows_help_quits_cleanly_and_restores_the_terminal() {
+    let tmux = Tmux::start();
+    tmux.type_line(&format!("{}; echo EXIT=$?", tmux.aura_command("--profile a")));
+    let screen = tmux.wait_for("the status bar", |s| s.contains("│ offline"));
+    assert!(screen.contains(" a │ …"), "{screen}");
+    assert!(screen.contains("? help") && screen.contains("q quit"), "{screen}");
+
+    tmux.keys("?");
+    let help = tmux.wait_for("the help", |s| s.contains("Keys"));
+    assert!(help.contains("Quit Aura"), "{help}");
+    tmux.keys("Escape");
+    tmux.wait_for("help to close", |s| !s.contains("Quit Aura"));
+
+    tmux.keys("q");
+    tmux.wait_for("exit", |s| s.contains("EXIT=0"));
+    assert_cooked(&tmux);
+}
+
+#[test]
+fn a_second_process_on_a_running_profile_is_refused() {
+    let tmux = Tmux::start();
+    tmux.type_line(&format!("{}; echo EXIT=$?", tmux.aura_command("--profile a")));
+    tmux.wait_for("the status bar", |s| s.contains("│ offline"));
+
+    for args in [&["--profile", "a"][..], &["--profile", "a", "id"][..]] {
+        let output = Command::new(bin())
+            .env("AURA_HOME", tmux.home())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let message = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(message.contains("profile 'a'"), "{message}");
+    }
+    // Another profile is independent.
+    let other = Command::new(bin())
+        .env("AURA_HOME", tmux.home())
+        .args(["--profile", "b", "id"])
+        .output()
+        .unwrap();
+    assert!(other.status.success());
+
+    tmux.keys("C-c");
+    tmux.wait_for("exit", |s| s.contains("EXIT=0"));
+    assert_cooked(&tmux);
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_sigkill_loses_nothing() {
+    let tmux = Tmux::start();
+    let id_before = Command::new(bin())
+        .env("AURA_HOME", tmux.home())
+        .args(["--profile", "a", "id"])
+        .output()
+        .unwrap();
+    assert!(id_before.status.success());
+
+    tmux.type_line(&format!("{}; echo EXIT=$?", tmux.aura_command("--profile a")));
+    tmux.wait_for("the status bar", |s| s.contains("│ offline"));
+    signal_aura(&tmux, "-TERM");
+    tmux.wait_for("exit", |s| s.contains("EXIT=0"));
+    assert_cooked(&tmux);
+
+    tmux.type_line(&format!("{}; echo EXIT=$?", tmux.aura_command("--profile a")));
+    tmux.wait_for("the status bar", |s| s.contains("│ offline"));
+    signal_aura(&tmux, "-KILL");
+    tmux.wait_for("exit", |s| s.contains("EXIT=137"));
+    std::thread::sleep(Duration::from_millis(200));
+    let id_after = Command::new(bin())
+        .env("AURA_HOME", tmux.home())
+        .args(["--profile", "a", "id"])
+        .output()
+        .unwrap();
+    assert!(
+        id_after.status.success(),
+        "{}",
+        String::from_utf8_lossy(&id_after.stderr)
+    );
+    assert_eq!(id_before.stdout, id_after.stdout);
+}
+
+/// Sends `signal` to the aura process running in the pane's shell.
+fn signal_aura(tmux: &Tmux, signal: &str) {
+    let shell = tmux.run(&["display-message", "-p", "#{pane_pid}"]);
+    let children = Command::new("pgrep")
+        .args(["-P", shell.trim()])
+        .output()
+        .unwrap();
+    let pid = String::from_utf8(children.stdout).unwrap();
+    let pid = pid.lines().next().expect("aura runs under the pane's shell");
+    let status = Command::new("kill").args([signal, pid]).status().unwrap();
+    assert!(status.success());
+}
