@@ -65,8 +65,14 @@ fn status_shows_paths_and_counts() {
 
     let status = stdout(&aura(home.path(), &["--profile", "a", "status"]));
     let store = home.path().join("profiles/a/store.redb");
-    assert!(status.contains(&format!("store        {}", store.display())), "{status}");
-    assert!(status.contains(&home.path().join("config.toml").display().to_string()), "{status}");
+    assert!(
+        status.contains(&format!("store        {}", store.display())),
+        "{status}"
+    );
+    assert!(
+        status.contains(&home.path().join("config.toml").display().to_string()),
+        "{status}"
+    );
     assert!(status.contains("logs         "), "{status}");
     assert!(status.contains("identity   1 entries"), "{status}");
     assert!(status.contains("schema v1"), "{status}");
@@ -82,7 +88,10 @@ fn an_invalid_config_value_is_one_line_naming_file_and_key() {
     assert!(!output.status.success());
     let message = stderr(&output);
     assert_eq!(message.lines().count(), 1, "{message}");
-    assert!(message.contains("config.toml") && message.contains("ui.tick_ms"), "{message}");
+    assert!(
+        message.contains("config.toml") && message.contains("ui.tick_ms"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -91,7 +100,11 @@ fn an_unknown_config_key_is_reported_and_ignored() {
     std::fs::write(home.path().join("config.toml"), "[ui]\ntick_msec = 100\n").unwrap();
     let output = aura(home.path(), &["id"]);
     stdout(&output);
-    assert!(stderr(&output).contains("unknown key `ui.tick_msec`"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("unknown key `ui.tick_msec`"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -99,7 +112,11 @@ fn a_bad_profile_name_is_refused() {
     let home = tempfile::tempdir().unwrap();
     let output = aura(home.path(), &["--profile", "../etc", "id"]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("invalid profile name"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("invalid profile name"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

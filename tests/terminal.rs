@@ -67,7 +67,10 @@ impl Tmux {
             if predicate(&screen) {
                 return screen;
             }
-            assert!(start.elapsed() < WAIT, "timed out waiting for {what}:\n{screen}");
+            assert!(
+                start.elapsed() < WAIT,
+                "timed out waiting for {what}:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -110,10 +113,16 @@ fn assert_cooked(tmux: &Tmux) {
 #[test]
 fn starts_shows_help_quits_cleanly_and_restores_the_terminal() {
     let tmux = Tmux::start();
-    tmux.type_line(&format!("{}; echo EXIT=$?", tmux.aura_command("--profile a")));
+    tmux.type_line(&format!(
+        "{}; echo EXIT=$?",
+        tmux.aura_command("--profile a")
+    ));
     let screen = tmux.wait_for("the status bar", |s| s.contains("│ offline"));
     assert!(screen.contains(" a │ …"), "{screen}");
-    assert!(screen.contains("? help") && screen.contains("q quit"), "{screen}");
+    assert!(
+        screen.contains("? help") && screen.contains("q quit"),
+        "{screen}"
+    );
 
     tmux.keys("?");
     let help = tmux.wait_for("the help", |s| s.contains("Keys"));
@@ -129,7 +138,10 @@ fn starts_shows_help_quits_cleanly_and_restores_the_terminal() {
 #[test]
 fn a_second_process_on_a_running_profile_is_refused() {
     let tmux = Tmux::start();
-    tmux.type_line(&format!("{}; echo EXIT=$?", tmux.aura_command("--profile a")));
+    tmux.type_line(&format!(
+        "{}; echo EXIT=$?",
+        tmux.aura_command("--profile a")
+    ));
     tmux.wait_for("the status bar", |s| s.contains("│ offline"));
 
     for args in [&["--profile", "a"][..], &["--profile", "a", "id"][..]] {
@@ -166,13 +178,19 @@ fn sigterm_restores_the_terminal_and_sigkill_loses_nothing() {
         .unwrap();
     assert!(id_before.status.success());
 
-    tmux.type_line(&format!("{}; echo EXIT=$?", tmux.aura_command("--profile a")));
+    tmux.type_line(&format!(
+        "{}; echo EXIT=$?",
+        tmux.aura_command("--profile a")
+    ));
     tmux.wait_for("the status bar", |s| s.contains("│ offline"));
     signal_aura(&tmux, "-TERM");
     tmux.wait_for("exit", |s| s.contains("EXIT=0"));
     assert_cooked(&tmux);
 
-    tmux.type_line(&format!("{}; echo EXIT=$?", tmux.aura_command("--profile a")));
+    tmux.type_line(&format!(
+        "{}; echo EXIT=$?",
+        tmux.aura_command("--profile a")
+    ));
     tmux.wait_for("the status bar", |s| s.contains("│ offline"));
     signal_aura(&tmux, "-KILL");
     tmux.wait_for("exit", |s| s.contains("EXIT=137"));
@@ -198,7 +216,10 @@ fn signal_aura(tmux: &Tmux, signal: &str) {
         .output()
         .unwrap();
     let pid = String::from_utf8(children.stdout).unwrap();
-    let pid = pid.lines().next().expect("aura runs under the pane's shell");
+    let pid = pid
+        .lines()
+        .next()
+        .expect("aura runs under the pane's shell");
     let status = Command::new("kill").args([signal, pid]).status().unwrap();
     assert!(status.success());
 }

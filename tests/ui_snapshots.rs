@@ -74,9 +74,13 @@ fn groups_focus_network_and_notices() {
         },
     ];
     app.selected_group = Some(0);
-    app.notices
-        .push("config: unknown key `ui.theme` in /home/alice/.config/aura/config.toml (ignored)".into());
-    update(&mut app, UiEvent::Network(NetworkStatus::Listening { peers: 2 }));
+    app.notices.push(
+        "config: unknown key `ui.theme` in /home/alice/.config/aura/config.toml (ignored)".into(),
+    );
+    update(
+        &mut app,
+        UiEvent::Network(NetworkStatus::Listening { peers: 2 }),
+    );
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Tab);
     insta::assert_snapshot!(screen(&app));
@@ -88,5 +92,8 @@ fn resizing_redraws_to_the_new_size() {
     update(&mut app, UiEvent::Resize(60, 16));
     let text = screen(&app);
     assert_eq!(text.lines().count(), 16);
-    assert!(text.lines().all(|line| line.chars().count() == 62), "{text}");
+    assert!(
+        text.lines().all(|line| line.chars().count() == 62),
+        "{text}"
+    );
 }
