@@ -133,6 +133,21 @@ fn starts_shows_help_quits_cleanly_and_restores_the_terminal() {
     tmux.keys("q");
     tmux.wait_for("exit", |s| s.contains("EXIT=0"));
     assert_cooked(&tmux);
+    assert_private_log(&tmux.home().join("profiles/a/logs"));
+}
+
+/// The TUI logged to a file, readable by its owner alone, and not to the screen.
+fn assert_private_log(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(text.contains("starting the TUI"), "{text}");
+    let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
 }
 
 #[test]
