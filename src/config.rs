@@ -169,29 +169,30 @@ fn validate(config: &Config, path: &Path) -> Result<(), ConfigError> {
             ),
         ));
     }
-    if !KEEP_LOG_FILES_RANGE.contains(&config.log.keep_files) {
-        return Err(invalid(
-            "log.keep_files",
-            format!(
-                "{} is outside {}..={}",
-                config.log.keep_files,
-                KEEP_LOG_FILES_RANGE.start(),
-                KEEP_LOG_FILES_RANGE.end()
-            ),
-        ));
-    }
-    if !TICK_MS_RANGE.contains(&config.ui.tick_ms) {
-        return Err(invalid(
-            "ui.tick_ms",
-            format!(
-                "{} is outside {}..={}",
-                config.ui.tick_ms,
-                TICK_MS_RANGE.start(),
-                TICK_MS_RANGE.end()
-            ),
-        ));
-    }
+    check_range(
+        "log.keep_files",
+        config.log.keep_files,
+        KEEP_LOG_FILES_RANGE,
+        path,
+    )?;
+    check_range("ui.tick_ms", config.ui.tick_ms, TICK_MS_RANGE, path)?;
     Ok(())
+}
+
+fn check_range<T: PartialOrd + std::fmt::Display>(
+    key: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+    path: &Path,
+) -> Result<(), ConfigError> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        message: format!("{value} is outside {}..={}", range.start(), range.end()),
+    })
 }
 
 #[cfg(test)]

@@ -83,6 +83,15 @@ impl Tmux {
         )
     }
 
+    /// Runs the binary on this test's home, outside tmux.
+    fn aura(&self, args: &[&str]) -> std::process::Output {
+        Command::new(bin())
+            .env("AURA_HOME", self.home())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
     fn home(&self) -> &Path {
         self.home.path()
     }
@@ -160,22 +169,14 @@ fn a_second_process_on_a_running_profile_is_refused() {
     tmux.wait_for("the status bar", |s| s.contains("│ offline"));
 
     for args in [&["--profile", "a"][..], &["--profile", "a", "id"][..]] {
-        let output = Command::new(bin())
-            .env("AURA_HOME", tmux.home())
-            .args(args)
-            .output()
-            .unwrap();
+        let output = tmux.aura(args);
         assert!(!output.status.success());
         let message = String::from_utf8(output.stderr).unwrap();
         assert_eq!(message.lines().count(), 1, "{message}");
         assert!(message.contains("profile 'a'"), "{message}");
     }
     // Another profile is independent.
-    let other = Command::new(bin())
-        .env("AURA_HOME", tmux.home())
-        .args(["--profile", "b", "id"])
-        .output()
-        .unwrap();
+    let other = tmux.aura(&["--profile", "b", "id"]);
     assert!(other.status.success());
 
     tmux.keys("C-c");
@@ -186,11 +187,7 @@ fn a_second_process_on_a_running_profile_is_refused() {
 #[test]
 fn sigterm_restores_the_terminal_and_sigkill_loses_nothing() {
     let tmux = Tmux::start();
-    let id_before = Command::new(bin())
-        .env("AURA_HOME", tmux.home())
-        .args(["--profile", "a", "id"])
-        .output()
-        .unwrap();
+    let id_before = tmux.aura(&["--profile", "a", "id"]);
     assert!(id_before.status.success());
 
     tmux.type_line(&format!(
@@ -210,11 +207,7 @@ fn sigterm_restores_the_terminal_and_sigkill_loses_nothing() {
     signal_aura(&tmux, "-KILL");
     tmux.wait_for("exit", |s| s.contains("EXIT=137"));
     std::thread::sleep(Duration::from_millis(200));
-    let id_after = Command::new(bin())
-        .env("AURA_HOME", tmux.home())
-        .args(["--profile", "a", "id"])
-        .output()
-        .unwrap();
+    let id_after = tmux.aura(&["--profile", "a", "id"]);
     assert!(
         id_after.status.success(),
         "{}",
