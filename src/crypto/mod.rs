@@ -1,0 +1,32 @@
+//! The MLS (RFC 9420) cryptographic core of Aura.
+//!
+//! Only cipher suite 3, `MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519`,
+//! is supported (see [`cipher_suite`]). Everything here is pure computation:
+//! no I/O, no clocks, no global randomness. Functions that need randomness
+//! take a `&mut impl rand_core::CryptoRng` so that callers (and tests) decide
+//! where it comes from.
+//!
+//! Layout, bottom-up:
+//! - [`error`]: typed errors; nothing in this module panics on peer input.
+//! - [`secret`]: a byte-string wrapper that zeroizes and redacts itself.
+//! - [`codec`]: the TLS presentation-language codec with hard size caps.
+//! - [`keys`], [`primitives`]: suite keys and the labelled primitives of §5.
+//! - [`tree_math`]: array-tree index arithmetic (Appendix C).
+//! - [`key_schedule`], [`transcript`]: epoch secrets and transcript hashes (§8).
+//! - [`secret_tree`], [`sender_data`]: per-sender message keys (§9, §6.3.2).
+//!
+//! Primitives (HPKE, AEAD, signatures, HKDF, HMAC, SHA-256) come from the
+//! RustCrypto / dalek / `hpke` crates; this module only composes them.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod cipher_suite;
+pub mod codec;
+pub mod error;
+pub mod keys;
+pub mod primitives;
+pub mod secret;
+
+pub use error::{CryptoError, DecodeError, EncodeError};
+pub use secret::Secret;
