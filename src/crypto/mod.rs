@@ -27,6 +27,7 @@ pub mod error;
 pub mod keys;
 pub mod primitives;
 pub mod secret;
+pub mod tree_math;
 
 pub use error::{CryptoError, DecodeError, EncodeError};
 pub use secret::Secret;

@@ -1,0 +1,324 @@
+//! RFC 9420 interoperability vectors (mlswg/mls-implementations, see
+//! `tests/vectors/mls/PROVENANCE.md`). Each test checks every case of its
+//! file, prints `<file>: N/N cases passed`, and fails if any case fails or if
+//! no case ran.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use aura::crypto::cipher_suite::CIPHER_SUITE_ID;
+use aura::crypto::keys::{HpkePrivateKey, HpkePublicKey, SignaturePrivateKey, SignaturePublicKey};
+use aura::crypto::primitives;
+use aura::crypto::tree_math::{NodeIndex, TreeSize};
+
+fn load<T: DeserializeOwned>(file: &str) -> Vec<T> {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "vectors", "mls", file]
+        .iter()
+        .collect();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("cannot parse {file}: {error}"))
+}
+
+/// The operating system's generator, for the few checks that encrypt.
+struct OsRandom;
+
+impl rand_core::TryRng for OsRandom {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut bytes = [0u8; 4];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u32::from_le_bytes(bytes))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut bytes = [0u8; 8];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        getrandom::fill(dst).expect("operating system randomness");
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for OsRandom {}
+
+/// Hex-encoded bytes as they appear in the vector files.
+#[derive(Deserialize, Clone)]
+#[serde(transparent)]
+struct Hex(#[serde(deserialize_with = "hex::serde::deserialize")] Vec<u8>);
+
+impl std::ops::Deref for Hex {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Runs every case, collecting failures instead of stopping at the first.
+fn run_cases<T>(file: &str, cases: &[T], check: impl Fn(&T) -> Result<(), String>) {
+    let mut passed = 0usize;
+    let mut failures = Vec::new();
+    for (index, case) in cases.iter().enumerate() {
+        match check(case) {
+            Ok(()) => passed += 1,
+            Err(reason) => failures.push(format!("case {index}: {reason}")),
+        }
+    }
+    println!("{file}: {passed}/{} cases passed", cases.len());
+    assert!(!cases.is_empty(), "{file}: no case ran");
+    assert!(
+        failures.is_empty(),
+        "{file} failures:\n{}",
+        failures.join("\n")
+    );
+}
+
+fn expect_eq(what: &str, actual: &[u8], expected: &[u8]) -> Result<(), String> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: got {}, expected {}",
+            hex::encode(actual),
+            hex::encode(expected)
+        ))
+    }
+}
+
+fn check<E: std::fmt::Debug, T>(what: &str, result: Result<T, E>) -> Result<T, String> {
+    result.map_err(|error| format!("{what}: {error:?}"))
+}
+
+// ---------------------------------------------------------------- tree-math
+
+#[derive(Deserialize)]
+struct TreeMathCase {
+    n_leaves: u32,
+    n_nodes: u32,
+    root: u32,
+    left: Vec<Option<u32>>,
+    right: Vec<Option<u32>>,
+    parent: Vec<Option<u32>>,
+    sibling: Vec<Option<u32>>,
+}
+
+#[test]
+fn tree_math_vectors() {
+    let cases: Vec<TreeMathCase> = load("tree-math.json");
+    run_cases("tree-math.json", &cases, |case| {
+        let tree = check("tree size", TreeSize::new(case.n_leaves))?;
+        if tree.node_count() != case.n_nodes {
+            return Err(format!("node count {}", tree.node_count()));
+        }
+        if tree.root() != NodeIndex(case.root) {
+            return Err(format!("root {:?}", tree.root()));
+        }
+        let columns = [&case.left, &case.right, &case.parent, &case.sibling];
+        if columns
+            .iter()
+            .any(|column| column.len() != case.n_nodes as usize)
+        {
+            return Err("column length differs from n_nodes".into());
+        }
+        for index in 0..case.n_nodes {
+            let node = NodeIndex(index);
+            let at = index as usize;
+            let actual = [
+                node.left(),
+                node.right(),
+                tree.parent(node),
+                tree.sibling(node),
+            ];
+            for (name, (got, column)) in ["left", "right", "parent", "sibling"]
+                .iter()
+                .zip(actual.iter().zip(columns))
+            {
+                if got.map(|n| n.0) != column[at] {
+                    return Err(format!(
+                        "{name}({index}) = {got:?}, expected {:?}",
+                        column[at]
+                    ));
+                }
+            }
+        }
+        Ok(())
+    });
+}
+
+// ------------------------------------------------------------ crypto-basics
+
+#[derive(Deserialize)]
+struct CryptoBasicsCase {
+    cipher_suite: u16,
+    ref_hash: RefHashCase,
+    expand_with_label: ExpandWithLabelCase,
+    derive_secret: DeriveSecretCase,
+    derive_tree_secret: DeriveTreeSecretCase,
+    sign_with_label: SignWithLabelCase,
+    encrypt_with_label: EncryptWithLabelCase,
+}
+
+#[derive(Deserialize)]
+struct RefHashCase {
+    label: String,
+    value: Hex,
+    out: Hex,
+}
+
+#[derive(Deserialize)]
+struct ExpandWithLabelCase {
+    secret: Hex,
+    label: String,
+    context: Hex,
+    length: usize,
+    out: Hex,
+}
+
+#[derive(Deserialize)]
+struct DeriveSecretCase {
+    secret: Hex,
+    label: String,
+    out: Hex,
+}
+
+#[derive(Deserialize)]
+struct DeriveTreeSecretCase {
+    secret: Hex,
+    label: String,
+    generation: u32,
+    length: usize,
+    out: Hex,
+}
+
+#[derive(Deserialize)]
+struct SignWithLabelCase {
+    #[serde(rename = "priv")]
+    private: Hex,
+    #[serde(rename = "pub")]
+    public: Hex,
+    content: Hex,
+    label: String,
+    signature: Hex,
+}
+
+#[derive(Deserialize)]
+struct EncryptWithLabelCase {
+    #[serde(rename = "priv")]
+    private: Hex,
+    #[serde(rename = "pub")]
+    public: Hex,
+    label: String,
+    context: Hex,
+    plaintext: Hex,
+    kem_output: Hex,
+    ciphertext: Hex,
+}
+
+#[test]
+fn crypto_basics_vectors() {
+    let cases: Vec<CryptoBasicsCase> = load("crypto-basics.json");
+    let cases: Vec<_> = cases
+        .into_iter()
+        .filter(|case| case.cipher_suite == CIPHER_SUITE_ID)
+        .collect();
+    run_cases("crypto-basics.json", &cases, |case| {
+        let c = &case.ref_hash;
+        let out = check(
+            "ref_hash",
+            primitives::ref_hash(c.label.as_bytes(), &c.value),
+        )?;
+        expect_eq("ref_hash", &out, &c.out)?;
+
+        let c = &case.expand_with_label;
+        let out = check(
+            "expand_with_label",
+            primitives::expand_with_label(&c.secret, c.label.as_bytes(), &c.context, c.length),
+        )?;
+        expect_eq("expand_with_label", out.as_bytes(), &c.out)?;
+
+        let c = &case.derive_secret;
+        let out = check(
+            "derive_secret",
+            primitives::derive_secret(&c.secret, c.label.as_bytes()),
+        )?;
+        expect_eq("derive_secret", out.as_bytes(), &c.out)?;
+
+        let c = &case.derive_tree_secret;
+        let out = check(
+            "derive_tree_secret",
+            primitives::derive_tree_secret(&c.secret, c.label.as_bytes(), c.generation, c.length),
+        )?;
+        expect_eq("derive_tree_secret", out.as_bytes(), &c.out)?;
+
+        let c = &case.sign_with_label;
+        let signing_key = check("signature priv", SignaturePrivateKey::from_seed(&c.private))?;
+        let verifying_key = check("signature pub", SignaturePublicKey::from_bytes(&c.public))?;
+        expect_eq(
+            "signature public key",
+            &signing_key.public_key().to_bytes(),
+            &c.public,
+        )?;
+        check(
+            "verify vector signature",
+            primitives::verify_with_label(
+                &verifying_key,
+                c.label.as_bytes(),
+                &c.content,
+                &c.signature,
+            ),
+        )?;
+        // Ed25519 is deterministic, so our signature must match byte for byte.
+        let signature = check(
+            "sign_with_label",
+            primitives::sign_with_label(&signing_key, c.label.as_bytes(), &c.content),
+        )?;
+        expect_eq("sign_with_label", &signature, &c.signature)?;
+
+        let c = &case.encrypt_with_label;
+        let private_key = check("hpke priv", HpkePrivateKey::from_bytes(&c.private))?;
+        let public_key = check("hpke pub", HpkePublicKey::from_bytes(&c.public))?;
+        expect_eq(
+            "hpke public key",
+            &private_key.public_key().to_bytes(),
+            &c.public,
+        )?;
+        let plaintext = check(
+            "decrypt_with_label",
+            primitives::decrypt_with_label(
+                &private_key,
+                c.label.as_bytes(),
+                &c.context,
+                &c.kem_output,
+                &c.ciphertext,
+            ),
+        )?;
+        expect_eq("decrypt_with_label", plaintext.as_bytes(), &c.plaintext)?;
+        // Our own encryption must be readable with the vector's key.
+        let sealed = check(
+            "encrypt_with_label",
+            primitives::encrypt_with_label(
+                &public_key,
+                c.label.as_bytes(),
+                &c.context,
+                &c.plaintext,
+                &mut OsRandom,
+            ),
+        )?;
+        let reopened = check(
+            "decrypt own ciphertext",
+            primitives::decrypt_with_label(
+                &private_key,
+                c.label.as_bytes(),
+                &c.context,
+                &sealed.kem_output,
+                &sealed.ciphertext,
+            ),
+        )?;
+        expect_eq("round trip", reopened.as_bytes(), &c.plaintext)
+    });
+}
