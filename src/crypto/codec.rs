@@ -24,6 +24,18 @@ pub const MAX_VECTOR_ITEMS: usize = 1 << 16;
 const ONE_BYTE_VARINT_MAX: u32 = (1 << 6) - 1;
 const TWO_BYTE_VARINT_MAX: u32 = (1 << 14) - 1;
 
+/// Bytes taken by the variable-length header of a `length`-byte vector.
+#[must_use]
+pub const fn varint_size(length: usize) -> usize {
+    if length <= ONE_BYTE_VARINT_MAX as usize {
+        1
+    } else if length <= TWO_BYTE_VARINT_MAX as usize {
+        2
+    } else {
+        4
+    }
+}
+
 /// Serializes values into a growing byte buffer.
 #[derive(Debug, Default)]
 pub struct Writer {
@@ -350,6 +362,9 @@ mod tests {
     fn varint_uses_rfc_9420_examples() {
         // Examples from RFC 9420 §2.1.2 / RFC 9000 §16.
         assert_eq!(varint_bytes(37), [0x25]);
+        assert_eq!(varint_size(37), 1);
+        assert_eq!(varint_size(15_293), 2);
+        assert_eq!(varint_size(494_878_333), 4);
         assert_eq!(varint_bytes(15_293), [0x7b, 0xbd]);
         assert_eq!(varint_bytes(494_878_333), [0x9d, 0x7f, 0x3e, 0x7d]);
         assert_eq!(Reader::new(&[0x7b, 0xbd]).read_varint(), Ok(15_293));

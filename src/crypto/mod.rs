@@ -24,9 +24,12 @@
 pub mod cipher_suite;
 pub mod codec;
 pub mod error;
+pub mod group_context;
+pub mod key_schedule;
 pub mod keys;
 pub mod primitives;
 pub mod secret;
+pub mod transcript;
 pub mod tree_math;
 
 pub use error::{CryptoError, DecodeError, EncodeError};
