@@ -135,6 +135,9 @@ pub enum CryptoError {
         /// The next generation the ratchet would produce.
         current: u32,
     },
+    /// The secret tree no longer holds the secret this leaf needs.
+    #[error("secret of leaf {0} is no longer available")]
+    LeafSecretUnavailable(u32),
     /// The ratchet ran out of generations.
     #[error("ratchet generation counter exhausted")]
     GenerationExhausted,

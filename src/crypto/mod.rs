@@ -29,6 +29,8 @@ pub mod key_schedule;
 pub mod keys;
 pub mod primitives;
 pub mod secret;
+pub mod secret_tree;
+pub mod sender_data;
 pub mod transcript;
 pub mod tree_math;
 
