@@ -6,10 +6,22 @@
 use proptest::prelude::*;
 
 use aura::crypto::codec::{Decode, Encode, MAX_VARINT_VALUE, Reader, Writer};
+use aura::crypto::framing::{ContentType, FramedContent, FramedContentAuthData, Sender};
 use aura::crypto::group_context::{Extension, GroupContext};
 use aura::crypto::keys::{HpkeKeyPair, HpkePublicKey, SignaturePrivateKey, SignaturePublicKey};
 use aura::crypto::primitives::{decrypt_with_label, verify_with_label};
+use aura::crypto::private_message::{PrivateMessage, unprotect};
+use aura::crypto::public_message::PublicMessage;
+use aura::crypto::secret_tree::SecretTree;
 use aura::crypto::transcript::AuthenticatedCommit;
+use aura::crypto::tree_math::TreeSize;
+use aura::crypto::{DecodeError, Secret};
+
+/// Stands in for the group layer's Proposal/Commit skipper: treats a body as
+/// one `opaque<V>`, which is enough to drive the framing decoders.
+fn opaque_body_skipper(_: ContentType, reader: &mut Reader<'_>) -> Result<(), DecodeError> {
+    reader.read_opaque().map(|_| ())
+}
 
 fn arbitrary_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(any::<u8>(), 0..512)
@@ -41,6 +53,41 @@ proptest! {
         let _ = GroupContext::from_tls_bytes(&bytes);
         let _ = Extension::from_tls_bytes(&bytes);
         let _ = AuthenticatedCommit::split(&bytes);
+        let _ = Sender::from_tls_bytes(&bytes);
+        let _ = PrivateMessage::from_tls_bytes(&bytes);
+        let _ = PrivateMessage::from_mls_message_bytes(&bytes);
+        let _ = PublicMessage::from_mls_message_bytes(&bytes, &opaque_body_skipper);
+        let _ = FramedContent::decode_with(&mut Reader::new(&bytes), &opaque_body_skipper);
+        for content_type in [ContentType::Application, ContentType::Proposal, ContentType::Commit] {
+            let _ = FramedContentAuthData::decode(&mut Reader::new(&bytes), content_type);
+        }
+    }
+
+    #[test]
+    fn message_decoders_past_the_header_never_panic(wire_format in 1u16..=2, tail in arbitrary_bytes()) {
+        let mut bytes = vec![0, 1];
+        bytes.extend_from_slice(&wire_format.to_be_bytes());
+        bytes.extend_from_slice(&tail);
+        let _ = PrivateMessage::from_mls_message_bytes(&bytes);
+        let _ = PublicMessage::from_mls_message_bytes(&bytes, &opaque_body_skipper);
+    }
+
+    #[test]
+    fn forged_private_messages_are_rejected(
+        sender_data in prop::collection::vec(any::<u8>(), 0..40),
+        ciphertext in prop::collection::vec(any::<u8>(), 0..200),
+        content_type in 1u8..=3,
+    ) {
+        let message = PrivateMessage {
+            group_id: b"group".to_vec(),
+            epoch: 1,
+            content_type: ContentType::from_code(content_type).unwrap(),
+            authenticated_data: Vec::new(),
+            encrypted_sender_data: sender_data,
+            ciphertext,
+        };
+        let mut tree = SecretTree::new(&Secret::zero(32), TreeSize::new(4).unwrap());
+        prop_assert!(unprotect(&message, &mut tree, &Secret::zero(32), &opaque_body_skipper).is_err());
     }
 
     #[test]

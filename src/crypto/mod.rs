@@ -21,13 +21,17 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod aead;
 pub mod cipher_suite;
 pub mod codec;
 pub mod error;
+pub mod framing;
 pub mod group_context;
 pub mod key_schedule;
 pub mod keys;
 pub mod primitives;
+pub mod private_message;
+pub mod public_message;
 pub mod secret;
 pub mod secret_tree;
 pub mod sender_data;
