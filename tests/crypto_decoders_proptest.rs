@@ -9,9 +9,11 @@ use aura::crypto::codec::{Decode, Encode, MAX_VARINT_VALUE, Reader, Writer};
 use aura::crypto::framing::{ContentType, FramedContent, FramedContentAuthData, Sender};
 use aura::crypto::group_context::{Extension, GroupContext};
 use aura::crypto::keys::{HpkeKeyPair, HpkePublicKey, SignaturePrivateKey, SignaturePublicKey};
+use aura::crypto::leaf_node::{Capabilities, Credential, LeafNode, LeafNodeSource};
 use aura::crypto::primitives::{decrypt_with_label, verify_with_label};
 use aura::crypto::private_message::{PrivateMessage, unprotect};
 use aura::crypto::public_message::PublicMessage;
+use aura::crypto::ratchet_tree::{Node, ParentNode, RatchetTree};
 use aura::crypto::secret_tree::SecretTree;
 use aura::crypto::transcript::AuthenticatedCommit;
 use aura::crypto::tree_math::TreeSize;
@@ -22,6 +24,17 @@ use aura::crypto::{DecodeError, Secret};
 fn opaque_body_skipper(_: ContentType, reader: &mut Reader<'_>) -> Result<(), DecodeError> {
     reader.read_opaque().map(|_| ())
 }
+
+/// The first tree of `tests/vectors/mls/tree-validation.json` (3 nodes).
+static SAMPLE_TREE: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/mls/tree-validation.json"
+    );
+    let text = std::fs::read_to_string(path).expect("tree-validation vectors");
+    let cases: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    hex::decode(cases[0]["tree"].as_str().expect("tree field")).expect("hex tree")
+});
 
 fn arbitrary_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(any::<u8>(), 0..512)
@@ -54,12 +67,40 @@ proptest! {
         let _ = Extension::from_tls_bytes(&bytes);
         let _ = AuthenticatedCommit::split(&bytes);
         let _ = Sender::from_tls_bytes(&bytes);
+        let _ = Credential::from_tls_bytes(&bytes);
+        let _ = Capabilities::from_tls_bytes(&bytes);
+        let _ = LeafNodeSource::from_tls_bytes(&bytes);
+        let _ = LeafNode::from_tls_bytes(&bytes);
+        let _ = ParentNode::from_tls_bytes(&bytes);
+        let _ = Node::from_tls_bytes(&bytes);
+        if let Ok(tree) = RatchetTree::from_tls_bytes(&bytes) {
+            let _ = tree.root_tree_hash();
+            let _ = tree.verify_parent_hashes();
+            let _ = tree.verify_leaf_signatures(b"group");
+        }
         let _ = PrivateMessage::from_tls_bytes(&bytes);
         let _ = PrivateMessage::from_mls_message_bytes(&bytes);
         let _ = PublicMessage::from_mls_message_bytes(&bytes, &opaque_body_skipper);
         let _ = FramedContent::decode_with(&mut Reader::new(&bytes), &opaque_body_skipper);
         for content_type in [ContentType::Application, ContentType::Proposal, ContentType::Commit] {
             let _ = FramedContentAuthData::decode(&mut Reader::new(&bytes), content_type);
+        }
+    }
+
+    #[test]
+    fn mutated_ratchet_trees_never_panic(position in any::<usize>(), value in any::<u8>()) {
+        // Flip one byte of a real tree: gets far deeper into the decoders
+        // than random bytes do.
+        let mut bytes = SAMPLE_TREE.to_vec();
+        let at = position % bytes.len();
+        bytes[at] = value;
+        if let Ok(tree) = RatchetTree::from_tls_bytes(&bytes) {
+            let _ = tree.root_tree_hash();
+            let _ = tree.verify_parent_hashes();
+            let _ = tree.verify_leaf_signatures(b"group");
+            for index in 0..tree.size().node_count() {
+                let _ = tree.resolution(aura::crypto::tree_math::NodeIndex(index));
+            }
         }
     }
 

@@ -138,6 +138,12 @@ pub enum CryptoError {
     /// The secret tree no longer holds the secret this leaf needs.
     #[error("secret of leaf {0} is no longer available")]
     LeafSecretUnavailable(u32),
+    /// A ratchet tree is structurally invalid.
+    #[error("invalid ratchet tree: {0}")]
+    InvalidTree(&'static str),
+    /// A non-blank parent node is not covered by exactly one valid parent-hash chain.
+    #[error("parent hash of node {0} is not valid")]
+    ParentHashInvalid(u32),
     /// The ratchet ran out of generations.
     #[error("ratchet generation counter exhausted")]
     GenerationExhausted,
