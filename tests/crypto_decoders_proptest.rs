@@ -73,6 +73,9 @@ proptest! {
         let _ = LeafNode::from_tls_bytes(&bytes);
         let _ = ParentNode::from_tls_bytes(&bytes);
         let _ = Node::from_tls_bytes(&bytes);
+        let _ = aura::crypto::tree_kem::UpdatePath::from_tls_bytes(&bytes);
+        let _ = aura::crypto::tree_kem::UpdatePathNode::from_tls_bytes(&bytes);
+        let _ = aura::crypto::primitives::HpkeCiphertext::from_tls_bytes(&bytes);
         if let Ok(tree) = RatchetTree::from_tls_bytes(&bytes) {
             let _ = tree.root_tree_hash();
             let _ = tree.verify_parent_hashes();

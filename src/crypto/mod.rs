@@ -38,6 +38,7 @@ pub mod secret;
 pub mod secret_tree;
 pub mod sender_data;
 pub mod transcript;
+pub mod tree_kem;
 pub mod tree_math;
 
 pub use error::{CryptoError, DecodeError, EncodeError};

@@ -9,8 +9,8 @@ use hpke::{Deserializable as _, OpModeR, OpModeS, Serializable as _};
 use sha2::{Digest as _, Sha256};
 
 use super::cipher_suite::{HASH_LENGTH, HpkeAead, Kdf, Kem, MAC_LENGTH, SIGNATURE_LENGTH};
-use super::codec::Writer;
-use super::error::{CryptoError, EncodeError};
+use super::codec::{Decode, Encode, Reader, Writer};
+use super::error::{CryptoError, DecodeError, EncodeError};
 use super::keys::{HpkePrivateKey, HpkePublicKey, SignaturePrivateKey, SignaturePublicKey};
 use super::secret::Secret;
 
@@ -175,6 +175,30 @@ pub struct HpkeCiphertext {
     pub kem_output: Vec<u8>,
     /// The sealed plaintext.
     pub ciphertext: Vec<u8>,
+}
+
+/// Cap on an HPKE ciphertext (path secrets and group secrets are small).
+pub const MAX_HPKE_CIPHERTEXT_BYTES: usize = 64 * 1024;
+
+/// Cap on an HPKE `kem_output` (32 bytes for X25519; slack for other KEMs).
+pub const MAX_KEM_OUTPUT_BYTES: usize = 1024;
+
+impl Encode for HpkeCiphertext {
+    fn encode(&self, writer: &mut Writer) -> Result<(), EncodeError> {
+        writer.write_opaque(&self.kem_output)?;
+        writer.write_opaque(&self.ciphertext)
+    }
+}
+
+impl Decode for HpkeCiphertext {
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            kem_output: reader.read_opaque_capped(MAX_KEM_OUTPUT_BYTES)?.to_vec(),
+            ciphertext: reader
+                .read_opaque_capped(MAX_HPKE_CIPHERTEXT_BYTES)?
+                .to_vec(),
+        })
+    }
 }
 
 /// `EncryptContext = { opaque label<V> = "MLS 1.0 " + label; opaque context<V>; }`.

@@ -177,7 +177,34 @@ impl RatchetTree {
         }
     }
 
-    fn parent_node(&self, index: NodeIndex) -> Option<&ParentNode> {
+    /// Replaces (or blanks) a node; used when applying an UpdatePath.
+    pub(crate) fn set_node(
+        &mut self,
+        index: NodeIndex,
+        node: Option<Node>,
+    ) -> Result<(), CryptoError> {
+        let size = self.size.node_count();
+        let slot = self
+            .nodes
+            .get_mut(index.0 as usize)
+            .ok_or(CryptoError::IndexOutOfRange {
+                index: index.0,
+                size,
+            })?;
+        *slot = node;
+        Ok(())
+    }
+
+    /// The encoded HPKE public key of a non-blank node.
+    #[must_use]
+    pub fn encryption_key(&self, index: NodeIndex) -> Option<&[u8]> {
+        match self.node(index)? {
+            Node::Leaf(leaf) => Some(&leaf.encryption_key),
+            Node::Parent(parent) => Some(&parent.encryption_key),
+        }
+    }
+
+    pub(crate) fn parent_node(&self, index: NodeIndex) -> Option<&ParentNode> {
         match self.node(index)? {
             Node::Parent(parent) => Some(parent),
             Node::Leaf(_) => None,
@@ -353,7 +380,7 @@ impl RatchetTree {
 }
 
 /// Whether `node` lies in the subtree rooted at `root`.
-fn is_in_subtree(node: NodeIndex, root: NodeIndex) -> bool {
+pub(crate) fn is_in_subtree(node: NodeIndex, root: NodeIndex) -> bool {
     let level = root.level();
     // The subtree of a level-k node spans 2^(k+1) - 1 consecutive indices.
     let span = (1u64 << level) - 1;
