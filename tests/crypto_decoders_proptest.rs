@@ -73,6 +73,7 @@ proptest! {
         let _ = LeafNode::from_tls_bytes(&bytes);
         let _ = ParentNode::from_tls_bytes(&bytes);
         let _ = Node::from_tls_bytes(&bytes);
+        let _ = aura::crypto::psk::PreSharedKeyId::from_tls_bytes(&bytes);
         let _ = aura::crypto::tree_kem::UpdatePath::from_tls_bytes(&bytes);
         let _ = aura::crypto::tree_kem::UpdatePathNode::from_tls_bytes(&bytes);
         let _ = aura::crypto::primitives::HpkeCiphertext::from_tls_bytes(&bytes);

@@ -1240,3 +1240,75 @@ fn treekem_vectors() {
         Ok(())
     });
 }
+
+// --------------------------------------------------------------- psk_secret
+
+#[derive(Deserialize)]
+struct PskSecretCase {
+    cipher_suite: u16,
+    psks: Vec<ExternalPsk>,
+    psk_secret: Hex,
+}
+
+#[derive(Deserialize)]
+struct ExternalPsk {
+    psk_id: Hex,
+    psk: Hex,
+    psk_nonce: Hex,
+}
+
+#[test]
+fn psk_secret_vectors() {
+    use aura::crypto::Secret;
+    use aura::crypto::psk::{PreSharedKeyId, PskKind, psk_secret};
+
+    let cases: Vec<PskSecretCase> = load("psk_secret.json");
+    let cases: Vec<_> = cases
+        .into_iter()
+        .filter(|case| case.cipher_suite == CIPHER_SUITE_ID)
+        .collect();
+    run_cases("psk_secret.json", &cases, |case| {
+        let psks: Vec<_> = case
+            .psks
+            .iter()
+            .map(|psk| {
+                (
+                    PreSharedKeyId {
+                        kind: PskKind::External {
+                            psk_id: psk.psk_id.to_vec(),
+                        },
+                        psk_nonce: psk.psk_nonce.to_vec(),
+                    },
+                    Secret::from_slice(&psk.psk),
+                )
+            })
+            .collect();
+        let secret = check("psk_secret", psk_secret(&psks))?;
+        expect_eq("psk_secret", secret.as_bytes(), &case.psk_secret)
+    });
+}
+
+// ---------------------------------------------------------- deserialization
+
+#[derive(Deserialize)]
+struct DeserializationCase {
+    vlbytes_header: Hex,
+    length: u32,
+}
+
+#[test]
+fn deserialization_vectors() {
+    use aura::crypto::codec::{Reader, Writer};
+
+    let cases: Vec<DeserializationCase> = load("deserialization.json");
+    run_cases("deserialization.json", &cases, |case| {
+        let mut reader = Reader::new(&case.vlbytes_header);
+        let length = check("read header", reader.read_varint())?;
+        if length != case.length || !reader.is_empty() {
+            return Err(format!("decoded {length}, expected {}", case.length));
+        }
+        let mut writer = Writer::new();
+        check("write header", writer.write_varint(case.length as usize))?;
+        expect_eq("encoded header", writer.as_bytes(), &case.vlbytes_header)
+    });
+}

@@ -32,6 +32,7 @@ pub mod keys;
 pub mod leaf_node;
 pub mod primitives;
 pub mod private_message;
+pub mod psk;
 pub mod public_message;
 pub mod ratchet_tree;
 pub mod secret;
