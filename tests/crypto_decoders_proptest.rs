@@ -74,6 +74,12 @@ proptest! {
         let _ = ParentNode::from_tls_bytes(&bytes);
         let _ = Node::from_tls_bytes(&bytes);
         let _ = aura::crypto::psk::PreSharedKeyId::from_tls_bytes(&bytes);
+        let _ = aura::crypto::key_package::KeyPackage::from_tls_bytes(&bytes);
+        let _ = aura::crypto::key_package::KeyPackage::from_mls_message_bytes(&bytes);
+        let _ = aura::crypto::welcome::Welcome::from_mls_message_bytes(&bytes);
+        let _ = aura::crypto::welcome::GroupInfo::from_tls_bytes(&bytes);
+        let _ = aura::crypto::welcome::GroupSecrets::from_tls_bytes(&bytes);
+        let _ = aura::crypto::welcome::EncryptedGroupSecrets::from_tls_bytes(&bytes);
         let _ = aura::crypto::tree_kem::UpdatePath::from_tls_bytes(&bytes);
         let _ = aura::crypto::tree_kem::UpdatePathNode::from_tls_bytes(&bytes);
         let _ = aura::crypto::primitives::HpkeCiphertext::from_tls_bytes(&bytes);

@@ -8,9 +8,6 @@ use super::error::{DecodeError, EncodeError};
 /// Cap on a group identifier: long enough for any random or hashed id.
 pub const MAX_GROUP_ID_BYTES: usize = 256;
 
-/// Cap on the bytes of one extension's data inside a `GroupContext`.
-pub const MAX_EXTENSION_DATA_BYTES: usize = 64 * 1024;
-
 /// `Extension = { ExtensionType extension_type; opaque extension_data<V>; }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extension {
@@ -31,9 +28,9 @@ impl Decode for Extension {
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             extension_type: reader.read_u16()?,
-            extension_data: reader
-                .read_opaque_capped(MAX_EXTENSION_DATA_BYTES)?
-                .to_vec(),
+            // Extensions can carry a whole ratchet tree (in GroupInfo), so
+            // only the codec's global cap applies.
+            extension_data: reader.read_opaque()?.to_vec(),
         })
     }
 }

@@ -52,6 +52,13 @@ pub fn joiner_secret(
     expand_with_label(prk.as_bytes(), label::JOINER, &context, HASH_LENGTH)
 }
 
+/// `welcome_secret = DeriveSecret(Extract(joiner_secret, psk_secret), "welcome")`:
+/// all a new member needs, before it knows the GroupContext, to open the GroupInfo.
+pub fn welcome_secret(joiner_secret: &Secret, psk_secret: &Secret) -> Result<Secret, CryptoError> {
+    let member_prk = extract(joiner_secret.as_bytes(), psk_secret.as_bytes());
+    derive_secret(member_prk.as_bytes(), label::WELCOME)
+}
+
 /// The key and nonce that protect a Welcome's `GroupInfo` (RFC 9420 §12.4.3.1).
 #[derive(Debug)]
 pub struct WelcomeKey {

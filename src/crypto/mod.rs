@@ -10,10 +10,17 @@
 //! - [`error`]: typed errors; nothing in this module panics on peer input.
 //! - [`secret`]: a byte-string wrapper that zeroizes and redacts itself.
 //! - [`codec`]: the TLS presentation-language codec with hard size caps.
-//! - [`keys`], [`primitives`]: suite keys and the labelled primitives of §5.
+//! - [`cipher_suite`], [`keys`], [`aead`], [`primitives`]: suite constants,
+//!   key types, the AEAD, and the labelled primitives of §5.
 //! - [`tree_math`]: array-tree index arithmetic (Appendix C).
-//! - [`key_schedule`], [`transcript`]: epoch secrets and transcript hashes (§8).
+//! - [`group_context`], [`key_schedule`], [`psk`], [`transcript`]: epoch
+//!   secrets, PSKs and transcript hashes (§8).
 //! - [`secret_tree`], [`sender_data`]: per-sender message keys (§9, §6.3.2).
+//! - [`framing`], [`public_message`], [`private_message`]: message
+//!   authentication and protection (§6).
+//! - [`leaf_node`], [`ratchet_tree`], [`tree_kem`]: the ratchet tree, its
+//!   hashes and UpdatePaths (§4, §7).
+//! - [`key_package`], [`welcome`]: joining a group (§10, §12.4.3).
 //!
 //! Primitives (HPKE, AEAD, signatures, HKDF, HMAC, SHA-256) come from the
 //! RustCrypto / dalek / `hpke` crates; this module only composes them.
@@ -27,6 +34,7 @@ pub mod codec;
 pub mod error;
 pub mod framing;
 pub mod group_context;
+pub mod key_package;
 pub mod key_schedule;
 pub mod keys;
 pub mod leaf_node;
@@ -41,6 +49,7 @@ pub mod sender_data;
 pub mod transcript;
 pub mod tree_kem;
 pub mod tree_math;
+pub mod welcome;
 
 pub use error::{CryptoError, DecodeError, EncodeError};
 pub use secret::Secret;
