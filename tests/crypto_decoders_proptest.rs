@@ -164,6 +164,27 @@ proptest! {
     }
 
     #[test]
+    fn tree_math_is_consistent(log_leaves in 0u32..=20, raw_node in any::<u32>()) {
+        let tree = TreeSize::new(1 << log_leaves).unwrap();
+        let node = aura::crypto::tree_math::NodeIndex(raw_node % (tree.node_count() + 8));
+        if !tree.contains(node) {
+            prop_assert!(tree.direct_path(node).is_err());
+            prop_assert_eq!(tree.parent(node), None);
+            return Ok(());
+        }
+        let path = tree.direct_path(node).unwrap();
+        let copath = tree.copath(node).unwrap();
+        prop_assert_eq!(path.len(), copath.len());
+        prop_assert_eq!(path.last().copied().unwrap_or(node), tree.root());
+        if let Some(parent) = tree.parent(node) {
+            let sibling = tree.sibling(node).unwrap();
+            prop_assert_eq!(tree.parent(sibling), Some(parent));
+            prop_assert_eq!(parent.level(), node.level() + 1);
+            prop_assert!(parent.left() == Some(node) || parent.right() == Some(node));
+        }
+    }
+
+    #[test]
     fn varint_round_trips(value in 0..=MAX_VARINT_VALUE) {
         let mut writer = Writer::new();
         writer.write_varint(value as usize).unwrap();
