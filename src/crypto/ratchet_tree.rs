@@ -379,6 +379,74 @@ impl RatchetTree {
     }
 }
 
+/// Membership changes (RFC 9420 §12.1): applying Add, Update and Remove
+/// proposals to the tree.
+impl RatchetTree {
+    /// Places a new member in the leftmost blank leaf, doubling the tree if
+    /// it is full, and marks it unmerged in every non-blank ancestor (it does
+    /// not know their private keys yet). Returns the new member's leaf.
+    pub fn add_leaf(&mut self, leaf_node: LeafNode) -> Result<LeafIndex, CryptoError> {
+        let blank = (0..self.size.leaf_count())
+            .map(LeafIndex)
+            .find(|&leaf| self.leaf(leaf).is_none());
+        let leaf = match blank {
+            Some(leaf) => leaf,
+            None => {
+                let old_leaf_count = self.size.leaf_count();
+                let doubled = old_leaf_count
+                    .checked_mul(2)
+                    .ok_or(CryptoError::InvalidLeafCount(old_leaf_count))?;
+                self.size = TreeSize::new(doubled)?;
+                self.nodes.resize(self.size.node_count() as usize, None);
+                LeafIndex(old_leaf_count)
+            }
+        };
+        for ancestor in self.size.direct_path(leaf.node())? {
+            if let Some(Some(Node::Parent(parent))) = self.nodes.get_mut(ancestor.0 as usize) {
+                parent.unmerged_leaves.push(leaf);
+            }
+        }
+        self.set_node(leaf.node(), Some(Node::Leaf(leaf_node)))?;
+        Ok(leaf)
+    }
+
+    /// Replaces a member's leaf and blanks its direct path, whose keys the
+    /// old leaf knew.
+    pub fn update_leaf(&mut self, leaf: LeafIndex, leaf_node: LeafNode) -> Result<(), CryptoError> {
+        if self.leaf(leaf).is_none() {
+            return Err(CryptoError::InvalidTree("update of a blank leaf"));
+        }
+        self.blank_direct_path(leaf)?;
+        self.set_node(leaf.node(), Some(Node::Leaf(leaf_node)))
+    }
+
+    /// Removes a member: blanks its leaf and direct path, then halves the
+    /// tree while its right half holds no member.
+    pub fn remove_leaf(&mut self, leaf: LeafIndex) -> Result<(), CryptoError> {
+        if self.leaf(leaf).is_none() {
+            return Err(CryptoError::InvalidTree("removal of a blank leaf"));
+        }
+        self.blank_direct_path(leaf)?;
+        self.set_node(leaf.node(), None)?;
+        while self.size.leaf_count() > 1 {
+            let half = self.size.leaf_count() / 2;
+            if (half..self.size.leaf_count()).any(|index| self.leaf(LeafIndex(index)).is_some()) {
+                break;
+            }
+            self.size = TreeSize::new(half)?;
+            self.nodes.truncate(self.size.node_count() as usize);
+        }
+        Ok(())
+    }
+
+    fn blank_direct_path(&mut self, leaf: LeafIndex) -> Result<(), CryptoError> {
+        for ancestor in self.size.direct_path(leaf.node())? {
+            self.set_node(ancestor, None)?;
+        }
+        Ok(())
+    }
+}
+
 /// Whether `node` lies in the subtree rooted at `root`.
 pub(crate) fn is_in_subtree(node: NodeIndex, root: NodeIndex) -> bool {
     let level = root.level();
