@@ -1,5 +1,6 @@
-//! Every decoder of the cryptographic core, fed arbitrary bytes, must return
-//! a value or a typed error, never panic; and what we encode must decode back.
+//! Property tests of the cryptographic core: every decoder, fed arbitrary or
+//! mutated bytes, returns a value or a typed error and never panics; what we
+//! encode decodes back; tree math stays self-consistent.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -7,6 +7,7 @@ use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use hpke::{Deserializable as _, OpModeR, OpModeS, Serializable as _};
 use sha2::{Digest as _, Sha256};
+use zeroize::Zeroize as _;
 
 use super::cipher_suite::{HASH_LENGTH, HpkeAead, Kdf, Kem, MAC_LENGTH, SIGNATURE_LENGTH};
 use super::codec::{Decode, Encode, Reader, Writer};
@@ -34,8 +35,10 @@ pub fn hash(data: &[u8]) -> HashValue {
 /// `KDF.Extract(salt, ikm)`.
 #[must_use]
 pub fn extract(salt: &[u8], ikm: &[u8]) -> Secret {
-    let (prk, _) = Hkdf::<Sha256>::extract(Some(salt), ikm);
-    Secret::from_slice(&prk)
+    let (mut prk, _) = Hkdf::<Sha256>::extract(Some(salt), ikm);
+    let secret = Secret::from_slice(&prk);
+    prk.as_mut_slice().zeroize();
+    secret
 }
 
 /// `KDF.Expand(prk, info, length)`.

@@ -227,9 +227,8 @@ pub fn protect(
 /// against its state and verify the signature
 /// ([`AuthenticatedContent::verify`]) with the sender's key.
 ///
-/// The message key for the claimed generation is consumed even if the
-/// content then fails to decrypt: only a holder of the sender-data secret
-/// (a group member) can aim a message at a given generation.
+/// The message key is consumed only once the content has authenticated; a
+/// forged ciphertext leaves it available for the genuine message.
 pub fn unprotect(
     message: &PrivateMessage,
     secret_tree: &mut SecretTree,
@@ -249,20 +248,28 @@ pub fn unprotect(
     let reuse_guard: [u8; REUSE_GUARD_LENGTH] = reader.read_array()?;
     reader.finish()?;
 
-    let key =
-        secret_tree.key_for_generation(leaf, ratchet_kind(message.content_type), generation)?;
+    let kind = ratchet_kind(message.content_type);
+    let key = secret_tree.key_for_generation(leaf, kind, generation)?;
     let aad = private_content_aad(
         &message.group_id,
         message.epoch,
         message.content_type,
         &message.authenticated_data,
     )?;
-    let plaintext = Zeroizing::new(aead::open(
+    let opened = aead::open(
         key.key(),
         &guarded_nonce(key.nonce(), &reuse_guard),
         &aad,
         &message.ciphertext,
-    )?);
+    );
+    let plaintext = match opened {
+        Ok(plaintext) => Zeroizing::new(plaintext),
+        Err(error) => {
+            // Not authentic: keep the key for the genuine message.
+            secret_tree.return_unused_key(leaf, kind, key)?;
+            return Err(error);
+        }
+    };
 
     let mut reader = Reader::new(&plaintext);
     let body = read_body(&mut reader, message.content_type, skipper)?;
@@ -375,16 +382,27 @@ mod tests {
             [0; 4],
         )
         .unwrap();
+        let mut receiver = tree(&encryption_secret);
         let mut altered = message.clone();
         altered.authenticated_data = b"other".to_vec();
         assert_eq!(
             unprotect(
                 &altered,
-                &mut tree(&encryption_secret),
+                &mut receiver,
                 &sender_data_secret,
                 &no_handshake_bodies
             ),
             Err(CryptoError::AeadOpen)
+        );
+        // The forgery did not use up the key of the genuine message.
+        assert!(
+            unprotect(
+                &message,
+                &mut receiver,
+                &sender_data_secret,
+                &no_handshake_bodies
+            )
+            .is_ok()
         );
         let mut altered = message;
         altered.epoch = 4;

@@ -230,6 +230,26 @@ impl SecretTree {
             .key_for_generation(generation)
     }
 
+    /// Puts back a key handed out by [`SecretTree::key_for_generation`]
+    /// whose message then failed to authenticate, so that a forged message
+    /// cannot burn the key of a genuine one. Keys that have meanwhile left
+    /// the window are dropped instead.
+    pub fn return_unused_key(
+        &mut self,
+        leaf: LeafIndex,
+        kind: RatchetKind,
+        key: MessageKey,
+    ) -> Result<(), CryptoError> {
+        let ratchet = self.leaf_ratchets(leaf)?.get(kind);
+        let newest_taken = ratchet.next_generation.saturating_sub(1);
+        let within_window = key.generation < ratchet.next_generation
+            && newest_taken - key.generation < OUT_OF_ORDER_WINDOW;
+        if within_window {
+            ratchet.skipped.insert(key.generation, key);
+        }
+        Ok(())
+    }
+
     fn leaf_ratchets(&mut self, leaf: LeafIndex) -> Result<&mut LeafRatchets, CryptoError> {
         if !self.size.contains_leaf(leaf) {
             return Err(CryptoError::IndexOutOfRange {
@@ -308,6 +328,19 @@ mod tests {
                 .map(|k| k.generation()),
             Err(CryptoError::KeyUnavailable { generation: 3 })
         );
+    }
+
+    #[test]
+    fn a_returned_key_can_be_taken_again() {
+        let mut tree = tree();
+        let key = tree.key_for_generation(ALICE, APP, 2).unwrap();
+        let expected = key.key().to_vec();
+        tree.return_unused_key(ALICE, APP, key).unwrap();
+        assert_eq!(
+            tree.key_for_generation(ALICE, APP, 2).unwrap().key(),
+            expected.as_slice()
+        );
+        assert!(tree.key_for_generation(ALICE, APP, 2).is_err());
     }
 
     #[test]
