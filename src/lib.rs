@@ -6,6 +6,8 @@
 //! - [`paths`] — where a profile's config, store and logs live.
 //! - [`config`] — embedded defaults merged with the user's file, checked key by key.
 //! - [`logging`] — `tracing` to a rolling file, never to the terminal.
+//! - [`crypto`] — RFC 9420 (MLS) suite 3: codec, labelled primitives, ratchet tree, TreeKEM,
+//!   key schedule, secret tree, message protection, Welcome. Pure.
 //! - [`identity`] — the device's Ed25519 key and the libp2p PeerId derived from it.
 //! - [`state`] — the domain state, pure, and its persistence in redb ([`state::store`]).
 //! - [`net`] — the network node (for now, the states it reports).
@@ -19,6 +21,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod identity;
 pub mod logging;
 pub mod net;

@@ -1,0 +1,419 @@
+//! The secret tree (RFC 9420 §9): one hash ratchet per member and content
+//! type, seeded from the epoch's `encryption_secret`.
+//!
+//! Forward secrecy rests on deleting what has been used: a tree node's secret
+//! is dropped once its children are derived, a leaf's once its ratchets
+//! exist, a ratchet secret once the next one is derived, and a message key
+//! as soon as it is handed out. Keys skipped by out-of-order delivery are
+//! kept for at most [`OUT_OF_ORDER_WINDOW`] generations.
+
+use std::collections::BTreeMap;
+
+use super::cipher_suite::{AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, HASH_LENGTH};
+use super::error::CryptoError;
+use super::primitives::{derive_tree_secret, expand_with_label};
+use super::secret::Secret;
+use super::tree_math::{LeafIndex, NodeIndex, TreeSize};
+
+/// How many generations a receiver keeps keys for, behind the newest
+/// generation it has seen, and how far ahead of the next expected
+/// generation a message may be. Bounds both memory and the work a forged
+/// generation number can trigger.
+pub const OUT_OF_ORDER_WINDOW: u32 = 1_000;
+
+mod label {
+    pub const TREE: &[u8] = b"tree";
+    pub const LEFT: &[u8] = b"left";
+    pub const RIGHT: &[u8] = b"right";
+    pub const HANDSHAKE: &[u8] = b"handshake";
+    pub const APPLICATION: &[u8] = b"application";
+    pub const KEY: &[u8] = b"key";
+    pub const NONCE: &[u8] = b"nonce";
+    pub const SECRET: &[u8] = b"secret";
+}
+
+/// Which of a member's two ratchets a key comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatchetKind {
+    /// Proposals and commits sent as PrivateMessage.
+    Handshake,
+    /// Application messages.
+    Application,
+}
+
+/// An AEAD key and nonce for one generation of one ratchet. Not `Clone`:
+/// each key is handed out exactly once.
+#[derive(Debug)]
+pub struct MessageKey {
+    generation: u32,
+    key: Secret,
+    nonce: Secret,
+}
+
+impl MessageKey {
+    /// Generation the key belongs to.
+    #[must_use]
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// The `AEAD.Nk`-byte key.
+    #[must_use]
+    pub fn key(&self) -> &[u8] {
+        self.key.as_bytes()
+    }
+
+    /// The `AEAD.Nn`-byte nonce (before XOR with the reuse guard).
+    #[must_use]
+    pub fn nonce(&self) -> &[u8] {
+        self.nonce.as_bytes()
+    }
+}
+
+/// One hash ratchet: `secret[j+1] = DeriveTreeSecret(secret[j], "secret", j, Nh)`.
+#[derive(Debug)]
+struct HashRatchet {
+    /// Ratchet secret of `next_generation`.
+    secret: Secret,
+    next_generation: u32,
+    /// Keys of generations below `next_generation` that were skipped and not
+    /// yet used; always within the window.
+    skipped: BTreeMap<u32, MessageKey>,
+    /// `false` once the generation counter is exhausted.
+    open: bool,
+}
+
+impl HashRatchet {
+    fn new(secret: Secret) -> Self {
+        Self {
+            secret,
+            next_generation: 0,
+            skipped: BTreeMap::new(),
+            open: true,
+        }
+    }
+
+    fn current_key(&self) -> Result<MessageKey, CryptoError> {
+        let generation = self.next_generation;
+        let secret = self.secret.as_bytes();
+        Ok(MessageKey {
+            generation,
+            key: derive_tree_secret(secret, label::KEY, generation, AEAD_KEY_LENGTH)?,
+            nonce: derive_tree_secret(secret, label::NONCE, generation, AEAD_NONCE_LENGTH)?,
+        })
+    }
+
+    /// Replaces the secret by the next one; the old one is wiped on drop.
+    fn advance(&mut self) -> Result<(), CryptoError> {
+        self.secret = derive_tree_secret(
+            self.secret.as_bytes(),
+            label::SECRET,
+            self.next_generation,
+            HASH_LENGTH,
+        )?;
+        match self.next_generation.checked_add(1) {
+            Some(next) => self.next_generation = next,
+            None => self.open = false,
+        }
+        Ok(())
+    }
+
+    fn ensure_open(&self) -> Result<(), CryptoError> {
+        if self.open {
+            Ok(())
+        } else {
+            Err(CryptoError::GenerationExhausted)
+        }
+    }
+
+    /// The key for the next generation, for a sender.
+    fn next_key(&mut self) -> Result<MessageKey, CryptoError> {
+        self.ensure_open()?;
+        let key = self.current_key()?;
+        self.advance()?;
+        Ok(key)
+    }
+
+    /// The key for `generation`, for a receiver. Each key is returned once.
+    fn key_for_generation(&mut self, generation: u32) -> Result<MessageKey, CryptoError> {
+        if generation < self.next_generation || !self.open {
+            return self
+                .skipped
+                .remove(&generation)
+                .ok_or(CryptoError::KeyUnavailable { generation });
+        }
+        if generation - self.next_generation > OUT_OF_ORDER_WINDOW {
+            return Err(CryptoError::GenerationTooFarAhead {
+                requested: generation,
+                current: self.next_generation,
+            });
+        }
+        while self.next_generation < generation {
+            let skipped = self.current_key()?;
+            self.skipped.insert(skipped.generation, skipped);
+            self.advance()?;
+        }
+        let key = self.current_key()?;
+        self.advance()?;
+        // Forget skipped keys that fell out of the window behind `generation`.
+        let oldest_kept = generation.saturating_sub(OUT_OF_ORDER_WINDOW - 1);
+        self.skipped = self.skipped.split_off(&oldest_kept);
+        Ok(key)
+    }
+}
+
+#[derive(Debug)]
+struct LeafRatchets {
+    handshake: HashRatchet,
+    application: HashRatchet,
+}
+
+impl LeafRatchets {
+    fn get(&mut self, kind: RatchetKind) -> &mut HashRatchet {
+        match kind {
+            RatchetKind::Handshake => &mut self.handshake,
+            RatchetKind::Application => &mut self.application,
+        }
+    }
+}
+
+/// The secret tree of one epoch.
+#[derive(Debug)]
+pub struct SecretTree {
+    size: TreeSize,
+    /// Secrets of nodes whose children have not been derived yet.
+    node_secrets: BTreeMap<NodeIndex, Secret>,
+    /// Ratchets of leaves that have been reached.
+    ratchets: BTreeMap<LeafIndex, LeafRatchets>,
+}
+
+impl SecretTree {
+    /// A tree over `size` leaves rooted at `encryption_secret`.
+    #[must_use]
+    pub fn new(encryption_secret: &Secret, size: TreeSize) -> Self {
+        let mut node_secrets = BTreeMap::new();
+        node_secrets.insert(size.root(), encryption_secret.duplicate());
+        Self {
+            size,
+            node_secrets,
+            ratchets: BTreeMap::new(),
+        }
+    }
+
+    /// The tree's size.
+    #[must_use]
+    pub fn size(&self) -> TreeSize {
+        self.size
+    }
+
+    /// The key a member uses to send its next message of `kind`.
+    pub fn next_sending_key(
+        &mut self,
+        leaf: LeafIndex,
+        kind: RatchetKind,
+    ) -> Result<MessageKey, CryptoError> {
+        self.leaf_ratchets(leaf)?.get(kind).next_key()
+    }
+
+    /// The key for a received message of `kind` from `leaf` at `generation`.
+    ///
+    /// Fails if the key was already taken, has left the window, or lies more
+    /// than [`OUT_OF_ORDER_WINDOW`] generations ahead.
+    pub fn key_for_generation(
+        &mut self,
+        leaf: LeafIndex,
+        kind: RatchetKind,
+        generation: u32,
+    ) -> Result<MessageKey, CryptoError> {
+        self.leaf_ratchets(leaf)?
+            .get(kind)
+            .key_for_generation(generation)
+    }
+
+    /// Puts back a key handed out by [`SecretTree::key_for_generation`]
+    /// whose message then failed to authenticate, so that a forged message
+    /// cannot burn the key of a genuine one. Keys that have meanwhile left
+    /// the window are dropped instead.
+    pub fn return_unused_key(
+        &mut self,
+        leaf: LeafIndex,
+        kind: RatchetKind,
+        key: MessageKey,
+    ) -> Result<(), CryptoError> {
+        let ratchet = self.leaf_ratchets(leaf)?.get(kind);
+        let newest_taken = ratchet.next_generation.saturating_sub(1);
+        let within_window = key.generation < ratchet.next_generation
+            && newest_taken - key.generation < OUT_OF_ORDER_WINDOW;
+        if within_window {
+            ratchet.skipped.insert(key.generation, key);
+        }
+        Ok(())
+    }
+
+    fn leaf_ratchets(&mut self, leaf: LeafIndex) -> Result<&mut LeafRatchets, CryptoError> {
+        if !self.size.contains_leaf(leaf) {
+            return Err(CryptoError::IndexOutOfRange {
+                index: leaf.0,
+                size: self.size.leaf_count(),
+            });
+        }
+        if !self.ratchets.contains_key(&leaf) {
+            let created = self.create_leaf_ratchets(leaf)?;
+            self.ratchets.insert(leaf, created);
+        }
+        self.ratchets
+            .get_mut(&leaf)
+            .ok_or(CryptoError::LeafSecretUnavailable(leaf.0))
+    }
+
+    /// Walks from the root to `leaf`, splitting every node secret on the way
+    /// (and deleting it), then turns the leaf secret into its two ratchets.
+    fn create_leaf_ratchets(&mut self, leaf: LeafIndex) -> Result<LeafRatchets, CryptoError> {
+        let leaf_node = leaf.node();
+        for node in self.size.path_from_root(leaf_node)? {
+            if node == leaf_node {
+                break;
+            }
+            let Some(secret) = self.node_secrets.remove(&node) else {
+                // Already split for another leaf; the child we need is stored.
+                continue;
+            };
+            let (Some(left), Some(right)) = (node.left(), node.right()) else {
+                return Err(CryptoError::LeafSecretUnavailable(leaf.0));
+            };
+            let derive =
+                |side: &[u8]| expand_with_label(secret.as_bytes(), label::TREE, side, HASH_LENGTH);
+            self.node_secrets.insert(left, derive(label::LEFT)?);
+            self.node_secrets.insert(right, derive(label::RIGHT)?);
+        }
+        let leaf_secret = self
+            .node_secrets
+            .remove(&leaf_node)
+            .ok_or(CryptoError::LeafSecretUnavailable(leaf.0))?;
+        let derive =
+            |label: &[u8]| expand_with_label(leaf_secret.as_bytes(), label, &[], HASH_LENGTH);
+        Ok(LeafRatchets {
+            handshake: HashRatchet::new(derive(label::HANDSHAKE)?),
+            application: HashRatchet::new(derive(label::APPLICATION)?),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn tree() -> SecretTree {
+        SecretTree::new(&Secret::from_slice(&[7; 32]), TreeSize::new(4).unwrap())
+    }
+
+    const ALICE: LeafIndex = LeafIndex(0);
+    const APP: RatchetKind = RatchetKind::Application;
+
+    #[test]
+    fn a_key_can_be_taken_only_once() {
+        let mut tree = tree();
+        assert!(tree.key_for_generation(ALICE, APP, 0).is_ok());
+        assert_eq!(
+            tree.key_for_generation(ALICE, APP, 0)
+                .map(|k| k.generation()),
+            Err(CryptoError::KeyUnavailable { generation: 0 })
+        );
+        // A skipped key is also single-use.
+        assert!(tree.key_for_generation(ALICE, APP, 5).is_ok());
+        assert!(tree.key_for_generation(ALICE, APP, 3).is_ok());
+        assert_eq!(
+            tree.key_for_generation(ALICE, APP, 3)
+                .map(|k| k.generation()),
+            Err(CryptoError::KeyUnavailable { generation: 3 })
+        );
+    }
+
+    #[test]
+    fn a_returned_key_can_be_taken_again() {
+        let mut tree = tree();
+        let key = tree.key_for_generation(ALICE, APP, 2).unwrap();
+        let expected = key.key().to_vec();
+        tree.return_unused_key(ALICE, APP, key).unwrap();
+        assert_eq!(
+            tree.key_for_generation(ALICE, APP, 2).unwrap().key(),
+            expected.as_slice()
+        );
+        assert!(tree.key_for_generation(ALICE, APP, 2).is_err());
+    }
+
+    #[test]
+    fn out_of_order_keys_match_in_order_keys() {
+        let mut in_order = tree();
+        let expected: Vec<Vec<u8>> = (0..10)
+            .map(|_| {
+                in_order
+                    .next_sending_key(ALICE, APP)
+                    .unwrap()
+                    .key()
+                    .to_vec()
+            })
+            .collect();
+        let mut receiver = tree();
+        for generation in [9u32, 2, 0, 5, 1, 8, 3, 7, 4, 6] {
+            let key = receiver.key_for_generation(ALICE, APP, generation).unwrap();
+            assert_eq!(key.generation(), generation);
+            assert_eq!(key.key(), expected[generation as usize].as_slice());
+        }
+    }
+
+    #[test]
+    fn generations_beyond_the_window_are_rejected() {
+        let mut tree = tree();
+        assert_eq!(
+            tree.key_for_generation(ALICE, APP, OUT_OF_ORDER_WINDOW + 1)
+                .map(|k| k.generation()),
+            Err(CryptoError::GenerationTooFarAhead {
+                requested: OUT_OF_ORDER_WINDOW + 1,
+                current: 0,
+            })
+        );
+        // Exactly at the edge of the window is accepted.
+        assert!(
+            tree.key_for_generation(ALICE, APP, OUT_OF_ORDER_WINDOW)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn keys_that_fall_behind_the_window_expire() {
+        let mut tree = tree();
+        assert!(tree.key_for_generation(ALICE, APP, 10).is_ok());
+        // Generation 3 is still kept...
+        assert!(tree.key_for_generation(ALICE, APP, 3).is_ok());
+        // ...but after jumping a full window ahead, 4 is gone.
+        let far = 10 + OUT_OF_ORDER_WINDOW;
+        assert!(tree.key_for_generation(ALICE, APP, far).is_ok());
+        assert_eq!(
+            tree.key_for_generation(ALICE, APP, 4)
+                .map(|k| k.generation()),
+            Err(CryptoError::KeyUnavailable { generation: 4 })
+        );
+        // The newest skipped generation is still within the window.
+        assert!(tree.key_for_generation(ALICE, APP, far - 1).is_ok());
+        let ratchet = &tree.ratchets[&ALICE].application;
+        assert!(ratchet.skipped.len() < OUT_OF_ORDER_WINDOW as usize);
+    }
+
+    #[test]
+    fn ratchets_are_independent_per_sender_and_kind() {
+        let mut tree = tree();
+        let alice_app = tree.key_for_generation(ALICE, APP, 0).unwrap();
+        let alice_hs = tree
+            .key_for_generation(ALICE, RatchetKind::Handshake, 0)
+            .unwrap();
+        let bob_app = tree.key_for_generation(LeafIndex(1), APP, 0).unwrap();
+        assert_ne!(alice_app.key(), alice_hs.key());
+        assert_ne!(alice_app.key(), bob_app.key());
+        assert!(matches!(
+            tree.key_for_generation(LeafIndex(4), APP, 0),
+            Err(CryptoError::IndexOutOfRange { .. })
+        ));
+    }
+}
