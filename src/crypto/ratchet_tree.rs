@@ -6,6 +6,8 @@
 //! - parent hash (§7.9): chains each parent node to the leaf that set it, so
 //!   a new member can check that no parent key was planted by an outsider.
 
+use std::sync::{Arc, OnceLock};
+
 use super::codec::{Decode, Encode, Reader, Writer};
 use super::error::{CryptoError, DecodeError, EncodeError};
 use super::leaf_node::{LeafNode, MAX_HASH_BYTES, MAX_PUBLIC_KEY_BYTES};
@@ -94,11 +96,27 @@ impl Node {
 }
 
 /// A complete ratchet tree; blank nodes are `None`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Nodes are shared (`Arc`) so that a group can stage a commit on a copy of
+/// its tree for the price of copying pointers, and keep the old tree if the
+/// commit turns out to be invalid. Subtree hashes are cached per node and
+/// invalidated along the path to the root when a node changes, so a commit
+/// rehashes O(log n) nodes instead of the whole tree.
+#[derive(Debug, Clone)]
 pub struct RatchetTree {
     size: TreeSize,
-    nodes: Vec<Option<Node>>,
+    nodes: Vec<Option<Arc<Node>>>,
+    tree_hashes: Vec<OnceLock<HashValue>>,
 }
+
+impl PartialEq for RatchetTree {
+    fn eq(&self, other: &Self) -> bool {
+        // The hash cache is derived state: two trees with the same nodes are equal.
+        self.size == other.size && self.nodes == other.nodes
+    }
+}
+
+impl Eq for RatchetTree {}
 
 impl RatchetTree {
     /// Builds a tree from nodes in array order, as carried by the
@@ -127,7 +145,11 @@ impl RatchetTree {
             .map_err(|_| CryptoError::InvalidTree("too many nodes"))?;
         let size = TreeSize::covering(leaf_count)?;
         nodes.resize(size.node_count() as usize, None);
-        let tree = Self { size, nodes };
+        let tree = Self {
+            size,
+            tree_hashes: (0..nodes.len()).map(|_| OnceLock::new()).collect(),
+            nodes: nodes.into_iter().map(|node| node.map(Arc::new)).collect(),
+        };
         tree.check_unmerged_leaves()?;
         Ok(tree)
     }
@@ -150,7 +172,7 @@ impl RatchetTree {
         let mut writer = Writer::new();
         writer.write_vector(|items| {
             self.nodes[..used].iter().try_for_each(|node| {
-                items.write_optional(node.as_ref(), |writer, node| node.encode(writer))
+                items.write_optional(node.as_deref(), |writer, node| node.encode(writer))
             })
         })?;
         Ok(writer.into_bytes())
@@ -165,7 +187,7 @@ impl RatchetTree {
     /// The node at `index`; `None` if blank or outside the tree.
     #[must_use]
     pub fn node(&self, index: NodeIndex) -> Option<&Node> {
-        self.nodes.get(index.0 as usize)?.as_ref()
+        self.nodes.get(index.0 as usize)?.as_deref()
     }
 
     /// The leaf node of `leaf`; `None` if blank or outside the tree.
@@ -191,8 +213,30 @@ impl RatchetTree {
                 index: index.0,
                 size,
             })?;
-        *slot = node;
+        *slot = node.map(Arc::new);
+        self.invalidate_hashes(index);
         Ok(())
+    }
+
+    /// Forgets the cached hashes of `index` and of every ancestor, whose
+    /// hashes cover it.
+    fn invalidate_hashes(&mut self, index: NodeIndex) {
+        let mut current = Some(index);
+        while let Some(node) = current {
+            if let Some(cached) = self.tree_hashes.get_mut(node.0 as usize) {
+                cached.take();
+            }
+            current = self.size.parent(node);
+        }
+    }
+
+    /// Grows or shrinks the node arrays to the current size. Hashes of the
+    /// nodes kept stay valid: a subtree's hash does not depend on the tree
+    /// around it.
+    fn resize_to_size(&mut self) {
+        let count = self.size.node_count() as usize;
+        self.nodes.resize(count, None);
+        self.tree_hashes.resize_with(count, OnceLock::new);
     }
 
     /// The encoded HPKE public key of a non-blank node.
@@ -279,6 +323,33 @@ impl RatchetTree {
     /// from every unmerged-leaves list: the "original" tree hash that a
     /// parent hash was computed over before those leaves were added.
     fn tree_hash_excluding(
+        &self,
+        index: NodeIndex,
+        excluded: &[LeafIndex],
+    ) -> Result<HashValue, CryptoError> {
+        let unaffected = !excluded
+            .iter()
+            .any(|leaf| is_in_subtree(leaf.node(), index));
+        if unaffected {
+            if let Some(cached) = self
+                .tree_hashes
+                .get(index.0 as usize)
+                .and_then(OnceLock::get)
+            {
+                return Ok(*cached);
+            }
+        }
+        let value = self.compute_tree_hash(index, excluded)?;
+        if unaffected {
+            if let Some(cache) = self.tree_hashes.get(index.0 as usize) {
+                // Another thread may have filled it meanwhile, with the same value.
+                let _ = cache.set(value);
+            }
+        }
+        Ok(value)
+    }
+
+    fn compute_tree_hash(
         &self,
         index: NodeIndex,
         excluded: &[LeafIndex],
@@ -397,13 +468,15 @@ impl RatchetTree {
                     .checked_mul(2)
                     .ok_or(CryptoError::InvalidLeafCount(old_leaf_count))?;
                 self.size = TreeSize::new(doubled)?;
-                self.nodes.resize(self.size.node_count() as usize, None);
+                self.resize_to_size();
                 LeafIndex(old_leaf_count)
             }
         };
         for ancestor in self.size.direct_path(leaf.node())? {
-            if let Some(Some(Node::Parent(parent))) = self.nodes.get_mut(ancestor.0 as usize) {
-                parent.unmerged_leaves.push(leaf);
+            if let Some(Some(node)) = self.nodes.get_mut(ancestor.0 as usize) {
+                if let Node::Parent(parent) = Arc::make_mut(node) {
+                    parent.unmerged_leaves.push(leaf);
+                }
             }
         }
         self.set_node(leaf.node(), Some(Node::Leaf(leaf_node)))?;
@@ -434,7 +507,7 @@ impl RatchetTree {
                 break;
             }
             self.size = TreeSize::new(half)?;
-            self.nodes.truncate(self.size.node_count() as usize);
+            self.resize_to_size();
         }
         Ok(())
     }
