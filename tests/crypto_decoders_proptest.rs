@@ -7,6 +7,7 @@
 use proptest::prelude::*;
 
 use aura::crypto::codec::{Decode, Encode, MAX_VARINT_VALUE, Reader, Writer};
+use aura::crypto::commit::HandshakeBodies;
 use aura::crypto::framing::{ContentType, FramedContent, FramedContentAuthData, Sender};
 use aura::crypto::group_context::{Extension, GroupContext};
 use aura::crypto::keys::{HpkeKeyPair, HpkePublicKey, SignaturePrivateKey, SignaturePublicKey};
@@ -93,6 +94,11 @@ proptest! {
         let _ = PrivateMessage::from_mls_message_bytes(&bytes);
         let _ = PublicMessage::from_mls_message_bytes(&bytes, &opaque_body_skipper);
         let _ = FramedContent::decode_with(&mut Reader::new(&bytes), &opaque_body_skipper);
+        let _ = aura::crypto::proposal::Proposal::from_tls_bytes(&bytes);
+        let _ = aura::crypto::proposal::ProposalOrRef::from_tls_bytes(&bytes);
+        let _ = aura::crypto::commit::Commit::from_tls_bytes(&bytes);
+        let _ = PublicMessage::from_mls_message_bytes(&bytes, &HandshakeBodies);
+        let _ = FramedContent::decode_with(&mut Reader::new(&bytes), &HandshakeBodies);
         for content_type in [ContentType::Application, ContentType::Proposal, ContentType::Commit] {
             let _ = FramedContentAuthData::decode(&mut Reader::new(&bytes), content_type);
         }
@@ -122,6 +128,7 @@ proptest! {
         bytes.extend_from_slice(&tail);
         let _ = PrivateMessage::from_mls_message_bytes(&bytes);
         let _ = PublicMessage::from_mls_message_bytes(&bytes, &opaque_body_skipper);
+        let _ = PublicMessage::from_mls_message_bytes(&bytes, &HandshakeBodies);
     }
 
     #[test]

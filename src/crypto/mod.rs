@@ -31,6 +31,7 @@
 pub mod aead;
 pub mod cipher_suite;
 pub mod codec;
+pub mod commit;
 pub mod error;
 pub mod framing;
 pub mod group_context;
@@ -40,6 +41,7 @@ pub mod keys;
 pub mod leaf_node;
 pub mod primitives;
 pub mod private_message;
+pub mod proposal;
 pub mod psk;
 pub mod public_message;
 pub mod ratchet_tree;
