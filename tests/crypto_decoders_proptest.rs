@@ -6,9 +6,13 @@
 
 use proptest::prelude::*;
 
+#[path = "support/rng.rs"]
+mod rng;
+
 use aura::crypto::codec::{Decode, Encode, MAX_VARINT_VALUE, Reader, Writer};
 use aura::crypto::commit::HandshakeBodies;
 use aura::crypto::framing::{ContentType, FramedContent, FramedContentAuthData, Sender};
+use aura::crypto::group::{Group, generate_key_package};
 use aura::crypto::group_context::{Extension, GroupContext};
 use aura::crypto::keys::{HpkeKeyPair, HpkePublicKey, SignaturePrivateKey, SignaturePublicKey};
 use aura::crypto::leaf_node::{Capabilities, Credential, LeafNode, LeafNodeSource};
@@ -119,6 +123,26 @@ proptest! {
                 let _ = tree.resolution(aura::crypto::tree_math::NodeIndex(index));
             }
         }
+    }
+
+    #[test]
+    fn group_inputs_never_panic(bytes in arbitrary_bytes(), wire_format in 1u16..=5) {
+        // Random bytes, and random bytes behind a valid MLSMessage header.
+        let mut framed = vec![0, 1];
+        framed.extend_from_slice(&wire_format.to_be_bytes());
+        framed.extend_from_slice(&bytes);
+        let mut rng = rng::TestRng::new(1);
+        let signing_key = SignaturePrivateKey::from_seed(&[9; 32]).unwrap();
+        let mut group = Group::create(b"group".to_vec(), b"me".to_vec(), signing_key.clone(), &mut rng).unwrap();
+        let (key_package, _) = generate_key_package(b"me".to_vec(), &signing_key, &mut rng).unwrap();
+        for input in [&bytes, &framed] {
+            prop_assert!(group.process_commit(input).is_err());
+            prop_assert!(group.unprotect(input).is_err());
+            let (_, secrets) = generate_key_package(b"me".to_vec(), &signing_key, &mut rng).unwrap();
+            prop_assert!(Group::join_from_welcome(input, &key_package, secrets, signing_key.clone()).is_err());
+            prop_assert!(Group::import_state(input).is_err());
+        }
+        prop_assert_eq!(group.epoch(), 0);
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod codec;
 pub mod commit;
 pub mod error;
 pub mod framing;
+pub mod group;
 pub mod group_context;
 pub mod key_package;
 pub mod key_schedule;

@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 
 use super::cipher_suite::{AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, HASH_LENGTH};
-use super::error::CryptoError;
+use super::codec::{Reader, Writer};
+use super::error::{CryptoError, DecodeError, EncodeError};
 use super::primitives::{derive_tree_secret, expand_with_label};
 use super::secret::Secret;
 use super::tree_math::{LeafIndex, NodeIndex, TreeSize};
@@ -295,6 +296,122 @@ impl SecretTree {
         Ok(LeafRatchets {
             handshake: HashRatchet::new(derive(label::HANDSHAKE)?),
             application: HashRatchet::new(derive(label::APPLICATION)?),
+        })
+    }
+}
+
+/// Serialization of the secret tree's remaining secrets, for storing a
+/// group's state. Only what has not been deleted is written, so a stored
+/// state keeps the forward secrecy of the live one.
+impl SecretTree {
+    /// Appends the tree's state.
+    pub fn encode_state(&self, writer: &mut Writer) -> Result<(), EncodeError> {
+        writer.write_u32(self.size.leaf_count());
+        writer.write_vector(|items| {
+            self.node_secrets.iter().try_for_each(|(node, secret)| {
+                items.write_u32(node.0);
+                items.write_opaque(secret.as_bytes())
+            })
+        })?;
+        writer.write_vector(|items| {
+            self.ratchets.iter().try_for_each(|(leaf, ratchets)| {
+                items.write_u32(leaf.0);
+                ratchets.handshake.encode_state(items)?;
+                ratchets.application.encode_state(items)
+            })
+        })
+    }
+
+    /// Reads a state written by [`SecretTree::encode_state`].
+    pub fn decode_state(reader: &mut Reader<'_>) -> Result<Self, CryptoError> {
+        let size = TreeSize::new(reader.read_u32()?)?;
+        let node_secrets = reader
+            .read_vector(|items| {
+                let node = NodeIndex(items.read_u32()?);
+                let secret = Secret::from_slice(items.read_opaque_capped(HASH_LENGTH)?);
+                Ok((node, secret))
+            })?
+            .into_iter()
+            .collect::<BTreeMap<_, _>>();
+        if node_secrets.keys().any(|node| !size.contains(*node)) {
+            return Err(CryptoError::InvalidTree(
+                "secret tree node outside the tree",
+            ));
+        }
+        let ratchets = reader
+            .read_vector(|items| {
+                let leaf = LeafIndex(items.read_u32()?);
+                let handshake = HashRatchet::decode_state(items)?;
+                let application = HashRatchet::decode_state(items)?;
+                Ok((
+                    leaf,
+                    LeafRatchets {
+                        handshake,
+                        application,
+                    },
+                ))
+            })?
+            .into_iter()
+            .collect::<BTreeMap<_, _>>();
+        if ratchets.keys().any(|leaf| !size.contains_leaf(*leaf)) {
+            return Err(CryptoError::InvalidTree(
+                "secret tree leaf outside the tree",
+            ));
+        }
+        Ok(Self {
+            size,
+            node_secrets,
+            ratchets,
+        })
+    }
+}
+
+impl HashRatchet {
+    fn encode_state(&self, writer: &mut Writer) -> Result<(), EncodeError> {
+        writer.write_opaque(self.secret.as_bytes())?;
+        writer.write_u32(self.next_generation);
+        writer.write_u8(u8::from(self.open));
+        writer.write_vector(|items| {
+            self.skipped.values().try_for_each(|key| {
+                items.write_u32(key.generation);
+                items.write_opaque(key.key.as_bytes())?;
+                items.write_opaque(key.nonce.as_bytes())
+            })
+        })
+    }
+
+    fn decode_state(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let secret = Secret::from_slice(reader.read_opaque_capped(HASH_LENGTH)?);
+        let next_generation = reader.read_u32()?;
+        let open = match reader.read_u8()? {
+            0 => false,
+            1 => true,
+            _ => {
+                return Err(DecodeError::UnexpectedValue {
+                    field: "ratchet open",
+                });
+            }
+        };
+        let skipped = reader.read_vector(|items| {
+            Ok(MessageKey {
+                generation: items.read_u32()?,
+                key: Secret::from_slice(items.read_opaque_capped(AEAD_KEY_LENGTH)?),
+                nonce: Secret::from_slice(items.read_opaque_capped(AEAD_NONCE_LENGTH)?),
+            })
+        })?;
+        if skipped.len() > OUT_OF_ORDER_WINDOW as usize {
+            return Err(DecodeError::TooManyItems {
+                cap: OUT_OF_ORDER_WINDOW as usize,
+            });
+        }
+        Ok(Self {
+            secret,
+            next_generation,
+            skipped: skipped
+                .into_iter()
+                .map(|key| (key.generation, key))
+                .collect(),
+            open,
         })
     }
 }

@@ -1,0 +1,246 @@
+//! Creating a commit (RFC 9420 §12.4.1–§12.4.3): apply the proposals, refresh
+//! our path, sign, run the key schedule, and welcome the new members.
+
+use std::collections::BTreeMap;
+
+use super::proposals::{AppliedProposals, apply_proposals};
+use super::{Group, GroupError, RATCHET_TREE_EXTENSION, tree_hash_bytes};
+use crate::crypto::cipher_suite::{HASH_LENGTH, MAC_LENGTH};
+use crate::crypto::codec::{Encode, Writer};
+use crate::crypto::commit::Commit;
+use crate::crypto::framing::{
+    AuthenticatedContent, ContentType, FramedContent, Sender, WireFormat,
+};
+use crate::crypto::group_context::{Extension, GroupContext};
+use crate::crypto::key_package::KeyPackage;
+use crate::crypto::key_schedule::EpochEntry;
+use crate::crypto::proposal::{Proposal, ProposalOrRef};
+use crate::crypto::public_message::PublicMessage;
+use crate::crypto::ratchet_tree::{RatchetTree, is_in_subtree};
+use crate::crypto::secret::Secret;
+use crate::crypto::transcript::{
+    ConfirmedTranscriptHashInput, confirmed_transcript_hash, interim_transcript_hash,
+};
+use crate::crypto::tree_kem::{Committer, CreatedPath, create_update_path};
+use crate::crypto::tree_math::LeafIndex;
+use crate::crypto::welcome::{GroupInfo, GroupSecrets, Welcome};
+
+/// What a commit produces for the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitOutput {
+    /// The commit, an `MLSMessage` holding a PublicMessage, for every member.
+    pub commit: Vec<u8>,
+    /// An `MLSMessage` holding the Welcome, when the commit added members.
+    pub welcome: Option<Vec<u8>>,
+}
+
+impl Group {
+    /// Adds the owner of `key_package` and advances to the next epoch.
+    pub fn add_member(
+        &mut self,
+        key_package: &KeyPackage,
+        rng: &mut impl rand_core::CryptoRng,
+    ) -> Result<CommitOutput, GroupError> {
+        self.add_members(std::slice::from_ref(key_package), rng)
+    }
+
+    /// Adds several members with one commit and one Welcome.
+    pub fn add_members(
+        &mut self,
+        key_packages: &[KeyPackage],
+        rng: &mut impl rand_core::CryptoRng,
+    ) -> Result<CommitOutput, GroupError> {
+        let proposals = key_packages.iter().cloned().map(Proposal::Add).collect();
+        self.commit(proposals, rng)
+    }
+
+    /// Removes the member at `leaf` and advances to the next epoch; the new
+    /// epoch's secrets are encrypted so that the removed member cannot read them.
+    pub fn remove_member(
+        &mut self,
+        leaf: LeafIndex,
+        rng: &mut impl rand_core::CryptoRng,
+    ) -> Result<CommitOutput, GroupError> {
+        self.commit(vec![Proposal::Remove(leaf)], rng)
+    }
+
+    /// Replaces this member's leaf and path keys (post-compromise security)
+    /// and advances to the next epoch.
+    pub fn update(
+        &mut self,
+        rng: &mut impl rand_core::CryptoRng,
+    ) -> Result<CommitOutput, GroupError> {
+        self.commit(Vec::new(), rng)
+    }
+
+    /// Commits `proposals` with a fresh UpdatePath.
+    pub fn commit(
+        &mut self,
+        proposals: Vec<Proposal>,
+        rng: &mut impl rand_core::CryptoRng,
+    ) -> Result<CommitOutput, GroupError> {
+        let mut tree = self.tree.clone();
+        let proposal_refs: Vec<&Proposal> = proposals.iter().collect();
+        let applied = apply_proposals(&mut tree, &proposal_refs, self.own_leaf)?;
+        let added_leaves = applied.added_leaves();
+        let leaf_template = self.own_leaf_node()?.clone();
+        let created = create_update_path(
+            &mut tree,
+            Committer {
+                leaf: self.own_leaf,
+                leaf_template,
+                signing_key: &self.signing_key,
+            },
+            &self.context.group_id,
+            &added_leaves,
+            |tree| self.provisional_context(tree),
+            rng,
+        )?;
+        let commit = Commit {
+            proposals: proposals.into_iter().map(ProposalOrRef::Proposal).collect(),
+            path: Some(created.update_path.clone()),
+        };
+        let content = FramedContent {
+            group_id: self.context.group_id.clone(),
+            epoch: self.context.epoch,
+            sender: Sender::Member(self.own_leaf),
+            authenticated_data: Vec::new(),
+            content_type: ContentType::Commit,
+            body: commit.to_tls_bytes()?,
+        };
+        // The tag depends on the signature, so sign with a placeholder first.
+        let mut signed = AuthenticatedContent::sign(
+            WireFormat::PublicMessage,
+            content,
+            &self.context,
+            &self.signing_key,
+            Some(vec![0; MAC_LENGTH]),
+        )?;
+        let next = self.next_epoch(&tree, &signed, &created.commit_secret)?;
+        signed.auth.confirmation_tag = Some(next.confirmation_tag.clone());
+        let message = PublicMessage::protect(&signed, &self.context, &self.secrets.membership_key)?
+            .to_mls_message_bytes()?;
+        let welcome = self.welcome(&tree, &next, &created, &applied, rng)?;
+
+        self.path_secrets = created.path_secrets.into_iter().collect::<BTreeMap<_, _>>();
+        self.leaf_private_key = created.leaf_private_key;
+        self.enter_epoch(next, tree);
+        Ok(CommitOutput {
+            commit: message,
+            welcome,
+        })
+    }
+
+    /// The GroupContext path secrets are encrypted under: the next epoch's,
+    /// before the commit's transcript is known.
+    pub(super) fn provisional_context(
+        &self,
+        tree: &RatchetTree,
+    ) -> Result<GroupContext, crate::crypto::CryptoError> {
+        Ok(GroupContext {
+            group_id: self.context.group_id.clone(),
+            epoch: self.context.epoch + 1,
+            tree_hash: tree.root_tree_hash()?.to_vec(),
+            confirmed_transcript_hash: self.context.confirmed_transcript_hash.clone(),
+            extensions: self.context.extensions.clone(),
+        })
+    }
+
+    /// Runs the transcript and key schedule for a signed commit.
+    pub(super) fn next_epoch(
+        &self,
+        tree: &RatchetTree,
+        signed: &AuthenticatedContent,
+        commit_secret: &Secret,
+    ) -> Result<NextEpoch, GroupError> {
+        let mut wire_format_and_content = Writer::new();
+        wire_format_and_content.write_u16(signed.wire_format.code());
+        signed.content.encode(&mut wire_format_and_content)?;
+        let confirmed = confirmed_transcript_hash(
+            &self.interim_transcript_hash,
+            &ConfirmedTranscriptHashInput {
+                wire_format_and_content: wire_format_and_content.as_bytes(),
+                signature: &signed.auth.signature,
+            },
+        )?;
+        let context = GroupContext {
+            group_id: self.context.group_id.clone(),
+            epoch: self.context.epoch + 1,
+            tree_hash: tree_hash_bytes(tree)?,
+            confirmed_transcript_hash: confirmed.to_vec(),
+            extensions: self.context.extensions.clone(),
+        };
+        let (joiner_secret, entry) = EpochEntry::from_commit(
+            &self.secrets.init_secret,
+            commit_secret,
+            &Secret::zero(HASH_LENGTH),
+            &context,
+        )?;
+        let confirmation_tag = entry.epoch.confirmation_tag(&confirmed)?.to_vec();
+        let interim = interim_transcript_hash(&confirmed, &confirmation_tag)?;
+        Ok(NextEpoch {
+            context,
+            joiner_secret,
+            entry,
+            confirmation_tag,
+            interim_transcript_hash: interim.to_vec(),
+        })
+    }
+
+    fn welcome(
+        &self,
+        tree: &RatchetTree,
+        next: &NextEpoch,
+        created: &CreatedPath,
+        applied: &AppliedProposals,
+        rng: &mut impl rand_core::CryptoRng,
+    ) -> Result<Option<Vec<u8>>, GroupError> {
+        if applied.added.is_empty() {
+            return Ok(None);
+        }
+        let mut group_info = GroupInfo {
+            group_context: next.context.clone(),
+            extensions: vec![Extension {
+                extension_type: RATCHET_TREE_EXTENSION,
+                extension_data: tree.to_tls_bytes()?,
+            }],
+            confirmation_tag: next.confirmation_tag.clone(),
+            signer: self.own_leaf,
+            signature: Vec::new(),
+        };
+        group_info.sign(&self.signing_key)?;
+        let secrets: Vec<GroupSecrets> = applied
+            .added
+            .iter()
+            .map(|(leaf, _)| GroupSecrets {
+                joiner_secret: next.joiner_secret.duplicate(),
+                // The lowest node of our path above the new member: it can
+                // derive every path secret above from this one.
+                path_secret: created
+                    .path_secrets
+                    .iter()
+                    .find(|(node, _)| is_in_subtree(leaf.node(), *node))
+                    .map(|(_, secret)| secret.duplicate()),
+                psks: Vec::new(),
+            })
+            .collect();
+        let recipients: Vec<(&KeyPackage, &GroupSecrets)> = applied
+            .added
+            .iter()
+            .map(|(_, key_package)| key_package)
+            .zip(&secrets)
+            .collect();
+        let welcome = Welcome::seal(&group_info, &next.entry.welcome_secret, &recipients, rng)?;
+        Ok(Some(welcome.to_mls_message_bytes()?))
+    }
+}
+
+/// Everything the next epoch needs, computed before the state is replaced.
+#[derive(Debug)]
+pub(super) struct NextEpoch {
+    pub context: GroupContext,
+    pub joiner_secret: Secret,
+    pub entry: EpochEntry,
+    pub confirmation_tag: Vec<u8>,
+    pub interim_transcript_hash: Vec<u8>,
+}

@@ -1,0 +1,81 @@
+//! Errors of the group state machine.
+
+use thiserror::Error;
+
+use crate::crypto::error::{CryptoError, DecodeError, EncodeError};
+
+/// Why a group operation failed. A failed operation leaves the group as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum GroupError {
+    /// A primitive, decoder or tree check failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The message belongs to another group.
+    #[error("message is for another group")]
+    WrongGroup,
+    /// The message was sent in another epoch than the group's current one.
+    #[error("message is for epoch {received}, the group is at epoch {expected}")]
+    WrongEpoch {
+        /// The group's epoch.
+        expected: u64,
+        /// The message's epoch.
+        received: u64,
+    },
+    /// The message carries another kind of content than the operation expects.
+    #[error("unexpected content type")]
+    UnexpectedContentType,
+    /// The sender is not a member of the group.
+    #[error("sender {0} is not a member")]
+    UnknownSender(u32),
+    /// A commit sent by this member itself came back; it was applied when created.
+    #[error("commit was sent by this member")]
+    OwnCommit,
+    /// The commit lacks the UpdatePath that Aura requires on every commit.
+    #[error("commit has no update path")]
+    MissingPath,
+    /// The commit uses a proposal form Aura does not support.
+    #[error("unsupported proposal: {0}")]
+    UnsupportedProposal(&'static str),
+    /// A proposal cannot be applied to the group.
+    #[error("invalid proposal: {0}")]
+    InvalidProposal(&'static str),
+    /// Adding members would exceed [`super::MAX_GROUP_MEMBERS`].
+    #[error("the group cannot have more than {max} members")]
+    GroupFull {
+        /// The cap.
+        max: usize,
+    },
+    /// No member sits at this leaf.
+    #[error("leaf {0} holds no member")]
+    NotAMember(u32),
+    /// The confirmation tag does not match the epoch the commit leads to.
+    #[error("confirmation tag does not verify")]
+    ConfirmationTagInvalid,
+    /// A tree's hash differs from the one in the group context.
+    #[error("ratchet tree does not match the tree hash")]
+    TreeHashMismatch,
+    /// A GroupInfo came without the `ratchet_tree` extension.
+    #[error("GroupInfo has no ratchet tree")]
+    MissingRatchetTree,
+    /// The joiner's KeyPackage leaf is not in the tree of the Welcome.
+    #[error("own leaf not found in the group's tree")]
+    OwnLeafNotFound,
+    /// The signing key does not belong to the leaf it is used for.
+    #[error("signing key does not match the leaf")]
+    SigningKeyMismatch,
+    /// An exported state has an unknown format version.
+    #[error("unsupported state version {0}")]
+    StateVersion(u8),
+}
+
+impl From<DecodeError> for GroupError {
+    fn from(error: DecodeError) -> Self {
+        Self::Crypto(CryptoError::Decode(error))
+    }
+}
+
+impl From<EncodeError> for GroupError {
+    fn from(error: EncodeError) -> Self {
+        Self::Crypto(CryptoError::Encode(error))
+    }
+}

@@ -1,0 +1,146 @@
+//! Joining from a Welcome (RFC 9420 §12.4.3.1): open our GroupSecrets, then
+//! check everything about the group before trusting it: the GroupInfo
+//! signature, the tree against the tree hash, every parent hash and leaf
+//! signature, and the confirmation tag.
+
+use std::collections::BTreeMap;
+
+use super::{Group, GroupError, MAX_GROUP_MEMBERS, RATCHET_TREE_EXTENSION};
+use crate::crypto::CryptoError;
+use crate::crypto::cipher_suite::HASH_LENGTH;
+use crate::crypto::key_package::KeyPackage;
+use crate::crypto::key_schedule::{EpochEntry, welcome_secret};
+use crate::crypto::keys::{SignaturePrivateKey, SignaturePublicKey};
+use crate::crypto::ratchet_tree::{RatchetTree, is_in_subtree};
+use crate::crypto::secret::Secret;
+use crate::crypto::transcript::interim_transcript_hash;
+use crate::crypto::tree_kem::{filtered_direct_path, next_path_secret, node_key_pair};
+use crate::crypto::tree_math::{LeafIndex, NodeIndex};
+use crate::crypto::welcome::Welcome;
+
+use super::KeyPackageSecrets;
+
+impl Group {
+    /// Joins the group a Welcome (an `MLSMessage`) invites `key_package` to.
+    pub fn join_from_welcome(
+        welcome: &[u8],
+        key_package: &KeyPackage,
+        key_package_secrets: KeyPackageSecrets,
+        signing_key: SignaturePrivateKey,
+    ) -> Result<Self, GroupError> {
+        if key_package.leaf_node.signature_key != signing_key.public_key().to_bytes() {
+            return Err(GroupError::SigningKeyMismatch);
+        }
+        let welcome = Welcome::from_mls_message_bytes(welcome)?;
+        let group_secrets =
+            welcome.decrypt_group_secrets(key_package, &key_package_secrets.init_private_key)?;
+        if !group_secrets.psks.is_empty() {
+            return Err(GroupError::UnsupportedProposal("pre-shared keys"));
+        }
+        let no_psk = Secret::zero(HASH_LENGTH);
+        let welcome_secret = welcome_secret(&group_secrets.joiner_secret, &no_psk)?;
+        let group_info = welcome.decrypt_group_info(&welcome_secret)?;
+        let context = group_info.group_context.clone();
+
+        let tree_extension = group_info
+            .extensions
+            .iter()
+            .find(|extension| extension.extension_type == RATCHET_TREE_EXTENSION)
+            .ok_or(GroupError::MissingRatchetTree)?;
+        let tree = RatchetTree::from_tls_bytes(&tree_extension.extension_data)?;
+        let members = (0..tree.size().leaf_count())
+            .filter(|&leaf| tree.leaf(LeafIndex(leaf)).is_some())
+            .count();
+        if members > MAX_GROUP_MEMBERS {
+            return Err(GroupError::GroupFull {
+                max: MAX_GROUP_MEMBERS,
+            });
+        }
+        if tree.root_tree_hash()?.as_slice() != context.tree_hash.as_slice() {
+            return Err(GroupError::TreeHashMismatch);
+        }
+        tree.verify_parent_hashes()?;
+        tree.verify_leaf_signatures(&context.group_id)?;
+        let signer = tree
+            .leaf(group_info.signer)
+            .ok_or(GroupError::UnknownSender(group_info.signer.0))?;
+        group_info.verify(&SignaturePublicKey::from_bytes(&signer.signature_key)?)?;
+        let own_leaf = (0..tree.size().leaf_count())
+            .map(LeafIndex)
+            .find(|&leaf| tree.leaf(leaf) == Some(&key_package.leaf_node))
+            .ok_or(GroupError::OwnLeafNotFound)?;
+        if key_package_secrets
+            .leaf_private_key
+            .public_key()
+            .to_bytes()
+            .as_slice()
+            != key_package.leaf_node.encryption_key.as_slice()
+        {
+            return Err(GroupError::OwnLeafNotFound);
+        }
+
+        let entry =
+            EpochEntry::from_joiner_secret(&group_secrets.joiner_secret, &no_psk, &context)?;
+        entry
+            .epoch
+            .verify_confirmation_tag(
+                &context.confirmed_transcript_hash,
+                &group_info.confirmation_tag,
+            )
+            .map_err(|error| match error {
+                CryptoError::MacInvalid => GroupError::ConfirmationTagInvalid,
+                other => GroupError::Crypto(other),
+            })?;
+        let interim = interim_transcript_hash(
+            &context.confirmed_transcript_hash,
+            &group_info.confirmation_tag,
+        )?;
+        let path_secrets = match &group_secrets.path_secret {
+            Some(path_secret) => {
+                joiner_path_secrets(&tree, group_info.signer, own_leaf, path_secret)?
+            }
+            None => BTreeMap::new(),
+        };
+        Ok(Self::assemble(
+            context,
+            tree,
+            own_leaf,
+            signing_key,
+            key_package_secrets.leaf_private_key,
+            path_secrets,
+            entry.epoch,
+            interim.to_vec(),
+        ))
+    }
+}
+
+/// Derives the path secrets of the committer's filtered direct path from the
+/// lowest node above us up to the root, checking each against the tree's
+/// public key so a committer cannot hand us keys the others do not have.
+fn joiner_path_secrets(
+    tree: &RatchetTree,
+    committer: LeafIndex,
+    own_leaf: LeafIndex,
+    path_secret: &Secret,
+) -> Result<BTreeMap<NodeIndex, Secret>, GroupError> {
+    let steps = filtered_direct_path(tree, committer)?;
+    let start = steps
+        .iter()
+        .position(|step| is_in_subtree(own_leaf.node(), step.node))
+        .ok_or(CryptoError::InvalidTree(
+            "joiner not below the committer's path",
+        ))?;
+    let mut secrets = BTreeMap::new();
+    let mut secret = path_secret.duplicate();
+    for (offset, step) in steps[start..].iter().enumerate() {
+        if offset > 0 {
+            secret = next_path_secret(&secret)?;
+        }
+        let derived = node_key_pair(&secret)?.public_key.to_bytes();
+        if tree.encryption_key(step.node) != Some(derived.as_slice()) {
+            return Err(CryptoError::InvalidTree("path secret does not match public key").into());
+        }
+        secrets.insert(step.node, secret.duplicate());
+    }
+    Ok(secrets)
+}

@@ -1,0 +1,126 @@
+//! A member's whole group state as bytes, secrets included, for the store
+//! (which seals it). Importing re-checks what can be checked cheaply so that
+//! a damaged record gives an error rather than a group that misbehaves later.
+
+use std::collections::BTreeMap;
+
+use super::{Group, GroupError};
+use crate::crypto::CryptoError;
+use crate::crypto::cipher_suite::{HASH_LENGTH, HPKE_KEY_LENGTH, SIGNATURE_KEY_LENGTH};
+use crate::crypto::codec::{Decode, Encode, Reader, Writer};
+use crate::crypto::group_context::GroupContext;
+use crate::crypto::key_schedule::EpochSecrets;
+use crate::crypto::keys::{HpkePrivateKey, SignaturePrivateKey};
+use crate::crypto::ratchet_tree::RatchetTree;
+use crate::crypto::secret::Secret;
+use crate::crypto::secret_tree::SecretTree;
+use crate::crypto::tree_math::{LeafIndex, NodeIndex};
+
+/// Version of the format written by [`Group::export_state`].
+pub const STATE_FORMAT_VERSION: u8 = 1;
+
+impl Group {
+    /// Serializes the complete state, secrets included. Whoever holds the
+    /// bytes can read the group until the next commit: store them sealed.
+    pub fn export_state(&self) -> Result<Secret, GroupError> {
+        let mut writer = Writer::new();
+        writer.write_u8(STATE_FORMAT_VERSION);
+        self.context.encode(&mut writer)?;
+        writer.write_opaque(&self.tree.to_tls_bytes()?)?;
+        writer.write_u32(self.own_leaf.0);
+        writer.write_opaque(self.signing_key.to_seed().as_ref())?;
+        writer.write_opaque(self.leaf_private_key.to_bytes().as_ref())?;
+        writer.write_vector(|items| {
+            self.path_secrets.iter().try_for_each(|(node, secret)| {
+                items.write_u32(node.0);
+                items.write_opaque(secret.as_bytes())
+            })
+        })?;
+        for secret in epoch_secret_fields(&self.secrets) {
+            writer.write_opaque(secret.as_bytes())?;
+        }
+        writer.write_opaque(&self.interim_transcript_hash)?;
+        self.secret_tree.encode_state(&mut writer)?;
+        Ok(Secret::new(writer.into_bytes()))
+    }
+
+    /// Restores a state written by [`Group::export_state`].
+    pub fn import_state(bytes: &[u8]) -> Result<Self, GroupError> {
+        let mut reader = Reader::new(bytes);
+        let version = reader.read_u8()?;
+        if version != STATE_FORMAT_VERSION {
+            return Err(GroupError::StateVersion(version));
+        }
+        let context = GroupContext::decode(&mut reader)?;
+        let tree = RatchetTree::from_tls_bytes(reader.read_opaque()?)?;
+        let own_leaf = LeafIndex(reader.read_u32()?);
+        let signing_key =
+            SignaturePrivateKey::from_seed(reader.read_opaque_capped(SIGNATURE_KEY_LENGTH)?)?;
+        let leaf_private_key =
+            HpkePrivateKey::from_bytes(reader.read_opaque_capped(HPKE_KEY_LENGTH)?)?;
+        let path_secrets = reader
+            .read_vector(|items| {
+                let node = NodeIndex(items.read_u32()?);
+                Ok((
+                    node,
+                    Secret::from_slice(items.read_opaque_capped(HASH_LENGTH)?),
+                ))
+            })?
+            .into_iter()
+            .collect::<BTreeMap<_, _>>();
+        let mut read_secret = || -> Result<Secret, GroupError> {
+            Ok(Secret::from_slice(reader.read_opaque_capped(HASH_LENGTH)?))
+        };
+        let secrets = EpochSecrets {
+            sender_data_secret: read_secret()?,
+            encryption_secret: read_secret()?,
+            exporter_secret: read_secret()?,
+            external_secret: read_secret()?,
+            confirmation_key: read_secret()?,
+            membership_key: read_secret()?,
+            resumption_psk: read_secret()?,
+            epoch_authenticator: read_secret()?,
+            init_secret: read_secret()?,
+        };
+        let interim_transcript_hash = reader.read_opaque_capped(HASH_LENGTH)?.to_vec();
+        let secret_tree = SecretTree::decode_state(&mut reader)?;
+        reader.finish()?;
+
+        if tree.root_tree_hash()?.as_slice() != context.tree_hash.as_slice() {
+            return Err(GroupError::TreeHashMismatch);
+        }
+        let own = tree.leaf(own_leaf).ok_or(GroupError::OwnLeafNotFound)?;
+        if own.signature_key != signing_key.public_key().to_bytes() {
+            return Err(GroupError::SigningKeyMismatch);
+        }
+        if secret_tree.size() != tree.size() {
+            return Err(CryptoError::InvalidTree("secret tree size differs from the tree").into());
+        }
+        Ok(Self {
+            context,
+            tree,
+            own_leaf,
+            signing_key,
+            leaf_private_key,
+            path_secrets,
+            secrets,
+            interim_transcript_hash,
+            secret_tree,
+        })
+    }
+}
+
+/// The epoch secrets in their fixed export order.
+fn epoch_secret_fields(secrets: &EpochSecrets) -> [&Secret; 9] {
+    [
+        &secrets.sender_data_secret,
+        &secrets.encryption_secret,
+        &secrets.exporter_secret,
+        &secrets.external_secret,
+        &secrets.confirmation_key,
+        &secrets.membership_key,
+        &secrets.resumption_psk,
+        &secrets.epoch_authenticator,
+        &secrets.init_secret,
+    ]
+}
