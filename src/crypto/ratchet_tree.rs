@@ -6,7 +6,7 @@
 //! - parent hash (§7.9): chains each parent node to the leaf that set it, so
 //!   a new member can check that no parent key was planted by an outsider.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use super::codec::{Decode, Encode, Reader, Writer};
 use super::error::{CryptoError, DecodeError, EncodeError};
@@ -99,14 +99,16 @@ impl Node {
 ///
 /// Nodes are shared (`Arc`) so that a group can stage a commit on a copy of
 /// its tree for the price of copying pointers, and keep the old tree if the
-/// commit turns out to be invalid. Subtree hashes are cached per node and
-/// invalidated along the path to the root when a node changes, so a commit
-/// rehashes O(log n) nodes instead of the whole tree.
+/// commit turns out to be invalid. Subtree hashes are cached per node as
+/// plain values (a copy is a `memcpy`); a change clears the cache along the
+/// path to the root, reads recompute only those cleared nodes, and
+/// [`RatchetTree::refresh_hashes`] stores them again. So a commit rehashes
+/// O(log n) nodes instead of the whole tree.
 #[derive(Debug, Clone)]
 pub struct RatchetTree {
     size: TreeSize,
     nodes: Vec<Option<Arc<Node>>>,
-    tree_hashes: Vec<OnceLock<HashValue>>,
+    tree_hashes: Vec<Option<HashValue>>,
 }
 
 impl PartialEq for RatchetTree {
@@ -145,11 +147,12 @@ impl RatchetTree {
             .map_err(|_| CryptoError::InvalidTree("too many nodes"))?;
         let size = TreeSize::covering(leaf_count)?;
         nodes.resize(size.node_count() as usize, None);
-        let tree = Self {
+        let mut tree = Self {
             size,
-            tree_hashes: (0..nodes.len()).map(|_| OnceLock::new()).collect(),
+            tree_hashes: vec![None; nodes.len()],
             nodes: nodes.into_iter().map(|node| node.map(Arc::new)).collect(),
         };
+        tree.refresh_hashes()?;
         tree.check_unmerged_leaves()?;
         Ok(tree)
     }
@@ -224,7 +227,7 @@ impl RatchetTree {
         let mut current = Some(index);
         while let Some(node) = current {
             if let Some(cached) = self.tree_hashes.get_mut(node.0 as usize) {
-                cached.take();
+                *cached = None;
             }
             current = self.size.parent(node);
         }
@@ -236,7 +239,7 @@ impl RatchetTree {
     fn resize_to_size(&mut self) {
         let count = self.size.node_count() as usize;
         self.nodes.resize(count, None);
-        self.tree_hashes.resize_with(count, OnceLock::new);
+        self.tree_hashes.resize(count, None);
     }
 
     /// The encoded HPKE public key of a non-blank node.
@@ -331,28 +334,47 @@ impl RatchetTree {
             .iter()
             .any(|leaf| is_in_subtree(leaf.node(), index));
         if unaffected {
-            if let Some(cached) = self
-                .tree_hashes
-                .get(index.0 as usize)
-                .and_then(OnceLock::get)
-            {
+            if let Some(Some(cached)) = self.tree_hashes.get(index.0 as usize) {
                 return Ok(*cached);
             }
         }
-        let value = self.compute_tree_hash(index, excluded)?;
-        if unaffected {
-            if let Some(cache) = self.tree_hashes.get(index.0 as usize) {
-                // Another thread may have filled it meanwhile, with the same value.
-                let _ = cache.set(value);
-            }
+        let children = match (index.left(), index.right()) {
+            (Some(left), Some(right)) => Some((
+                self.tree_hash_excluding(left, excluded)?,
+                self.tree_hash_excluding(right, excluded)?,
+            )),
+            _ => None,
+        };
+        self.hash_node(index, excluded, children)
+    }
+
+    /// Stores the hash of every node whose cached hash was cleared, so that
+    /// later reads cost nothing. Call after a batch of changes.
+    pub fn refresh_hashes(&mut self) -> Result<(), CryptoError> {
+        self.fill_hash(self.size.root()).map(drop)
+    }
+
+    fn fill_hash(&mut self, index: NodeIndex) -> Result<HashValue, CryptoError> {
+        if let Some(Some(cached)) = self.tree_hashes.get(index.0 as usize) {
+            return Ok(*cached);
+        }
+        let children = match (index.left(), index.right()) {
+            (Some(left), Some(right)) => Some((self.fill_hash(left)?, self.fill_hash(right)?)),
+            _ => None,
+        };
+        let value = self.hash_node(index, &[], children)?;
+        if let Some(slot) = self.tree_hashes.get_mut(index.0 as usize) {
+            *slot = Some(value);
         }
         Ok(value)
     }
 
-    fn compute_tree_hash(
+    /// `Hash(TreeHashInput)` of one node, given its children's tree hashes.
+    fn hash_node(
         &self,
         index: NodeIndex,
         excluded: &[LeafIndex],
+        children: Option<(HashValue, HashValue)>,
     ) -> Result<HashValue, CryptoError> {
         let mut input = Writer::new();
         if let Some(leaf_index) = index.leaf_index() {
@@ -363,22 +385,28 @@ impl RatchetTree {
                 .filter(|_| !excluded.contains(&leaf_index));
             input.write_optional(leaf, |writer, leaf| leaf.encode(writer))?;
         } else {
-            let (Some(left), Some(right)) = (index.left(), index.right()) else {
+            let Some((left_hash, right_hash)) = children else {
                 return Err(CryptoError::InvalidTree("parent without children"));
             };
             input.write_u8(NODE_TYPE_PARENT);
-            let parent = self.parent_node(index).map(|parent| ParentNode {
-                unmerged_leaves: parent
-                    .unmerged_leaves
-                    .iter()
-                    .copied()
-                    .filter(|leaf| !excluded.contains(leaf))
-                    .collect(),
-                ..parent.clone()
-            });
-            input.write_optional(parent.as_ref(), |writer, parent| parent.encode(writer))?;
-            input.write_opaque(&self.tree_hash_excluding(left, excluded)?)?;
-            input.write_opaque(&self.tree_hash_excluding(right, excluded)?)?;
+            match self.parent_node(index) {
+                None => input.write_u8(0),
+                Some(parent) => {
+                    input.write_u8(1);
+                    input.write_opaque(&parent.encryption_key)?;
+                    input.write_opaque(&parent.parent_hash)?;
+                    input.write_vector(|items| {
+                        parent
+                            .unmerged_leaves
+                            .iter()
+                            .filter(|leaf| !excluded.contains(leaf))
+                            .for_each(|leaf| items.write_u32(leaf.0));
+                        Ok(())
+                    })?;
+                }
+            }
+            input.write_opaque(&left_hash)?;
+            input.write_opaque(&right_hash)?;
         }
         Ok(hash(input.as_bytes()))
     }

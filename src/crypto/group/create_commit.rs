@@ -96,6 +96,7 @@ impl Group {
             |tree| self.provisional_context(tree),
             rng,
         )?;
+        tree.refresh_hashes()?;
         let commit = Commit {
             proposals: proposals.into_iter().map(ProposalOrRef::Proposal).collect(),
             path: Some(created.update_path.clone()),

@@ -69,11 +69,18 @@ impl GroupFixture {
         let mut node_secrets = BTreeMap::new();
         for index in (0..members).rev() {
             let leaf = LeafIndex(index);
-            // The parents this leaf is leftmost under, lowest first.
+            // The parents this leaf is leftmost under, lowest first, up to
+            // the first with no member on its right: a commit leaves those
+            // blank (their copath child has an empty resolution).
             let path: Vec<NodeIndex> = size
                 .direct_path(leaf.node())?
                 .into_iter()
-                .take_while(|parent| leftmost_leaf(*parent) == leaf)
+                .take_while(|parent| {
+                    leftmost_leaf(*parent) == leaf
+                        && parent
+                            .right()
+                            .is_some_and(|right| leftmost_leaf(right).0 < members)
+                })
                 .collect();
             for &parent in &path {
                 let mut secret = Secret::zero(HASH_LENGTH);
@@ -116,6 +123,7 @@ impl GroupFixture {
             }
             leaf_node.sign(&signing_keys[index as usize], group_id, leaf)?;
             tree.set_node(leaf.node(), Some(Node::Leaf(leaf_node)))?;
+            tree.refresh_hashes()?;
         }
         let confirmed = hash(b"fixture transcript").to_vec();
         let context = GroupContext {

@@ -85,6 +85,7 @@ impl Group {
             &added_leaves,
             |tree| self.provisional_context(tree),
         )?;
+        tree.refresh_hashes()?;
         let next = self.next_epoch(&tree, &signed, &received.commit_secret)?;
         let tag = signed
             .auth

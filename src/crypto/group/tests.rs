@@ -399,17 +399,18 @@ fn state_import_rejects_damage() {
 #[test]
 fn fixture_members_agree_and_process_commits() {
     let rng = &mut StepRng(11);
-    let fixture = fixture::GroupFixture::new(b"fixture", 16, rng).unwrap();
+    // Not a power of two: the tree has blank leaves on the right.
+    let fixture = fixture::GroupFixture::new(b"fixture", 13, rng).unwrap();
     fixture
         .member(LeafIndex(0))
         .unwrap()
         .tree()
         .verify_parent_hashes()
         .unwrap();
-    let mut members: Vec<Group> = (0..16)
+    let mut members: Vec<Group> = (0..13)
         .map(|i| fixture.member(LeafIndex(i)).unwrap())
         .collect();
-    for committer in [5, 0, 15] {
+    for committer in [5, 0, 12] {
         let output = members[committer].update(rng).unwrap();
         for (index, member) in members.iter_mut().enumerate() {
             if index != committer {
