@@ -104,11 +104,31 @@ impl Node {
 /// path to the root, reads recompute only those cleared nodes, and
 /// [`RatchetTree::refresh_hashes`] stores them again. So a commit rehashes
 /// O(log n) nodes instead of the whole tree.
+///
+/// A group stages a received commit on its live tree inside
+/// [`RatchetTree::begin_staging`]; every change is journalled so that
+/// [`RatchetTree::rollback_staging`] restores the tree if the commit fails,
+/// without the O(n) cost of copying the tree up front.
 #[derive(Debug, Clone)]
 pub struct RatchetTree {
     size: TreeSize,
     nodes: Vec<Option<Arc<Node>>>,
     tree_hashes: Vec<Option<HashValue>>,
+    /// Undo records of the changes since `begin_staging`, if staging.
+    journal: Option<Vec<Undo>>,
+}
+
+/// How to take back one change to a staged tree.
+#[derive(Debug, Clone)]
+enum Undo {
+    /// A node's previous content.
+    Node(NodeIndex, Option<Arc<Node>>),
+    /// The previous size, and what shrinking cut off the end.
+    Size {
+        size: TreeSize,
+        tail_nodes: Vec<Option<Arc<Node>>>,
+        tail_hashes: Vec<Option<HashValue>>,
+    },
 }
 
 impl PartialEq for RatchetTree {
@@ -151,6 +171,7 @@ impl RatchetTree {
             size,
             tree_hashes: vec![None; nodes.len()],
             nodes: nodes.into_iter().map(|node| node.map(Arc::new)).collect(),
+            journal: None,
         };
         tree.refresh_hashes()?;
         tree.check_unmerged_leaves()?;
@@ -216,7 +237,10 @@ impl RatchetTree {
                 index: index.0,
                 size,
             })?;
-        *slot = node.map(Arc::new);
+        let old = std::mem::replace(slot, node.map(Arc::new));
+        if let Some(journal) = self.journal.as_mut() {
+            journal.push(Undo::Node(index, old));
+        }
         self.invalidate_hashes(index);
         Ok(())
     }
@@ -233,13 +257,65 @@ impl RatchetTree {
         }
     }
 
-    /// Grows or shrinks the node arrays to the current size. Hashes of the
-    /// nodes kept stay valid: a subtree's hash does not depend on the tree
-    /// around it.
-    fn resize_to_size(&mut self) {
-        let count = self.size.node_count() as usize;
+    /// Grows or shrinks the tree to `size`. Hashes of the nodes kept stay
+    /// valid: a subtree's hash does not depend on the tree around it.
+    fn resize_to(&mut self, size: TreeSize) {
+        let count = size.node_count() as usize;
+        if let Some(journal) = self.journal.as_mut() {
+            let kept = count.min(self.nodes.len());
+            journal.push(Undo::Size {
+                size: self.size,
+                tail_nodes: self.nodes[kept..].to_vec(),
+                tail_hashes: self.tree_hashes[kept..].to_vec(),
+            });
+        }
+        self.size = size;
         self.nodes.resize(count, None);
         self.tree_hashes.resize(count, None);
+    }
+
+    /// Starts journalling changes so that they can be taken back.
+    pub fn begin_staging(&mut self) {
+        self.journal = Some(Vec::new());
+    }
+
+    /// Keeps the changes made since [`RatchetTree::begin_staging`].
+    pub fn commit_staging(&mut self) {
+        self.journal = None;
+    }
+
+    /// Takes back every change made since [`RatchetTree::begin_staging`].
+    pub fn rollback_staging(&mut self) -> Result<(), CryptoError> {
+        let Some(journal) = self.journal.take() else {
+            return Ok(());
+        };
+        let mut touched = Vec::new();
+        for undo in journal.into_iter().rev() {
+            match undo {
+                Undo::Node(index, old) => {
+                    if let Some(slot) = self.nodes.get_mut(index.0 as usize) {
+                        *slot = old;
+                    }
+                    touched.push(index);
+                }
+                Undo::Size {
+                    size,
+                    tail_nodes,
+                    tail_hashes,
+                } => {
+                    let count = size.node_count() as usize;
+                    self.size = size;
+                    self.nodes.truncate(count);
+                    self.tree_hashes.truncate(count);
+                    self.nodes.extend(tail_nodes);
+                    self.tree_hashes.extend(tail_hashes);
+                }
+            }
+        }
+        for index in touched {
+            self.invalidate_hashes(index);
+        }
+        self.refresh_hashes()
     }
 
     /// The encoded HPKE public key of a non-blank node.
@@ -495,13 +571,16 @@ impl RatchetTree {
                 let doubled = old_leaf_count
                     .checked_mul(2)
                     .ok_or(CryptoError::InvalidLeafCount(old_leaf_count))?;
-                self.size = TreeSize::new(doubled)?;
-                self.resize_to_size();
+                self.resize_to(TreeSize::new(doubled)?);
                 LeafIndex(old_leaf_count)
             }
         };
         for ancestor in self.size.direct_path(leaf.node())? {
             if let Some(Some(node)) = self.nodes.get_mut(ancestor.0 as usize) {
+                if let Some(journal) = self.journal.as_mut() {
+                    journal.push(Undo::Node(ancestor, Some(Arc::clone(node))));
+                }
+                // Copy-on-write: the journal (or another tree) may share it.
                 if let Node::Parent(parent) = Arc::make_mut(node) {
                     parent.unmerged_leaves.push(leaf);
                 }
@@ -534,8 +613,7 @@ impl RatchetTree {
             if (half..self.size.leaf_count()).any(|index| self.leaf(LeafIndex(index)).is_some()) {
                 break;
             }
-            self.size = TreeSize::new(half)?;
-            self.resize_to_size();
+            self.resize_to(TreeSize::new(half)?);
         }
         Ok(())
     }
@@ -590,5 +668,57 @@ mod tests {
             RatchetTree::from_nodes(vec![Some(parent)]),
             Err(CryptoError::InvalidTree("parent at a leaf position"))
         );
+    }
+
+    fn leaf(byte: u8) -> LeafNode {
+        LeafNode {
+            encryption_key: vec![byte; 32],
+            signature_key: vec![byte; 32],
+            credential: crate::crypto::leaf_node::Credential::Basic {
+                identity: vec![byte],
+            },
+            capabilities: crate::crypto::leaf_node::Capabilities::default(),
+            source: crate::crypto::leaf_node::LeafNodeSource::Update,
+            extensions: vec![],
+            signature: vec![],
+        }
+    }
+
+    #[test]
+    fn rollback_restores_nodes_size_and_hashes() {
+        let mut tree = RatchetTree::from_nodes(vec![Some(Node::Leaf(leaf(0)))]).unwrap();
+        tree.add_leaf(leaf(1)).unwrap();
+        tree.set_node(
+            NodeIndex(1),
+            Some(Node::Parent(ParentNode {
+                encryption_key: vec![9; 32],
+                parent_hash: vec![],
+                unmerged_leaves: vec![],
+            })),
+        )
+        .unwrap();
+        tree.refresh_hashes().unwrap();
+        let original = tree.clone();
+        let original_hash = tree.root_tree_hash().unwrap();
+
+        tree.begin_staging();
+        tree.add_leaf(leaf(2)).unwrap(); // grows to 4 leaves, node 1 gets an unmerged leaf
+        tree.remove_leaf(LeafIndex(2)).unwrap(); // shrinks back
+        tree.remove_leaf(LeafIndex(1)).unwrap(); // shrinks to 1 leaf
+        assert_ne!(tree, original);
+        tree.rollback_staging().unwrap();
+        assert_eq!(tree, original);
+        assert_eq!(tree.root_tree_hash().unwrap(), original_hash);
+
+        // Committed changes stay, and the cache agrees with a fresh tree.
+        tree.begin_staging();
+        tree.add_leaf(leaf(3)).unwrap();
+        tree.commit_staging();
+        let rebuilt = RatchetTree::from_tls_bytes(&tree.to_tls_bytes().unwrap()).unwrap();
+        assert_eq!(
+            tree.root_tree_hash().unwrap(),
+            rebuilt.root_tree_hash().unwrap()
+        );
+        assert_eq!(tree.size().leaf_count(), 4);
     }
 }

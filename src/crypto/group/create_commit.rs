@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::proposals::{AppliedProposals, apply_proposals};
-use super::{Group, GroupError, RATCHET_TREE_EXTENSION, tree_hash_bytes};
+use super::{Group, GroupError, RATCHET_TREE_EXTENSION, provisional_context, tree_hash_bytes};
 use crate::crypto::cipher_suite::{HASH_LENGTH, MAC_LENGTH};
 use crate::crypto::codec::{Encode, Writer};
 use crate::crypto::commit::Commit;
@@ -14,15 +14,16 @@ use crate::crypto::framing::{
 use crate::crypto::group_context::{Extension, GroupContext};
 use crate::crypto::key_package::KeyPackage;
 use crate::crypto::key_schedule::EpochEntry;
+use crate::crypto::keys::HpkePrivateKey;
 use crate::crypto::proposal::{Proposal, ProposalOrRef};
 use crate::crypto::public_message::PublicMessage;
-use crate::crypto::ratchet_tree::{RatchetTree, is_in_subtree};
+use crate::crypto::ratchet_tree::is_in_subtree;
 use crate::crypto::secret::Secret;
 use crate::crypto::transcript::{
     ConfirmedTranscriptHashInput, confirmed_transcript_hash, interim_transcript_hash,
 };
 use crate::crypto::tree_kem::{Committer, CreatedPath, create_update_path};
-use crate::crypto::tree_math::LeafIndex;
+use crate::crypto::tree_math::{LeafIndex, NodeIndex};
 use crate::crypto::welcome::{GroupInfo, GroupSecrets, Welcome};
 
 /// What a commit produces for the network.
@@ -79,24 +80,46 @@ impl Group {
         proposals: Vec<Proposal>,
         rng: &mut impl rand_core::CryptoRng,
     ) -> Result<CommitOutput, GroupError> {
-        let mut tree = self.tree.clone();
-        let proposal_refs: Vec<&Proposal> = proposals.iter().collect();
-        let applied = apply_proposals(&mut tree, &proposal_refs, self.own_leaf)?;
-        let added_leaves = applied.added_leaves();
+        self.tree.begin_staging();
+        let staged = match self.stage_own_commit(proposals, rng) {
+            Ok(staged) => staged,
+            Err(error) => {
+                self.tree.rollback_staging()?;
+                return Err(error);
+            }
+        };
+        self.tree.commit_staging();
+        self.path_secrets = staged.path_secrets.into_iter().collect::<BTreeMap<_, _>>();
+        self.leaf_private_key = staged.leaf_private_key;
+        self.enter_epoch(staged.next);
+        Ok(staged.output)
+    }
+
+    /// Applies our own commit to the (staged) tree and computes everything
+    /// the next epoch needs, without touching the rest of the state.
+    fn stage_own_commit(
+        &mut self,
+        proposals: Vec<Proposal>,
+        rng: &mut impl rand_core::CryptoRng,
+    ) -> Result<StagedOwnCommit, GroupError> {
         let leaf_template = self.own_leaf_node()?.clone();
+        let proposal_refs: Vec<&Proposal> = proposals.iter().collect();
+        let applied = apply_proposals(&mut self.tree, &proposal_refs, self.own_leaf)?;
+        let added_leaves = applied.added_leaves();
+        let context = &self.context;
         let created = create_update_path(
-            &mut tree,
+            &mut self.tree,
             Committer {
                 leaf: self.own_leaf,
                 leaf_template,
                 signing_key: &self.signing_key,
             },
-            &self.context.group_id,
+            &context.group_id,
             &added_leaves,
-            |tree| self.provisional_context(tree),
+            |tree| provisional_context(context, tree),
             rng,
         )?;
-        tree.refresh_hashes()?;
+        self.tree.refresh_hashes()?;
         let commit = Commit {
             proposals: proposals.into_iter().map(ProposalOrRef::Proposal).collect(),
             path: Some(created.update_path.clone()),
@@ -117,40 +140,26 @@ impl Group {
             &self.signing_key,
             Some(vec![0; MAC_LENGTH]),
         )?;
-        let next = self.next_epoch(&tree, &signed, &created.commit_secret)?;
+        let next = self.next_epoch(&signed, &created.commit_secret)?;
         signed.auth.confirmation_tag = Some(next.confirmation_tag.clone());
         let message = PublicMessage::protect(&signed, &self.context, &self.secrets.membership_key)?
             .to_mls_message_bytes()?;
-        let welcome = self.welcome(&tree, &next, &created, &applied, rng)?;
-
-        self.path_secrets = created.path_secrets.into_iter().collect::<BTreeMap<_, _>>();
-        self.leaf_private_key = created.leaf_private_key;
-        self.enter_epoch(next, tree);
-        Ok(CommitOutput {
-            commit: message,
-            welcome,
+        let welcome = self.welcome(&next, &created, &applied, rng)?;
+        Ok(StagedOwnCommit {
+            output: CommitOutput {
+                commit: message,
+                welcome,
+            },
+            next,
+            leaf_private_key: created.leaf_private_key,
+            path_secrets: created.path_secrets,
         })
     }
 
-    /// The GroupContext path secrets are encrypted under: the next epoch's,
-    /// before the commit's transcript is known.
-    pub(super) fn provisional_context(
-        &self,
-        tree: &RatchetTree,
-    ) -> Result<GroupContext, crate::crypto::CryptoError> {
-        Ok(GroupContext {
-            group_id: self.context.group_id.clone(),
-            epoch: self.context.epoch + 1,
-            tree_hash: tree.root_tree_hash()?.to_vec(),
-            confirmed_transcript_hash: self.context.confirmed_transcript_hash.clone(),
-            extensions: self.context.extensions.clone(),
-        })
-    }
-
-    /// Runs the transcript and key schedule for a signed commit.
+    /// Runs the transcript and key schedule for a signed commit, over the
+    /// (staged) tree of the next epoch.
     pub(super) fn next_epoch(
         &self,
-        tree: &RatchetTree,
         signed: &AuthenticatedContent,
         commit_secret: &Secret,
     ) -> Result<NextEpoch, GroupError> {
@@ -167,7 +176,7 @@ impl Group {
         let context = GroupContext {
             group_id: self.context.group_id.clone(),
             epoch: self.context.epoch + 1,
-            tree_hash: tree_hash_bytes(tree)?,
+            tree_hash: tree_hash_bytes(&self.tree)?,
             confirmed_transcript_hash: confirmed.to_vec(),
             extensions: self.context.extensions.clone(),
         };
@@ -190,7 +199,6 @@ impl Group {
 
     fn welcome(
         &self,
-        tree: &RatchetTree,
         next: &NextEpoch,
         created: &CreatedPath,
         applied: &AppliedProposals,
@@ -203,7 +211,7 @@ impl Group {
             group_context: next.context.clone(),
             extensions: vec![Extension {
                 extension_type: RATCHET_TREE_EXTENSION,
-                extension_data: tree.to_tls_bytes()?,
+                extension_data: self.tree.to_tls_bytes()?,
             }],
             confirmation_tag: next.confirmation_tag.clone(),
             signer: self.own_leaf,
@@ -234,6 +242,15 @@ impl Group {
         let welcome = Welcome::seal(&group_info, &next.entry.welcome_secret, &recipients, rng)?;
         Ok(Some(welcome.to_mls_message_bytes()?))
     }
+}
+
+/// Our own commit, staged.
+#[derive(Debug)]
+struct StagedOwnCommit {
+    output: CommitOutput,
+    next: NextEpoch,
+    leaf_private_key: HpkePrivateKey,
+    path_secrets: Vec<(NodeIndex, Secret)>,
 }
 
 /// Everything the next epoch needs, computed before the state is replaced.

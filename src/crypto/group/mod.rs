@@ -165,10 +165,10 @@ impl Group {
     }
 
     /// Replaces the epoch state; called only once everything has verified.
-    fn enter_epoch(&mut self, next: create_commit::NextEpoch, tree: RatchetTree) {
-        self.secret_tree = SecretTree::new(&next.entry.epoch.encryption_secret, tree.size());
+    /// The tree must already be the new epoch's (staged and committed).
+    fn enter_epoch(&mut self, next: create_commit::NextEpoch) {
+        self.secret_tree = SecretTree::new(&next.entry.epoch.encryption_secret, self.tree.size());
         self.context = next.context;
-        self.tree = tree;
         self.secrets = next.entry.epoch;
         self.interim_transcript_hash = next.interim_transcript_hash;
     }
@@ -262,15 +262,36 @@ impl Group {
             .leaf(self.own_leaf)
             .ok_or(GroupError::NotAMember(self.own_leaf.0))
     }
+}
 
-    /// The private key of `node`, if this member holds it.
-    fn private_key_for(&self, node: NodeIndex) -> Option<HpkePrivateKey> {
-        if node == self.own_leaf.node() {
-            return Some(self.leaf_private_key.clone());
-        }
-        let secret = self.path_secrets.get(&node)?;
-        node_key_pair(secret).ok().map(|pair| pair.private_key)
+/// The private key of `node`, if the member at `own_leaf` holds it. A free
+/// function so that it can borrow these fields while the tree is staged.
+fn private_key_for(
+    own_leaf: LeafIndex,
+    leaf_private_key: &HpkePrivateKey,
+    path_secrets: &BTreeMap<NodeIndex, Secret>,
+    node: NodeIndex,
+) -> Option<HpkePrivateKey> {
+    if node == own_leaf.node() {
+        return Some(leaf_private_key.clone());
     }
+    let secret = path_secrets.get(&node)?;
+    node_key_pair(secret).ok().map(|pair| pair.private_key)
+}
+
+/// The GroupContext path secrets are encrypted under: the next epoch's,
+/// before the commit's transcript is known.
+fn provisional_context(
+    context: &GroupContext,
+    tree: &RatchetTree,
+) -> Result<GroupContext, super::CryptoError> {
+    Ok(GroupContext {
+        group_id: context.group_id.clone(),
+        epoch: context.epoch + 1,
+        tree_hash: tree.root_tree_hash()?.to_vec(),
+        confirmed_transcript_hash: context.confirmed_transcript_hash.clone(),
+        extensions: context.extensions.clone(),
+    })
 }
 
 /// `tree_hash` as the `Vec` a GroupContext holds.

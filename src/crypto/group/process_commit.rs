@@ -3,10 +3,9 @@
 //! path secret meant for us, and check that the confirmation tag proves the
 //! committer reached the same epoch.
 
-use std::collections::BTreeMap;
-
+use super::create_commit::NextEpoch;
 use super::proposals::{apply_proposals, inline_proposals};
-use super::{Group, GroupError};
+use super::{Group, GroupError, private_key_for, provisional_context};
 use crate::crypto::CryptoError;
 use crate::crypto::codec::Decode;
 use crate::crypto::commit::{Commit, HandshakeBodies};
@@ -14,8 +13,9 @@ use crate::crypto::framing::{ContentType, Sender};
 use crate::crypto::keys::SignaturePublicKey;
 use crate::crypto::public_message::PublicMessage;
 use crate::crypto::ratchet_tree::is_in_subtree;
+use crate::crypto::secret::Secret;
 use crate::crypto::tree_kem::{PathReceiver, process_update_path};
-use crate::crypto::tree_math::LeafIndex;
+use crate::crypto::tree_math::{LeafIndex, NodeIndex};
 
 /// What a processed commit did to this member.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +34,66 @@ pub enum CommitOutcome {
     Removed,
 }
 
+/// A peer's commit, applied to the staged tree and verified.
+#[derive(Debug)]
+struct StagedCommit {
+    sender: LeafIndex,
+    next: NextEpoch,
+    path_secrets: Vec<(NodeIndex, Secret)>,
+    added: Vec<LeafIndex>,
+    removed: Vec<LeafIndex>,
+}
+
 impl Group {
     /// Applies a commit (an `MLSMessage` holding a PublicMessage) sent by
     /// another member in the current epoch. On error the group is unchanged.
     #[doc(alias = "apply_operation")]
     pub fn process_commit(&mut self, message: &[u8]) -> Result<CommitOutcome, GroupError> {
+        self.tree.begin_staging();
+        let staged = match self.stage_commit(message) {
+            Ok(Some(staged)) => staged,
+            Ok(None) => {
+                self.tree.rollback_staging()?;
+                return Ok(CommitOutcome::Removed);
+            }
+            Err(error) => {
+                self.tree.rollback_staging()?;
+                return Err(error);
+            }
+        };
+        self.tree.commit_staging();
+
+        // Keep the secrets of our path nodes the commit left alone (not on
+        // the committer's path, not blanked, still in the tree); the
+        // committer's path above us comes fresh from the commit.
+        let size = self.tree.size();
+        let mut overwritten = Vec::new();
+        let mut current = Some(staged.sender.node());
+        while let Some(node) = current.and_then(|node| size.parent(node)) {
+            overwritten.push(node);
+            current = Some(node);
+        }
+        let own_node = self.own_leaf.node();
+        let tree = &self.tree;
+        self.path_secrets.retain(|node, _| {
+            size.contains(*node)
+                && !overwritten.contains(node)
+                && tree.node(*node).is_some()
+                && is_in_subtree(own_node, *node)
+        });
+        self.path_secrets.extend(staged.path_secrets);
+        let epoch = staged.next.context.epoch;
+        self.enter_epoch(staged.next);
+        Ok(CommitOutcome::Advanced {
+            epoch,
+            added: staged.added,
+            removed: staged.removed,
+        })
+    }
+
+    /// Verifies a commit and applies it to the staged tree. `None` when the
+    /// commit removes us.
+    fn stage_commit(&mut self, message: &[u8]) -> Result<Option<StagedCommit>, GroupError> {
         let message = PublicMessage::from_mls_message_bytes(message, &HandshakeBodies)?;
         let framed = &message.content;
         if framed.group_id != self.context.group_id {
@@ -66,27 +121,32 @@ impl Group {
         let commit = Commit::from_tls_bytes(&signed.content.body)?;
         let proposals = inline_proposals(&commit.proposals)?;
 
-        let mut tree = self.tree.clone();
-        let applied = apply_proposals(&mut tree, &proposals, sender)?;
+        let applied = apply_proposals(&mut self.tree, &proposals, sender)?;
         if applied.removed.contains(&self.own_leaf) {
-            return Ok(CommitOutcome::Removed);
+            return Ok(None);
         }
         let path = commit.path.as_ref().ok_or(GroupError::MissingPath)?;
         let added_leaves = applied.added_leaves();
+        let (own_leaf, leaf_key, path_secrets, context) = (
+            self.own_leaf,
+            &self.leaf_private_key,
+            &self.path_secrets,
+            &self.context,
+        );
         let received = process_update_path(
-            &mut tree,
+            &mut self.tree,
             sender,
             path,
-            &self.context.group_id,
+            &context.group_id,
             PathReceiver {
-                leaf: self.own_leaf,
-                private_key_for: |node| self.private_key_for(node),
+                leaf: own_leaf,
+                private_key_for: |node| private_key_for(own_leaf, leaf_key, path_secrets, node),
             },
             &added_leaves,
-            |tree| self.provisional_context(tree),
+            |tree| provisional_context(context, tree),
         )?;
-        tree.refresh_hashes()?;
-        let next = self.next_epoch(&tree, &signed, &received.commit_secret)?;
+        self.tree.refresh_hashes()?;
+        let next = self.next_epoch(&signed, &received.commit_secret)?;
         let tag = signed
             .auth
             .confirmation_tag
@@ -99,30 +159,12 @@ impl Group {
                 CryptoError::MacInvalid => GroupError::ConfirmationTagInvalid,
                 other => GroupError::Crypto(other),
             })?;
-
-        // Keep the secrets of our path nodes the commit left alone (not on
-        // the committer's path, not blanked, still in the tree); the
-        // committer's path above us comes fresh from the commit.
-        let size = tree.size();
-        let overwritten = size.direct_path(sender.node())?;
-        let own_node = self.own_leaf.node();
-        let mut path_secrets: BTreeMap<_, _> = std::mem::take(&mut self.path_secrets)
-            .into_iter()
-            .filter(|(node, _)| {
-                size.contains(*node)
-                    && !overwritten.contains(node)
-                    && tree.node(*node).is_some()
-                    && is_in_subtree(own_node, *node)
-            })
-            .collect();
-        path_secrets.extend(received.path_secrets);
-        self.path_secrets = path_secrets;
-        let epoch = next.context.epoch;
-        self.enter_epoch(next, tree);
-        Ok(CommitOutcome::Advanced {
-            epoch,
+        Ok(Some(StagedCommit {
+            sender,
+            next,
+            path_secrets: received.path_secrets,
             added: added_leaves,
             removed: applied.removed,
-        })
+        }))
     }
 }
