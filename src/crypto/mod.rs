@@ -21,6 +21,15 @@
 //! - [`leaf_node`], [`ratchet_tree`], [`tree_kem`]: the ratchet tree, its
 //!   hashes and UpdatePaths (§4, §7).
 //! - [`key_package`], [`welcome`]: joining a group (§10, §12.4.3).
+//! - [`proposal`], [`commit`]: Add / Update / Remove proposals and commits
+//!   (§12.1, §12.4), and [`commit::HandshakeBodies`], the body decoder that
+//!   framing uses for them.
+//! - [`group`]: the group state machine on top of all of the above: create
+//!   a group, add / remove members and update keys by commit (with Welcome),
+//!   process a peer's commit, join from a Welcome, derive the epoch's group
+//!   key, protect / unprotect application messages, export / import the
+//!   whole state. Commits cost O(log n) hashing and HPKE: the tree caches
+//!   subtree hashes and stages commits in place with an undo journal.
 //!
 //! Primitives (HPKE, AEAD, signatures, HKDF, HMAC, SHA-256) come from the
 //! RustCrypto / dalek / `hpke` crates; this module only composes them.
