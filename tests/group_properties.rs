@@ -44,7 +44,10 @@ fn op() -> impl Strategy<Value = Op> {
 struct Simulation {
     rng: TestRng,
     members: Vec<Group>,
-    /// Everything removed members ever held, exported just before removal.
+    /// Each member's exported state in every epoch it was in, so that a
+    /// removed member keeps every key it ever had.
+    histories: Vec<Vec<Secret>>,
+    /// The histories of removed members.
     removed_states: Vec<Secret>,
     next_identity: usize,
 }
@@ -63,6 +66,7 @@ impl Simulation {
         Self {
             rng,
             members: vec![founder],
+            histories: vec![Vec::new()],
             removed_states: Vec::new(),
             next_identity: 1,
         }
@@ -109,6 +113,7 @@ impl Simulation {
             let joined =
                 Group::join_from_welcome(&welcome, &key_package, secrets, signing_key).unwrap();
             self.members.push(joined);
+            self.histories.push(Vec::new());
         }
     }
 
@@ -121,8 +126,9 @@ impl Simulation {
         if target == committer {
             target = (target + 1) % self.members.len();
         }
-        self.removed_states
-            .push(self.members[target].export_state().unwrap());
+        let final_state = self.members[target].export_state().unwrap();
+        self.removed_states.append(&mut self.histories[target]);
+        self.removed_states.push(final_state);
         let leaf = self.members[target].own_leaf();
         let output = self.members[committer]
             .remove_member(leaf, &mut self.rng)
@@ -136,6 +142,7 @@ impl Simulation {
         );
         assert_eq!(copy.epoch() + 1, self.members[committer].epoch());
         self.members.remove(target);
+        self.histories.remove(target);
     }
 
     /// Post-compromise security: an attacker holding the committer's whole
@@ -173,6 +180,9 @@ impl Simulation {
             Op::Add { count, committer } => self.add(count, committer),
             Op::Remove { target, committer } => self.remove(target, committer),
             Op::Update { committer } => self.update(committer),
+        }
+        for (member, history) in self.members.iter().zip(&mut self.histories) {
+            history.push(member.export_state().unwrap());
         }
     }
 

@@ -2,6 +2,8 @@
 //! §12.1, §12.3): the same rules for the committer and for every receiver,
 //! so that both end up with the same tree.
 
+use std::collections::HashSet;
+
 use super::{GroupError, MAX_GROUP_MEMBERS};
 use crate::crypto::key_package::KeyPackage;
 use crate::crypto::proposal::{Proposal, ProposalOrRef};
@@ -81,27 +83,29 @@ pub(super) fn apply_proposals(
             max: MAX_GROUP_MEMBERS,
         });
     }
-    for key_package in adds {
+    // RFC 9420 §7.3: encryption and signature keys are unique across
+    // leaves, or two members could read each other's path secrets or pass
+    // for each other. A set keeps a commit of many adds O(n), not O(n²).
+    let mut keys_in_use: HashSet<&[u8]> = (0..tree.size().leaf_count())
+        .filter_map(|leaf| tree.leaf(LeafIndex(leaf)))
+        .flat_map(|leaf| {
+            [
+                leaf.signature_key.as_slice(),
+                leaf.encryption_key.as_slice(),
+            ]
+        })
+        .collect();
+    for key_package in &adds {
         key_package.verify()?;
-        check_keys_unique(tree, key_package)?;
+        let new = &key_package.leaf_node;
+        if !keys_in_use.insert(&new.signature_key) || !keys_in_use.insert(&new.encryption_key) {
+            return Err(GroupError::InvalidProposal("duplicate member keys"));
+        }
+    }
+    drop(keys_in_use);
+    for key_package in adds {
         let leaf = tree.add_leaf(key_package.leaf_node.clone())?;
         applied.added.push((leaf, key_package.clone()));
     }
     Ok(applied)
-}
-
-/// RFC 9420 §7.3: encryption and signature keys are unique across leaves,
-/// or two members could read each other's path secrets or impersonate.
-fn check_keys_unique(tree: &RatchetTree, key_package: &KeyPackage) -> Result<(), GroupError> {
-    let new = &key_package.leaf_node;
-    for leaf in 0..tree.size().leaf_count() {
-        if let Some(existing) = tree.leaf(LeafIndex(leaf)) {
-            if existing.signature_key == new.signature_key
-                || existing.encryption_key == new.encryption_key
-            {
-                return Err(GroupError::InvalidProposal("duplicate member keys"));
-            }
-        }
-    }
-    Ok(())
 }

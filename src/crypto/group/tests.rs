@@ -428,3 +428,75 @@ fn fixture_members_agree_and_process_commits() {
         members[3].epoch_authenticator()
     );
 }
+
+/// Every private key a member holds: its leaf key and its path nodes' keys.
+fn held_keys(member: &Group) -> Vec<HpkePrivateKey> {
+    let mut keys = vec![member.leaf_private_key.clone()];
+    keys.extend(
+        member
+            .path_secrets
+            .values()
+            .map(|secret| node_key_pair(secret).unwrap().private_key),
+    );
+    keys
+}
+
+#[test]
+fn removed_member_holds_no_key_to_the_removal_commit() {
+    use crate::crypto::primitives::decrypt_with_label;
+    use crate::crypto::tree_kem::UPDATE_PATH_NODE_LABEL;
+
+    let rng = &mut StepRng(12);
+    let mut members = three_members(rng);
+    let removed_keys = held_keys(&members[2]);
+    let remaining_keys = held_keys(&members[1]);
+    assert!(removed_keys.len() > 1, "the removed member knows path keys");
+    let old_context = members[2].context.clone();
+    let output = members[0].remove_member(LeafIndex(2), rng).unwrap();
+    // The context path secrets were encrypted under, which the removed
+    // member could compute from the commit.
+    let provisional = GroupContext {
+        epoch: old_context.epoch + 1,
+        tree_hash: members[0].tree_hash().to_vec(),
+        ..old_context
+    }
+    .to_tls_bytes()
+    .unwrap();
+    let (_, commit) = decode_commit(&output.commit, &members[1]);
+    let mut opened_by_remaining = 0;
+    for node in &commit.path.unwrap().nodes {
+        for ciphertext in &node.encrypted_path_secret {
+            let open = |key: &HpkePrivateKey| {
+                decrypt_with_label(
+                    key,
+                    UPDATE_PATH_NODE_LABEL,
+                    &provisional,
+                    &ciphertext.kem_output,
+                    &ciphertext.ciphertext,
+                )
+                .is_ok()
+            };
+            assert!(!removed_keys.iter().any(open));
+            opened_by_remaining += remaining_keys.iter().filter(|key| open(key)).count();
+        }
+    }
+    assert_eq!(opened_by_remaining, 1);
+}
+
+#[test]
+fn duplicate_keys_in_adds_are_rejected() {
+    let rng = &mut StepRng(13);
+    let mut members = three_members(rng);
+    let key = SignaturePrivateKey::generate(rng);
+    let (package, _) = generate_key_package(b"d".to_vec(), &key, rng).unwrap();
+    let before = members[0].tree().clone();
+    assert_eq!(
+        members[0]
+            .add_members(&[package.clone(), package], rng)
+            .err(),
+        Some(GroupError::InvalidProposal("duplicate member keys"))
+    );
+    // The failed commit left the tree as it was.
+    assert_eq!(members[0].tree(), &before);
+    assert_eq!(members[0].epoch(), 1);
+}
