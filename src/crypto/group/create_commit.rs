@@ -102,6 +102,7 @@ impl Group {
         proposals: Vec<Proposal>,
         rng: &mut impl rand_core::CryptoRng,
     ) -> Result<StagedOwnCommit, GroupError> {
+        self.check_epoch_available()?;
         let leaf_template = self.own_leaf_node()?.clone();
         let proposal_refs: Vec<&Proposal> = proposals.iter().collect();
         let applied = apply_proposals(&mut self.tree, &proposal_refs, self.own_leaf)?;
@@ -163,6 +164,11 @@ impl Group {
         signed: &AuthenticatedContent,
         commit_secret: &Secret,
     ) -> Result<NextEpoch, GroupError> {
+        let epoch = self
+            .context
+            .epoch
+            .checked_add(1)
+            .ok_or(GroupError::EpochExhausted)?;
         let mut wire_format_and_content = Writer::new();
         wire_format_and_content.write_u16(signed.wire_format.code());
         signed.content.encode(&mut wire_format_and_content)?;
@@ -175,7 +181,7 @@ impl Group {
         )?;
         let context = GroupContext {
             group_id: self.context.group_id.clone(),
-            epoch: self.context.epoch + 1,
+            epoch,
             tree_hash: tree_hash_bytes(&self.tree)?,
             confirmed_transcript_hash: confirmed.to_vec(),
             extensions: self.context.extensions.clone(),

@@ -63,6 +63,9 @@ pub enum GroupError {
     /// The signing key does not belong to the leaf it is used for.
     #[error("signing key does not match the leaf")]
     SigningKeyMismatch,
+    /// The epoch counter cannot advance any further.
+    #[error("epoch counter exhausted")]
+    EpochExhausted,
     /// An exported state has an unknown format version.
     #[error("unsupported state version {0}")]
     StateVersion(u8),

@@ -257,6 +257,16 @@ impl Group {
         }
     }
 
+    /// A group that joined at the last epoch number cannot move on; the
+    /// number comes from a peer, so running out is an error, not a panic.
+    fn check_epoch_available(&self) -> Result<(), GroupError> {
+        self.context
+            .epoch
+            .checked_add(1)
+            .map(drop)
+            .ok_or(GroupError::EpochExhausted)
+    }
+
     fn own_leaf_node(&self) -> Result<&LeafNode, GroupError> {
         self.tree
             .leaf(self.own_leaf)
@@ -287,7 +297,8 @@ fn provisional_context(
 ) -> Result<GroupContext, super::CryptoError> {
     Ok(GroupContext {
         group_id: context.group_id.clone(),
-        epoch: context.epoch + 1,
+        // Callers check first that the counter has room (`check_epoch_available`).
+        epoch: context.epoch.saturating_add(1),
         tree_hash: tree.root_tree_hash()?.to_vec(),
         confirmed_transcript_hash: context.confirmed_transcript_hash.clone(),
         extensions: context.extensions.clone(),

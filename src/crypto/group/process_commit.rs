@@ -100,6 +100,7 @@ impl Group {
             return Err(GroupError::WrongGroup);
         }
         self.check_epoch(framed.epoch)?;
+        self.check_epoch_available()?;
         if framed.content_type != ContentType::Commit {
             return Err(GroupError::UnexpectedContentType);
         }

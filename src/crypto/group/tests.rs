@@ -500,3 +500,16 @@ fn duplicate_keys_in_adds_are_rejected() {
     assert_eq!(members[0].tree(), &before);
     assert_eq!(members[0].epoch(), 1);
 }
+
+#[test]
+fn exhausted_epoch_counter_is_an_error() {
+    let rng = &mut StepRng(14);
+    let mut members = three_members(rng);
+    // As if a hostile Welcome had put the group at the last epoch number.
+    members[0].context.epoch = u64::MAX;
+    assert_eq!(
+        members[0].update(rng).err(),
+        Some(GroupError::EpochExhausted)
+    );
+    assert_eq!(members[0].epoch(), u64::MAX);
+}
