@@ -119,8 +119,20 @@ impl Group {
             &self.context,
             &SignaturePublicKey::from_bytes(&sender_leaf.signature_key)?,
         )?;
+        // RFC 9420 §12.4.2: the committer's new leaf must have a new key,
+        // or the commit would not heal a compromise of the old one.
+        let old_leaf_key = sender_leaf.encryption_key.clone();
         let commit = Commit::from_tls_bytes(&signed.content.body)?;
         let proposals = inline_proposals(&commit.proposals)?;
+        if commit
+            .path
+            .as_ref()
+            .is_some_and(|path| path.leaf_node.encryption_key == old_leaf_key)
+        {
+            return Err(GroupError::InvalidProposal(
+                "update path reuses the leaf key",
+            ));
+        }
 
         let applied = apply_proposals(&mut self.tree, &proposals, sender)?;
         if applied.removed.contains(&self.own_leaf) {

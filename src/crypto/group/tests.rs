@@ -260,6 +260,26 @@ fn commits_without_path_or_with_bad_proposals_are_rejected() {
         members[1].process_commit(&forged),
         Err(GroupError::InvalidProposal("committer removes itself"))
     );
+    let mut stale_leaf = commit.clone();
+    if let Some(path) = stale_leaf.path.as_mut() {
+        path.leaf_node.encryption_key = committer_before
+            .tree()
+            .leaf(LeafIndex(0))
+            .unwrap()
+            .encryption_key
+            .clone();
+    }
+    let forged = reframe(
+        &committer_before,
+        &signed,
+        stale_leaf.to_tls_bytes().unwrap(),
+    );
+    assert_eq!(
+        members[1].process_commit(&forged),
+        Err(GroupError::InvalidProposal(
+            "update path reuses the leaf key"
+        ))
+    );
     let by_reference = Commit {
         proposals: vec![crate::crypto::proposal::ProposalOrRef::Reference(vec![
             0;
