@@ -533,3 +533,9 @@ fn exhausted_epoch_counter_is_an_error() {
     );
     assert_eq!(members[0].epoch(), u64::MAX);
 }
+
+#[test]
+fn group_state_can_move_between_tasks() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Group>();
+}
