@@ -19,6 +19,7 @@
 //! malleable, so nobody but the author can make a second encoding of the same content.
 
 use std::fmt;
+use std::sync::Arc;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
@@ -101,7 +102,8 @@ pub struct Fact {
     author: DeviceKey,
     time: Hlc,
     kind: FactKind,
-    body: Vec<u8>,
+    /// Shared, because views and snapshots of a journal hold the same bodies.
+    body: Arc<[u8]>,
     signature: [u8; SIGNATURE_BYTES],
     id: FactId,
 }
@@ -124,7 +126,7 @@ impl Fact {
             author: DeviceKey::of(key),
             time,
             kind,
-            body,
+            body: body.into(),
             signature: [0; SIGNATURE_BYTES],
             id: FactId::default(),
         };
@@ -154,7 +156,7 @@ impl Fact {
             schema: reader.u16("kind schema")?,
         };
         let body_len = reader.u32("body length")? as usize;
-        let body = reader.take(body_len, "body")?.to_vec();
+        let body = Arc::from(reader.take(body_len, "body")?);
         let signature = reader.array("signature")?;
         reader.finish()?;
         Ok(Self {
@@ -213,6 +215,11 @@ impl Fact {
 
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+
+    /// The body, shared rather than copied.
+    pub fn shared_body(&self) -> Arc<[u8]> {
+        Arc::clone(&self.body)
     }
 
     /// The order facts are kept and reconciled in: time, then id.

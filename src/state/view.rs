@@ -6,6 +6,7 @@
 //! what lets the store update views batch by batch instead of recomputing them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::codec::{DecodeError, Reader, Writer};
 use super::fact::{DeviceKey, Fact, FactId, FactKind};
@@ -23,7 +24,7 @@ pub const VIEW_FORMAT: u64 = 1;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageEntry {
     pub author: DeviceKey,
-    pub body: Vec<u8>,
+    pub body: Arc<[u8]>,
 }
 
 /// The stamp of a fact: unique per fact, totally ordered.
@@ -145,7 +146,7 @@ fn reduce_message(view: &mut ContextView, fact: &Fact, _: KnownBody) {
         fact.order_key(),
         MessageEntry {
             author: fact.author(),
-            body: fact.body().to_vec(),
+            body: fact.shared_body(),
         },
     );
 }
