@@ -252,3 +252,52 @@ impl Fact {
         FactId(Sha256::digest(self.encode()).into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(body: Vec<u8>) -> Result<Fact, FactError> {
+        Fact::sign(
+            &SigningKey::from_bytes(&[7; 32]),
+            ContextId([1; 32]),
+            Hlc::new(1_000, 2).unwrap(),
+            FactKind { code: 1, schema: 1 },
+            body,
+        )
+    }
+
+    #[test]
+    fn the_encoding_round_trips_and_names_the_fact() {
+        let fact = fact(b"hello".to_vec()).unwrap();
+        let bytes = fact.encode();
+        assert_eq!(bytes.len(), fact.encoded_len());
+        let decoded = Fact::decode(&bytes).unwrap();
+        assert_eq!(decoded, fact);
+        assert_eq!(decoded.id(), FactId(Sha256::digest(&bytes).into()));
+        decoded.verify_signature().unwrap();
+    }
+
+    #[test]
+    fn the_largest_fact_is_accepted_and_one_byte_more_is_not() {
+        let largest = MAX_FACT_BYTES - FACT_FIXED_BYTES;
+        assert_eq!(
+            fact(vec![0; largest]).unwrap().encoded_len(),
+            MAX_FACT_BYTES
+        );
+        assert!(matches!(
+            fact(vec![0; largest + 1]),
+            Err(FactError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn trailing_bytes_and_other_formats_are_refused() {
+        let mut bytes = fact(Vec::new()).unwrap().encode();
+        bytes.push(0);
+        assert_eq!(Fact::decode(&bytes), Err(DecodeError::TrailingBytes(1)));
+        bytes.pop();
+        bytes[0] = 2;
+        assert_eq!(Fact::decode(&bytes), Err(DecodeError::UnknownVersion(2)));
+    }
+}

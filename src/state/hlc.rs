@@ -141,3 +141,57 @@ impl HybridClock {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_times_increase_even_when_the_wall_clock_stalls_or_goes_back() {
+        let mut clock = HybridClock::new();
+        let a = clock.now(1_000).unwrap();
+        let b = clock.now(1_000).unwrap();
+        let c = clock.now(900).unwrap();
+        let d = clock.now(2_000).unwrap();
+        assert!(a < b && b < c && c < d);
+        assert_eq!(d, Hlc::new(2_000, 0).unwrap());
+    }
+
+    #[test]
+    fn an_observed_time_is_passed_but_a_far_future_one_is_refused() {
+        let mut clock = HybridClock::new();
+        let remote = Hlc::new(5_000, 7).unwrap();
+        clock.observe(remote, 4_000).unwrap();
+        assert!(clock.now(4_000).unwrap() > remote);
+        let too_far = Hlc::new(4_000 + MAX_FUTURE_SKEW_MS + 1, 0).unwrap();
+        assert!(matches!(
+            clock.observe(too_far, 4_000),
+            Err(ClockError::TooFarAhead { .. })
+        ));
+        assert!(clock.last() < too_far);
+    }
+
+    #[test]
+    fn an_exhausted_counter_borrows_a_millisecond() {
+        let mut clock = HybridClock::starting_after(Hlc::new(10, u16::MAX).unwrap());
+        assert_eq!(clock.now(10).unwrap(), Hlc::new(11, 0).unwrap());
+    }
+
+    #[test]
+    fn packing_preserves_order() {
+        let times = [
+            Hlc::new(0, 0).unwrap(),
+            Hlc::new(0, u16::MAX).unwrap(),
+            Hlc::new(1, 0).unwrap(),
+            Hlc::new(MAX_PHYSICAL_MS, u16::MAX).unwrap(),
+        ];
+        for pair in times.windows(2) {
+            assert!(pair[0].to_u64() < pair[1].to_u64());
+        }
+        for time in times {
+            assert_eq!(Hlc::from_u64(time.to_u64()), time);
+        }
+        assert!(Hlc::new(MAX_PHYSICAL_MS + 1, 0).is_none());
+        assert!(HybridClock::new().now(u64::MAX).is_err());
+    }
+}
