@@ -7,7 +7,9 @@
 //! - [`config`] — embedded defaults merged with the user's file, checked key by key.
 //! - [`logging`] — `tracing` to a rolling file, never to the terminal.
 //! - [`identity`] — the device's Ed25519 key and the libp2p PeerId derived from it.
-//! - [`state`] — the domain state, pure, and its persistence in redb ([`state::store`]).
+//! - [`state`] — the domain state, pure, and its persistence in redb ([`state::store`]):
+//!   semilattices and the CRDT coordinator, the journal of signed facts and its views
+//!   ([`state::journal`], [`state::journal_store`]), and anti-entropy ([`state::sync`]).
 //! - [`net`] — the network node (for now, the states it reports).
 //! - [`ui`] — the ratatui interface: view model, pure `update` and `render`, keymap, shell.
 //!

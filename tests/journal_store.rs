@@ -265,3 +265,26 @@ fn a_far_future_reason_names_the_skew() {
         "{reason}"
     );
 }
+
+#[test]
+fn a_batch_check_agrees_with_checking_one_fact_at_a_time() {
+    use aura::state::ingest::{PARALLEL_CHECK_MIN, check_batch, check_decoded};
+    let mut facts = messages(context(3), NOW_MS - 50_000, PARALLEL_CHECK_MIN + 44);
+    for (position, bytes) in [
+        (7, tampered()),
+        (150, unsigned()),
+        (290, far_future()),
+        (3, bad_body()),
+    ] {
+        facts.insert(position, Fact::decode(&bytes).unwrap());
+    }
+    let one_by_one: Vec<_> = facts
+        .iter()
+        .map(|fact| check_decoded(fact, NOW_MS))
+        .collect();
+    assert_eq!(check_batch(&facts, NOW_MS), one_by_one);
+    assert_eq!(
+        one_by_one.iter().filter(|outcome| outcome.is_err()).count(),
+        4
+    );
+}

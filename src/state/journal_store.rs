@@ -113,9 +113,10 @@ impl Store {
         mut report: IngestReport,
     ) -> Result<IngestReport, StoreError> {
         let fresh = self.without_known(facts, &mut report)?;
+        let outcomes = ingest::check_batch(&fresh, now_ms);
         let mut accepted = Vec::with_capacity(fresh.len());
-        for fact in fresh {
-            match ingest::check_decoded(&fact, now_ms) {
+        for (fact, outcome) in fresh.into_iter().zip(outcomes) {
+            match outcome {
                 Ok(()) => accepted.push(fact),
                 Err(reason) => report.reject(&reason),
             }
