@@ -75,6 +75,14 @@ fn ingest(c: &mut Criterion) {
             BatchSize::PerIteration,
         );
     });
+    // The same facts through the checks alone, to show what storing adds to verifying.
+    let decoded: Vec<Fact> = encoded
+        .iter()
+        .map(|bytes| Fact::decode(bytes).expect("valid"))
+        .collect();
+    group.bench_function("checks_only_no_store", |b| {
+        b.iter(|| black_box(aura::state::ingest::check_batch(&decoded, NOW_MS)));
+    });
     group.finish();
 }
 

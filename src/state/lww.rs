@@ -53,10 +53,10 @@ impl<S: Ord + Clone, T: Ord + Clone> Join for LwwRegister<S, T> {
     }
 
     fn join_assign(&mut self, other: &Self) {
-        if let Some(theirs) = &other.latest
-            && self.latest.as_ref().is_none_or(|mine| theirs > mine)
-        {
-            self.latest = Some(theirs.clone());
+        if let Some(theirs) = &other.latest {
+            if self.latest.as_ref().is_none_or(|mine| theirs > mine) {
+                self.latest = Some(theirs.clone());
+            }
         }
     }
 }

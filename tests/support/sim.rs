@@ -122,9 +122,8 @@ impl Replica {
     }
 
     fn expire(&mut self, now: u64) {
-        if self.initiating.as_ref().is_some_and(|s| s.deadline <= now)
-            && let Some(expired) = self.initiating.take()
-        {
+        let expired = self.initiating.as_ref().is_some_and(|s| s.deadline <= now);
+        if let Some(expired) = self.initiating.take_if(|_| expired) {
             self.merge(expired.session.finish().0);
         }
         let (expired, live): (Vec<_>, Vec<_>) = std::mem::take(&mut self.responding)
@@ -452,9 +451,7 @@ impl Sim {
                 let done = replica.responding.remove(position);
                 replica.merge(done.session.finish().0);
             }
-            if let Ok(out) = outcome
-                && !out.is_empty()
-            {
+            if let Some(out) = outcome.ok().filter(|out| !out.is_empty()) {
                 let payload = Payload::Turn {
                     sid,
                     turn: turn + 1,
@@ -475,17 +472,14 @@ impl Sim {
             current.deadline = now + timeout;
             let outcome = feed(frames, |frame| current.session.receive(frame, wall));
             let finished = current.session.is_finished();
-            if (outcome.is_err() || finished)
-                && let Some(done) = replica.initiating.take()
-            {
+            let ended = outcome.is_err() || finished;
+            if let Some(done) = replica.initiating.take_if(|_| ended) {
                 replica.merge(done.session.finish().0);
                 if finished {
                     self.outcome.sessions_completed += 1;
                 }
             }
-            if let Ok(out) = outcome
-                && !out.is_empty()
-            {
+            if let Some(out) = outcome.ok().filter(|out| !out.is_empty()) {
                 let payload = Payload::Turn {
                     sid,
                     turn: turn + 1,
