@@ -260,6 +260,42 @@ proptest! {
     }
 
     #[test]
+    fn corrupted_reconciliation_messages_never_panic(
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 1..6),
+        to_initiator in any::<bool>(),
+    ) {
+        // Real messages with a few bytes changed reach deep into the Negentropy parser.
+        let facts = messages(context(1), NOW_MS - 1_000, 300);
+        let (mut initiator, mut first) =
+            Initiator::start(coordinator(1, &facts[..200]), context(1)).unwrap();
+        let mut responder = Responder::new(coordinator(2, &facts[100..]));
+        let corrupt = |frames: &mut Vec<Vec<u8>>| {
+            let frame = frames.last_mut().unwrap();
+            for (index, mask) in &flips {
+                // Past the header, so the frame still reaches the reconciler.
+                let at = 3 + index.index(frame.len() - 3);
+                frame[at] ^= mask;
+            }
+        };
+        if !to_initiator {
+            corrupt(&mut first);
+        }
+        let mut reply = Vec::new();
+        for frame in &first {
+            match responder.receive(frame, NOW_MS) {
+                Ok(out) => reply.extend(out),
+                Err(_) => return Ok(()),
+            }
+        }
+        if to_initiator && !reply.is_empty() {
+            corrupt(&mut reply);
+        }
+        for frame in &reply {
+            let _ = initiator.receive(frame, NOW_MS);
+        }
+    }
+
+    #[test]
     fn frames_round_trip(ids in proptest::collection::vec(any::<[u8; 32]>(), 0..50), end in any::<bool>()) {
         let frame = Frame::Want(ids.into_iter().map(aura::state::fact::FactId).collect());
         prop_assert_eq!(Frame::decode(&frame.encode(end)).unwrap(), (frame, end));

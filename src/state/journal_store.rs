@@ -258,13 +258,26 @@ impl Store {
     /// The view of `context`: the stored view row, and the message log read from the fact
     /// table in key order.
     pub fn context_view(&self, context: ContextId) -> Result<ContextView, StoreError> {
-        let mut view = self.journal_views()?.remove(&context).unwrap_or_default();
+        let mut view = self.journal_view_row(context)?;
         self.scan_facts(Some(context), |fact| {
             if fact.kind() == super::kinds::MESSAGE {
                 view.reduce(&fact);
             }
         })?;
         Ok(view)
+    }
+
+    fn journal_view_row(&self, context: ContextId) -> Result<ContextView, StoreError> {
+        let txn = self.database().begin_read().map_err(|err| self.err(err))?;
+        let table = txn.open_table(VIEWS).map_err(|err| self.err(err))?;
+        let row = table
+            .get(context.0.as_slice())
+            .map_err(|err| self.err(err))?;
+        match row {
+            Some(bytes) => ContextView::decode_summary(bytes.value())
+                .map_err(|err| self.corrupt(&format!("view of {context:?}: {err}"))),
+            None => Ok(ContextView::default()),
+        }
     }
 
     /// Every context's stored view without messages: what the agent loads at start.

@@ -47,6 +47,10 @@ pub const MAX_ROUNDS: u32 = 32;
 /// Bytes of facts a responder sends in one turn; ids asked for beyond it are left for the next
 /// session, so one request cannot make a replica buffer an unbounded reply.
 pub const MAX_REPLY_FACT_BYTES: usize = 512 * MAX_FRAME_BYTES;
+/// Fact ids one session may have outstanding, and one turn may ask for: more than a reply
+/// of [`MAX_REPLY_FACT_BYTES`] can carry, so the cap never slows a sync, while the lists both
+/// sides hold stay bounded.
+pub const MAX_WANTS_PER_TURN: usize = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -69,6 +73,8 @@ pub enum SyncError {
     TooManyRounds,
     #[error("the peer sent fact {0:?}, which was not asked for")]
     Unsolicited(FactId),
+    #[error("the peer asked for more than {MAX_WANTS_PER_TURN} facts in one turn")]
+    TooManyWants,
     #[error("the peer sent a fact of another context")]
     WrongContext,
     #[error("the session has ended")]
@@ -91,6 +97,9 @@ pub struct SyncReport {
     pub received: IngestReport,
     /// Facts asked for that the peer did not send.
     pub missing: u64,
+    /// Facts found missing but not asked for, to stay under [`MAX_WANTS_PER_TURN`]; the next
+    /// session asks for them.
+    pub deferred: u64,
 }
 
 impl SyncReport {
@@ -325,11 +334,18 @@ impl Initiator {
                 self.report.facts_sent += 1;
             }
         }
-        let need: Vec<FactId> = need
+        let mut need: Vec<FactId> = need
             .into_iter()
             .map(|id| FactId(id.to_bytes()))
-            .filter(|id| !journal.contains(id) && self.wanted.insert(*id))
+            .filter(|id| !journal.contains(id) && !self.wanted.contains(id))
             .collect();
+        // What one turn may not ask for is left to the next session.
+        let room = MAX_WANTS_PER_TURN.saturating_sub(self.wanted.len());
+        if need.len() > room {
+            self.report.deferred += (need.len() - room) as u64;
+            need.truncate(room);
+        }
+        self.wanted.extend(need.iter().copied());
         turn.want(&need);
         if next.is_none() {
             turn.done();
@@ -415,7 +431,12 @@ impl Responder {
         match frame {
             Frame::Hello { .. } => {}
             Frame::Reconcile { chunk, more } => self.inbound.add_chunk(&chunk, more)?,
-            Frame::Want(ids) => self.inbound.wants.extend(ids),
+            Frame::Want(ids) => {
+                if self.inbound.wants.len() + ids.len() > MAX_WANTS_PER_TURN {
+                    return Err(SyncError::TooManyWants);
+                }
+                self.inbound.wants.extend(ids);
+            }
             Frame::Facts(facts) => {
                 let journal = self.coordinator.cv_handler_mut().state_mut();
                 ingest_facts(journal, context, facts, now_ms, &mut self.report.received)?;
