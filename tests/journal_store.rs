@@ -288,3 +288,34 @@ fn a_batch_check_agrees_with_checking_one_fact_at_a_time() {
         4
     );
 }
+
+#[test]
+fn a_large_mixed_batch_stores_exactly_its_good_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let good = messages(context(4), NOW_MS - 90_000, 700);
+    let mut batch: Vec<Vec<u8>> = good.iter().map(Fact::encode).collect();
+    batch.insert(10, tampered());
+    batch.insert(400, unsigned());
+    batch.insert(650, good[5].encode());
+    let report = store
+        .ingest_facts(batch.iter().map(|bytes| (None, bytes.as_slice())), NOW_MS)
+        .unwrap();
+    assert_eq!(report.accepted, good.len() as u64);
+    assert_eq!(report.duplicates, 1);
+    assert_eq!(report.rejected_total(), 2);
+    let stored: Vec<FactId> = store
+        .journal_facts_of(context(4))
+        .unwrap()
+        .iter()
+        .map(Fact::id)
+        .collect();
+    let mut expected: Vec<FactId> = good.iter().map(Fact::id).collect();
+    expected.sort_by_key(|id| {
+        (
+            good.iter().find(|fact| fact.id() == *id).unwrap().time(),
+            *id,
+        )
+    });
+    assert_eq!(stored, expected);
+}
