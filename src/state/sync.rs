@@ -44,8 +44,8 @@ pub const MAX_RECONCILE_MESSAGE_BYTES: usize = 16 * MAX_FRAME_BYTES;
 /// Round trips after which a session gives up: Negentropy needs about log16 of the set size,
 /// so more means a peer that never converges.
 pub const MAX_ROUNDS: u32 = 32;
-/// Bytes of facts a responder sends in one turn; ids asked for beyond it are left for the next
-/// session, so one request cannot make a replica buffer an unbounded reply.
+/// Bytes of facts either side sends in one turn; facts beyond it are left for the next
+/// session, so that no turn makes a replica buffer an unbounded amount.
 pub const MAX_REPLY_FACT_BYTES: usize = 512 * MAX_FRAME_BYTES;
 /// Fact ids one session may have outstanding, and one turn may ask for: more than a reply
 /// of [`MAX_REPLY_FACT_BYTES`] can carry, so the cap never slows a sync, while the lists both
@@ -97,8 +97,8 @@ pub struct SyncReport {
     pub received: IngestReport,
     /// Facts asked for that the peer did not send.
     pub missing: u64,
-    /// Facts found missing but not asked for, to stay under [`MAX_WANTS_PER_TURN`]; the next
-    /// session asks for them.
+    /// Facts found missing on either side but not sent or asked for in this session, to stay
+    /// under [`MAX_REPLY_FACT_BYTES`] and [`MAX_WANTS_PER_TURN`]; the next session moves them.
     pub deferred: u64,
 }
 
@@ -328,10 +328,19 @@ impl Initiator {
             self.report.reconcile_bytes_sent += next.len() as u64;
         }
         let journal = self.coordinator.cv_handler().get_state();
+        // Pushes share the bound of a reply; what does not fit waits for the next session.
+        let mut budget = MAX_REPLY_FACT_BYTES;
         for id in have {
-            if let Some(fact) = journal.get(&FactId(id.to_bytes())) {
-                turn.fact(fact.id(), fact.encode());
-                self.report.facts_sent += 1;
+            let Some(fact) = journal.get(&FactId(id.to_bytes())) else {
+                continue;
+            };
+            match budget.checked_sub(fact.encoded_len()) {
+                Some(rest) => {
+                    budget = rest;
+                    turn.fact(fact.id(), fact.encode());
+                    self.report.facts_sent += 1;
+                }
+                None => self.report.deferred += 1,
             }
         }
         let mut need: Vec<FactId> = need
