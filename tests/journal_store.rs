@@ -319,3 +319,40 @@ fn a_large_mixed_batch_stores_exactly_its_good_facts() {
     });
     assert_eq!(stored, expected);
 }
+
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Batch by batch, in any order and with repeats, the stored views are the same.
+    #[test]
+    fn stored_views_do_not_depend_on_batches_or_order(
+        order in Just((0..mixed_facts().len()).collect::<Vec<_>>())
+            .prop_shuffle(),
+        cuts in proptest::collection::vec(0usize..60, 0..4),
+        repeats in proptest::collection::vec(0usize..53, 0..8),
+    ) {
+        let facts = mixed_facts();
+        let mut sequence: Vec<Vec<u8>> = order.iter().map(|index| facts[*index].encode()).collect();
+        sequence.extend(repeats.iter().map(|index| facts[index % facts.len()].encode()));
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|cut| cut.min(sequence.len())).collect();
+        cuts.sort_unstable();
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        let mut start = 0;
+        for end in cuts.into_iter().chain([sequence.len()]) {
+            store
+                .ingest_facts(sequence[start..end].iter().map(|bytes| (None, bytes.as_slice())), NOW_MS)
+                .unwrap();
+            start = end;
+        }
+        let mut memory = Journal::new();
+        for fact in &facts {
+            memory.ingest_fact(fact.clone(), NOW_MS).unwrap();
+        }
+        for ctx in [context(1), context(2)] {
+            prop_assert_eq!(&store.context_view(ctx).unwrap(), memory.view(&ctx).unwrap());
+        }
+    }
+}
