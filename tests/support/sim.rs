@@ -13,7 +13,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use aura::state::coordinator::CrdtCoordinator;
-use aura::state::fact::{ContextId, FactId};
+use aura::state::fact::{ContextId, Fact, FactId};
 use aura::state::hlc::HybridClock;
 use aura::state::journal::Journal;
 use aura::state::kinds::{self, KnownBody};
@@ -44,6 +44,8 @@ pub struct SimConfig {
     pub partition_ms: Option<(u64, u64)>,
     pub sync_interval_ms: u64,
     pub session_timeout_ms: u64,
+    /// Each replica's wall clock runs ahead of true time by a random offset up to this.
+    pub max_clock_offset_ms: u64,
     /// Give up if the replicas have not converged by then.
     pub deadline_ms: u64,
 }
@@ -64,6 +66,7 @@ impl SimConfig {
             partition_ms: Some((2_000, 8_000)),
             sync_interval_ms: 400,
             session_timeout_ms: 1_500,
+            max_clock_offset_ms: 3_000,
             deadline_ms: 600_000,
         }
     }
@@ -94,6 +97,7 @@ struct Session<S> {
 struct Replica {
     key: SigningKey,
     clock: HybridClock,
+    clock_offset_ms: u64,
     main: JournalCoordinator,
     initiating: Option<Session<Initiator>>,
     responding: Vec<Session<Responder>>,
@@ -114,24 +118,26 @@ impl Replica {
         CrdtCoordinator::with_cv_state(self.main.device(), self.journal().clone())
     }
 
-    /// Joins what a session returned into the journal.
-    fn merge(&mut self, returned: JournalCoordinator) {
+    /// Joins what a session returned into the journal, and moves the clock past it.
+    fn merge(&mut self, returned: JournalCoordinator, wall: u64) {
         self.main
             .cv_handler_mut()
             .merge(returned.cv_handler().get_state());
+        // Times beyond the skew bound never got into the journal.
+        let _ = self.clock.observe(self.journal().latest_time(), wall);
     }
 
-    fn expire(&mut self, now: u64) {
+    fn expire(&mut self, now: u64, wall: u64) {
         let expired = self.initiating.as_ref().is_some_and(|s| s.deadline <= now);
         if let Some(expired) = self.initiating.take_if(|_| expired) {
-            self.merge(expired.session.finish().0);
+            self.merge(expired.session.finish().0, wall);
         }
         let (expired, live): (Vec<_>, Vec<_>) = std::mem::take(&mut self.responding)
             .into_iter()
             .partition(|s| s.deadline <= now);
         self.responding = live;
         for expired in expired {
-            self.merge(expired.session.finish().0);
+            self.merge(expired.session.finish().0, wall);
         }
     }
 }
@@ -181,6 +187,7 @@ impl Sim {
                 Replica {
                     key,
                     clock: HybridClock::new(),
+                    clock_offset_ms: rng.random_range(0..=config.max_clock_offset_ms),
                     main: CrdtCoordinator::with_cv_state(device, Journal::new()),
                     initiating: None,
                     responding: Vec::new(),
@@ -244,7 +251,7 @@ impl Sim {
             }
         }
         for replica in &mut self.replicas {
-            replica.expire(u64::MAX);
+            replica.expire(u64::MAX, NOW_MS + u64::from(u32::MAX));
         }
         self.outcome.journals = self
             .replicas
@@ -278,8 +285,9 @@ impl Sim {
         self.events.insert(self.seq, event);
     }
 
-    fn wall_ms(&self) -> u64 {
-        NOW_MS + self.now
+    /// What `replica`'s wall clock reads now.
+    fn wall_ms(&self, replica: usize) -> u64 {
+        NOW_MS + self.now + self.replicas[replica].clock_offset_ms
     }
 
     fn partitioned(&self, a: usize, b: usize) -> bool {
@@ -323,7 +331,7 @@ impl Sim {
     }
 
     fn write(&mut self, writer: usize) {
-        let wall = self.wall_ms();
+        let wall = self.wall_ms(writer);
         let context = context(self.rng.random_range(0..self.config.contexts));
         let roll: u32 = self.rng.random_range(0..100);
         let member = aura::state::fact::DeviceKey([self.rng.random_range(0..8u8); 32]);
@@ -371,7 +379,8 @@ impl Sim {
             + self.rng.random_range(0..self.config.sync_interval_ms);
         self.schedule(next, Event::Tick(index));
         let now = self.now;
-        self.replicas[index].expire(now);
+        let wall = self.wall_ms(index);
+        self.replicas[index].expire(now, wall);
         if self.replicas[index].initiating.is_some() {
             return;
         }
@@ -404,7 +413,7 @@ impl Sim {
     }
 
     fn deliver(&mut self, from: usize, to: usize, payload: Payload) {
-        let wall = self.wall_ms();
+        let wall = self.wall_ms(to);
         let now = self.now;
         let timeout = self.config.session_timeout_ms;
         let replica = &mut self.replicas[to];
@@ -417,7 +426,12 @@ impl Sim {
         else {
             if let Payload::Gossip(bytes) = payload {
                 // Honest replicas send nothing that is rejected; duplicates are expected.
-                let _ = replica.journal_mut().ingest(&bytes, None, wall);
+                if let Ok(true) = replica.journal_mut().ingest(&bytes, None, wall) {
+                    let time = Fact::decode(&bytes).map(|fact| fact.time());
+                    if let Ok(time) = time {
+                        let _ = replica.clock.observe(time, wall);
+                    }
+                }
             }
             return;
         };
@@ -449,7 +463,7 @@ impl Sim {
             let ended = outcome.is_err() || current.session.is_finished();
             if ended {
                 let done = replica.responding.remove(position);
-                replica.merge(done.session.finish().0);
+                replica.merge(done.session.finish().0, wall);
             }
             if let Some(out) = outcome.ok().filter(|out| !out.is_empty()) {
                 let payload = Payload::Turn {
@@ -474,7 +488,7 @@ impl Sim {
             let finished = current.session.is_finished();
             let ended = outcome.is_err() || finished;
             if let Some(done) = replica.initiating.take_if(|_| ended) {
-                replica.merge(done.session.finish().0);
+                replica.merge(done.session.finish().0, wall);
                 if finished {
                     self.outcome.sessions_completed += 1;
                 }
