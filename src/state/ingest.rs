@@ -110,9 +110,6 @@ pub fn decode(bytes: &[u8], claimed_id: Option<FactId>) -> Result<Fact, RejectRe
 pub const PARALLEL_CHECK_MIN: usize = 256;
 /// Threads one batch check uses at most.
 pub const MAX_CHECK_THREADS: usize = 4;
-/// Facts a worker checks before handing them over: small enough that storing starts soon,
-/// large enough that the hand-over costs nothing next to 128 verifications.
-const PIPELINE_CHUNK: usize = 128;
 
 /// The checks that do not need the encoding: for facts built or decoded locally.
 pub fn check_decoded(fact: &Fact, now_ms: u64) -> Result<(), RejectReason> {
@@ -120,30 +117,9 @@ pub fn check_decoded(fact: &Fact, now_ms: u64) -> Result<(), RejectReason> {
 }
 
 /// [`check_decoded`] for every fact of a batch, in order. Signature verification dominates
-/// the cost of ingest, so author keys are decompressed once per chunk and large batches are
+/// the cost of ingest, so author keys are decompressed once per batch and large batches are
 /// verified on several threads; the outcome is the same as checking one fact at a time.
 pub fn check_batch(facts: &[Fact], now_ms: u64) -> Vec<Result<(), RejectReason>> {
-    let mut outcomes = Vec::with_capacity(facts.len());
-    let collected: Result<(), std::convert::Infallible> =
-        check_pipelined(facts, now_ms, |_, chunk| {
-            outcomes.extend(chunk);
-            Ok(())
-        });
-    match collected {
-        Ok(()) => outcomes,
-        Err(never) => match never {},
-    }
-}
-
-/// Checks `facts` on worker threads and hands each chunk with its outcomes to `consume` on
-/// the calling thread, in order, as soon as it is checked: the caller stores one chunk while
-/// the workers verify the next, so storing costs no time a core could spend verifying.
-/// An error from `consume` stops the pipeline.
-pub fn check_pipelined<E>(
-    facts: &[Fact],
-    now_ms: u64,
-    mut consume: impl FnMut(&[Fact], Vec<Result<(), RejectReason>>) -> Result<(), E>,
-) -> Result<(), E> {
     let check_all = |part: &[Fact]| {
         let mut keys = AuthorKeys::default();
         part.iter()
@@ -154,57 +130,19 @@ pub fn check_pipelined<E>(
         .map_or(1, |count| count.get())
         .min(MAX_CHECK_THREADS);
     if threads <= 1 || facts.len() < PARALLEL_CHECK_MIN {
-        return consume(facts, check_all(facts));
+        return check_all(facts);
     }
-    let chunks: Vec<&[Fact]> = facts.chunks(PIPELINE_CHUNK).collect();
+    let parts: Vec<&[Fact]> = facts.chunks(facts.len().div_ceil(threads)).collect();
     std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        let workers: Vec<_> = (0..threads)
-            .map(|worker| {
-                let sender = sender.clone();
-                let chunks = &chunks;
-                scope.spawn(move || {
-                    for index in (worker..chunks.len()).step_by(threads) {
-                        if sender.send((index, check_all(chunks[index]))).is_err() {
-                            break;
-                        }
-                    }
-                })
-            })
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|part| (*part, scope.spawn(move || check_all(part))))
             .collect();
-        drop(sender);
-        let mut ready = BTreeMap::new();
-        let mut next = 0;
-        let mut consumed = Ok(());
-        for (index, outcomes) in &receiver {
-            ready.insert(index, outcomes);
-            while let Some(outcomes) = ready.remove(&next) {
-                consumed = consume(chunks[next], outcomes);
-                next += 1;
-                if consumed.is_err() {
-                    break;
-                }
-            }
-            if consumed.is_err() {
-                break;
-            }
-        }
-        // Hanging up stops the workers; joining them here keeps a worker's panic from
-        // becoming the scope's.
-        drop(receiver);
-        for worker in workers {
-            let _ = worker.join();
-        }
-        consumed?;
-        // Chunks of a worker that panicked are checked here, where a panic surfaces.
-        while next < chunks.len() {
-            let outcomes = ready
-                .remove(&next)
-                .unwrap_or_else(|| check_all(chunks[next]));
-            consume(chunks[next], outcomes)?;
-            next += 1;
-        }
-        Ok(())
+        handles
+            .into_iter()
+            // A check that panicked on another thread is run again here, where it surfaces.
+            .flat_map(|(part, handle)| handle.join().unwrap_or_else(|_| check_all(part)))
+            .collect()
     })
 }
 

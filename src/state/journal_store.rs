@@ -23,10 +23,8 @@
 //! watermark" is not a range. The views are rebuilt from the facts only when the stored
 //! [`VIEW_FORMAT`] differs from this build's.
 //!
-//! Signature verification is most of the cost of ingest. Facts the store already holds are
-//! dropped first, with a read transaction, so duplicates are never verified; the rest are
-//! verified on worker threads while this thread inserts the facts already verified
-//! (see [`ingest::check_pipelined`]).
+//! Facts are checked before the write transaction opens (signature verification is the slow
+//! part), so a batch holds the store's write lock only for the inserts.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -80,71 +78,6 @@ fn context_range(context: ContextId) -> ([u8; 32], Option<[u8; 32]>) {
     (start, None)
 }
 
-/// The open tables of one batch's write transaction, and the views the batch changes.
-struct BatchWriter<'txn> {
-    facts: redb::Table<'txn, &'static [u8], &'static [u8]>,
-    ids: redb::Table<'txn, &'static [u8], &'static [u8]>,
-    view_rows: redb::Table<'txn, &'static [u8], &'static [u8]>,
-    views: HashMap<ContextId, ContextView>,
-}
-
-impl<'txn> BatchWriter<'txn> {
-    fn open(txn: &'txn WriteTransaction) -> Result<Self, redb::Error> {
-        Ok(Self {
-            facts: txn.open_table(FACTS)?,
-            ids: txn.open_table(IDS)?,
-            view_rows: txn.open_table(VIEWS)?,
-            views: HashMap::new(),
-        })
-    }
-
-    /// Stores a checked fact and folds it into its context's view.
-    fn add(&mut self, fact: &Fact, report: &mut IngestReport) -> Result<(), redb::Error> {
-        // The same fact twice in one batch: the first copy is already in the table.
-        if self.ids.get(fact.id().0.as_slice())?.is_some() {
-            report.duplicates += 1;
-            return Ok(());
-        }
-        let key = fact_key(fact.context(), fact.time(), fact.id());
-        self.facts
-            .insert(key.as_slice(), fact.encode().as_slice())?;
-        self.ids.insert(fact.id().0.as_slice(), &key[..40])?;
-        let view = match self.views.entry(fact.context()) {
-            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                let stored = self.view_rows.get(fact.context().0.as_slice())?;
-                let view = match stored {
-                    Some(bytes) => ContextView::decode_summary(bytes.value())
-                        .map_err(|err| redb::Error::Corrupted(err.to_string()))?,
-                    None => ContextView::default(),
-                };
-                entry.insert(view)
-            }
-        };
-        view.reduce_summary(fact);
-        report.accepted += 1;
-        Ok(())
-    }
-
-    /// Writes the changed views and adds the batch's rejections to the store's counters.
-    fn finish(mut self, txn: &WriteTransaction, report: &IngestReport) -> Result<(), redb::Error> {
-        for (context, view) in &self.views {
-            self.view_rows
-                .insert(context.0.as_slice(), view.encode_summary().as_slice())?;
-        }
-        let mut meta = txn.open_table(META)?;
-        for (kind, count) in &report.rejected {
-            let key = format!("{REJECTED_PREFIX}{}", kind.name());
-            let before = meta
-                .get(key.as_str())?
-                .map(|guard| guard.value())
-                .unwrap_or(0);
-            meta.insert(key.as_str(), before.saturating_add(*count))?;
-        }
-        Ok(())
-    }
-}
-
 impl Store {
     /// Checks and stores a batch of received facts in one write transaction; rejected facts
     /// are counted by reason and not stored.
@@ -180,21 +113,17 @@ impl Store {
         mut report: IngestReport,
     ) -> Result<IngestReport, StoreError> {
         let fresh = self.without_known(facts, &mut report)?;
-        let txn = self.database().begin_write().map_err(|err| self.err(err))?;
-        {
-            let mut writer = BatchWriter::open(&txn).map_err(|err| self.err(err))?;
-            ingest::check_pipelined(&fresh, now_ms, |chunk, outcomes| {
-                for (fact, outcome) in chunk.iter().zip(outcomes) {
-                    match outcome {
-                        Ok(()) => writer.add(fact, &mut report)?,
-                        Err(reason) => report.reject(&reason),
-                    }
-                }
-                Ok::<(), redb::Error>(())
-            })
-            .map_err(|err| self.err(err))?;
-            writer.finish(&txn, &report).map_err(|err| self.err(err))?;
+        let outcomes = ingest::check_batch(&fresh, now_ms);
+        let mut accepted = Vec::with_capacity(fresh.len());
+        for (fact, outcome) in fresh.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => accepted.push(fact),
+                Err(reason) => report.reject(&reason),
+            }
         }
+        let txn = self.database().begin_write().map_err(|err| self.err(err))?;
+        self.write_batch(&txn, &accepted, &mut report)
+            .map_err(|err| self.err(err))?;
         txn.commit().map_err(|err| self.err(err))?;
         Ok(report)
     }
@@ -221,6 +150,55 @@ impl Store {
             }
         }
         Ok(fresh)
+    }
+
+    fn write_batch(
+        &self,
+        txn: &WriteTransaction,
+        facts: &[Fact],
+        report: &mut IngestReport,
+    ) -> Result<(), redb::Error> {
+        let mut fact_table = txn.open_table(FACTS)?;
+        let mut id_table = txn.open_table(IDS)?;
+        let mut view_table = txn.open_table(VIEWS)?;
+        let mut views: HashMap<ContextId, ContextView> = HashMap::new();
+        for fact in facts {
+            // The same fact twice in one batch: the first copy is already in the table.
+            if id_table.get(fact.id().0.as_slice())?.is_some() {
+                report.duplicates += 1;
+                continue;
+            }
+            let key = fact_key(fact.context(), fact.time(), fact.id());
+            fact_table.insert(key.as_slice(), fact.encode().as_slice())?;
+            id_table.insert(fact.id().0.as_slice(), &key[..40])?;
+            let view = match views.entry(fact.context()) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    let stored = view_table.get(fact.context().0.as_slice())?;
+                    let view = match stored {
+                        Some(bytes) => ContextView::decode_summary(bytes.value())
+                            .map_err(|err| redb::Error::Corrupted(err.to_string()))?,
+                        None => ContextView::default(),
+                    };
+                    entry.insert(view)
+                }
+            };
+            view.reduce_summary(fact);
+            report.accepted += 1;
+        }
+        for (context, view) in views {
+            view_table.insert(context.0.as_slice(), view.encode_summary().as_slice())?;
+        }
+        let mut meta = txn.open_table(META)?;
+        for (kind, count) in &report.rejected {
+            let key = format!("{REJECTED_PREFIX}{}", kind.name());
+            let before = meta
+                .get(key.as_str())?
+                .map(|guard| guard.value())
+                .unwrap_or(0);
+            meta.insert(key.as_str(), before.saturating_add(*count))?;
+        }
+        Ok(())
     }
 
     /// How many facts of each rejection reason this store has refused, ever.
