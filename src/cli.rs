@@ -153,7 +153,7 @@ fn status(paths: &ProfilePaths) -> Result<()> {
         file_bytes.div_ceil(1024)
     );
     for (table, entries) in tables {
-        println!("  {table:<11}{entries} entries");
+        println!("  {table:<10} {entries} entries");
     }
     println!("peer id      {}", identity.peer_id());
     println!("fingerprint  {}", identity.fingerprint());

@@ -9,7 +9,9 @@
 //! - [`crypto`] — RFC 9420 (MLS) suite 3: codec, labelled primitives, ratchet tree, TreeKEM,
 //!   key schedule, secret tree, message protection, Welcome. Pure.
 //! - [`identity`] — the device's Ed25519 key and the libp2p PeerId derived from it.
-//! - [`state`] — the domain state, pure, and its persistence in redb ([`state::store`]).
+//! - [`state`] — the domain state, pure, and its persistence in redb ([`state::store`]):
+//!   semilattices and the CRDT coordinator, the journal of signed facts and its views
+//!   ([`state::journal`], [`state::journal_store`]), and anti-entropy ([`state::sync`]).
 //! - [`net`] — the network node (for now, the states it reports).
 //! - [`ui`] — the ratatui interface: view model, pure `update` and `render`, keymap, shell.
 //!

@@ -75,7 +75,9 @@ fn status_shows_paths_and_counts() {
     );
     assert!(status.contains("logs         "), "{status}");
     assert!(status.contains("identity   1 entries"), "{status}");
-    assert!(status.contains("schema v1"), "{status}");
+    let schema = format!("schema v{}", aura::state::store::SCHEMA_VERSION);
+    assert!(status.contains(&schema), "{status}");
+    assert!(status.contains("journal_facts 0 entries"), "{status}");
     let id = stdout(&aura(home.path(), &["--profile", "a", "id"]));
     assert!(status.contains(id.lines().next().unwrap()), "{status}");
 }

@@ -17,10 +17,11 @@ use redb::{
 use zeroize::Zeroizing;
 
 use super::corruption;
+use super::journal_store;
 use crate::paths::FILE_MODE;
 
 /// Singleton values that describe the store itself.
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// The device's own secrets.
 const IDENTITY: TableDefinition<&str, &[u8]> = TableDefinition::new("identity");
 
@@ -36,7 +37,7 @@ type Migration = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// The schema's history, oldest first. A new store runs every step, so the path that creates a
 /// store is the same one that upgrades an old one.
-const MIGRATIONS: &[Migration] = &[create_identity_tables];
+const MIGRATIONS: &[Migration] = &[create_identity_tables, journal_store::create_tables];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u64 = MIGRATIONS.len() as u64;
@@ -110,6 +111,7 @@ impl Store {
             profile: profile.to_owned(),
         };
         store.migrate()?;
+        store.ensure_journal_views()?;
         Ok(store)
     }
 
@@ -218,7 +220,19 @@ impl Store {
         Ok(Zeroizing::new(key))
     }
 
-    fn err(&self, err: impl Into<redb::Error>) -> StoreError {
+    pub(super) fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// A store whose content contradicts itself.
+    pub(super) fn corrupt(&self, detail: &str) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            detail: detail.to_owned(),
+        }
+    }
+
+    pub(super) fn err(&self, err: impl Into<redb::Error>) -> StoreError {
         ErrorContext {
             path: &self.path,
             profile: &self.profile,
@@ -275,7 +289,10 @@ fn probe(path: &Path, errors: &ErrorContext<'_>) -> Result<(), ProbeFailure> {
             }));
         }
         scan_table(&txn, META).map_err(refused)?;
-        scan_table(&txn, IDENTITY).map_err(refused)
+        scan_table(&txn, IDENTITY).map_err(refused)?;
+        scan_table(&txn, journal_store::FACTS).map_err(refused)?;
+        scan_table(&txn, journal_store::IDS).map_err(refused)?;
+        scan_table(&txn, journal_store::VIEWS).map_err(refused)
     });
     outcome.unwrap_or_else(|panic| Err(ProbeFailure::Refused(errors.corrupt(panic))))
 }

@@ -1,0 +1,56 @@
+//! Helpers shared by the journal's tests: deterministic keys and facts, and the simulator.
+#![allow(dead_code)]
+
+pub mod sim;
+
+use aura::state::fact::{ContextId, DeviceKey, Fact, FactKind};
+use aura::state::hlc::Hlc;
+use aura::state::kinds::{self, KnownBody};
+use ed25519_dalek::SigningKey;
+
+/// The wall clock the tests pretend it is: 2026-01-01, in ms.
+pub const NOW_MS: u64 = 1_767_225_600_000;
+
+pub fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+pub fn device(seed: u8) -> DeviceKey {
+    DeviceKey::of(&key(seed))
+}
+
+pub fn context(seed: u8) -> ContextId {
+    ContextId([seed; 32])
+}
+
+pub fn time(ms: u64, logical: u16) -> Hlc {
+    Hlc::new(ms, logical).expect("test times fit in 48 bits")
+}
+
+pub fn sign(key: &SigningKey, context: ContextId, at: Hlc, kind: FactKind, body: Vec<u8>) -> Fact {
+    Fact::sign(key, context, at, kind, body).expect("test facts are small")
+}
+
+pub fn message(key: &SigningKey, context: ContextId, at: Hlc, text: &str) -> Fact {
+    sign(key, context, at, kinds::MESSAGE, text.as_bytes().to_vec())
+}
+
+pub fn known(key: &SigningKey, context: ContextId, at: Hlc, body: KnownBody) -> Fact {
+    let (kind, bytes) = body.encode();
+    sign(key, context, at, kind, bytes)
+}
+
+/// `count` distinct message facts in one context, by a few authors, a millisecond apart.
+pub fn messages(context: ContextId, first_ms: u64, count: usize) -> Vec<Fact> {
+    let keys: Vec<SigningKey> = (1..=4).map(key).collect();
+    (0..count)
+        .map(|index| {
+            message(
+                &keys[index % keys.len()],
+                context,
+                time(first_ms + index as u64, 0),
+                &format!("message {index}"),
+            )
+        })
+        .collect()
+}
