@@ -128,8 +128,11 @@ impl<T: Transport, L, R> Chan<T, Choose<L, R>> {
     }
 }
 
+/// The endpoint an [`Offer`] continues with, in whichever branch the peer chose.
+pub type Offered<T, L, R> = Branch<Chan<T, L>, Chan<T, R>>;
+
 impl<T: Transport, L, R> Chan<T, Offer<L, R>> {
-    pub fn offer(mut self) -> Result<Branch<Chan<T, L>, Chan<T, R>>, SessionError> {
+    pub fn offer(mut self) -> Result<Offered<T, L, R>, SessionError> {
         if self.transport.recv_choice()? {
             Ok(Branch::Left(self.next()))
         } else {
