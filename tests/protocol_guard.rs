@@ -310,3 +310,128 @@ proptest! {
         }
     }
 }
+
+mod anti_entropy_budget {
+    use super::*;
+    use aura::protocol::anti_entropy::{self, AntiEntropyError};
+    use aura::state::coordinator::CrdtCoordinator;
+    use aura::state::fact::Fact;
+    use aura::state::journal::Journal;
+    use aura::state::sync::{self, JournalCoordinator};
+    use support::{NOW_MS, messages};
+
+    fn coordinator(seed: u8, facts: &[Fact]) -> JournalCoordinator {
+        let mut journal = Journal::new();
+        for fact in facts {
+            journal.ingest_fact(fact.clone(), NOW_MS).unwrap();
+        }
+        CrdtCoordinator::with_cv_state(device(seed), journal)
+    }
+
+    type Sides = (
+        Result<(), AntiEntropyError>,
+        Result<(), AntiEntropyError>,
+        JournalCoordinator,
+        JournalCoordinator,
+    );
+
+    fn sync_once(
+        left: JournalCoordinator,
+        right: JournalCoordinator,
+        initiator_state: &mut GuardState,
+        responder_state: &mut GuardState,
+    ) -> Sides {
+        let (mut initiator, first) = sync::Initiator::start(left, context(1)).unwrap();
+        let mut responder = sync::Responder::new(right);
+        let (a, b) = MemoryTransport::pair();
+        let (left_result, right_result) = std::thread::scope(|scope| {
+            let responder = &mut responder;
+            let handle = scope.spawn(move || {
+                let chan = Chan::new(GuardedTransport::new(b, responder_state, route(1)));
+                anti_entropy::responder(chan, responder, NOW_MS).map(|_| ())
+            });
+            let chan = Chan::new(GuardedTransport::new(a, initiator_state, route(2)));
+            let left = anti_entropy::initiator(chan, &mut initiator, first, NOW_MS).map(|_| ());
+            (left, handle.join().unwrap())
+        });
+        (
+            left_result,
+            right_result,
+            initiator.finish().0,
+            responder.finish().0,
+        )
+    }
+
+    #[test]
+    fn a_sync_that_runs_out_of_budget_aborts_both_roles_and_resumes_next_epoch() {
+        let all = messages(context(1), NOW_MS - 10_000, 100);
+        let left = coordinator(1, &all[..60]);
+        let right = coordinator(2, &all[40..]);
+        let hello = anti_entropy::Hello::ANNOTATION.flow_cost;
+        // What a whole session costs the initiator, measured on copies with room to spare.
+        let mut probe = state(2, 1_000, 1_000, &["sync"]);
+        let (probed, _, _, _) = sync_once(
+            left.clone(),
+            right.clone(),
+            &mut probe,
+            &mut state(1, 1_000, 1_000, &["sync"]),
+        );
+        probed.unwrap();
+        let session_cost = spent(&probe, 2);
+        assert!(session_cost > hello);
+
+        // The budget covers one session per epoch, but earlier traffic this epoch left only
+        // enough for the Hello.
+        let mut initiator_state = state(2, session_cost, 1_000, &["sync"]);
+        initiator_state
+            .budgets
+            .charge(context(1), device(2), session_cost - hello)
+            .unwrap();
+        let mut responder_state = state(1, 1_000, 1_000, &["sync"]);
+        let (left_result, right_result, left, right) =
+            sync_once(left, right, &mut initiator_state, &mut responder_state);
+        assert_eq!(
+            spent(&initiator_state, 2),
+            session_cost,
+            "the Hello was charged"
+        );
+        let denial = match left_result {
+            Err(AntiEntropyError::Session(SessionError::Denied(denial))) => denial,
+            other => panic!("the initiator should be denied, got {other:?}"),
+        };
+        assert!(matches!(
+            denial,
+            Denial::Flow(BudgetError::InsufficientBudget { available: 0, .. })
+        ));
+        match right_result {
+            Err(AntiEntropyError::Session(SessionError::Aborted(reason))) => {
+                assert_eq!(reason, denial)
+            }
+            other => panic!("the responder should see the abort, got {other:?}"),
+        }
+        assert_eq!(
+            responder_state
+                .budgets
+                .get(context(1), device(1))
+                .unwrap()
+                .spent,
+            anti_entropy::Reconcile::ANNOTATION.flow_cost
+        );
+        assert!(
+            initiator_state.journal.is_empty(),
+            "no sync_done for a session that failed"
+        );
+
+        let next_epoch = EPOCH_MS * (initiator_state.budgets.epoch() + 1);
+        initiator_state.budgets.tick(&policy(), next_epoch);
+        responder_state.budgets.tick(&policy(), next_epoch);
+        let (left_result, right_result, left, right) =
+            sync_once(left, right, &mut initiator_state, &mut responder_state);
+        left_result.unwrap();
+        right_result.unwrap();
+        assert_eq!(left.cv_handler().get_state().len(), all.len());
+        assert_eq!(right.cv_handler().get_state().len(), all.len());
+        assert_eq!(initiator_state.journal.len(), 1, "sync_done recorded");
+        assert_eq!(initiator_state.journal[0].kind, "sync_done");
+    }
+}
