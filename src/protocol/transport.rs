@@ -61,7 +61,7 @@ enum Signal {
 pub struct MemoryTransport {
     outbox: mpsc::Sender<Signal>,
     inbox: mpsc::Receiver<Signal>,
-    /// Messages handed to this end for sending, in order, for tests to inspect.
+    /// How many messages were handed to this end for sending, for tests to inspect.
     pub sent: usize,
 }
 
