@@ -10,18 +10,73 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use tracing::level_filters::LevelFilter;
 
+use crate::state::flow_budget::BudgetPolicy;
+use crate::state::leakage::{LeakageCost, LeakagePolicy};
+
 /// The defaults, compiled in so that Aura runs without any file on disk.
 pub const DEFAULT_CONFIG: &str = include_str!("../assets/config.toml");
 /// A config file larger than this is rejected unread.
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 pub const TICK_MS_RANGE: std::ops::RangeInclusive<u64> = 50..=5000;
 pub const KEEP_LOG_FILES_RANGE: std::ops::RangeInclusive<usize> = 1..=365;
+/// A day: longer epochs would leave a flooded budget shut for too long.
+pub const EPOCH_SECS_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
+/// 2^40 units: far above any real limit, low enough that sums of limits cannot overflow.
+pub const BUDGET_LIMIT_RANGE: std::ops::RangeInclusive<u64> = 0..=(1 << 40);
+pub const RESERVE_PERCENT_RANGE: std::ops::RangeInclusive<u64> = 0..=100;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub log: LogConfig,
     pub ui: UiConfig,
+    pub budgets: BudgetsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetsConfig {
+    pub epoch_secs: u64,
+    pub limit_none: u64,
+    pub limit_low: u64,
+    pub limit_medium: u64,
+    pub limit_high: u64,
+    pub limit_complete: u64,
+    pub leakage_external: u64,
+    pub leakage_neighbour: u64,
+    pub leakage_group: u64,
+    pub optional_reserve_percent: u64,
+}
+
+impl BudgetsConfig {
+    /// `(key, limit)` from the lowest trust level to the highest.
+    fn trust_limits(&self) -> [(&'static str, u64); 5] {
+        [
+            ("budgets.limit_none", self.limit_none),
+            ("budgets.limit_low", self.limit_low),
+            ("budgets.limit_medium", self.limit_medium),
+            ("budgets.limit_high", self.limit_high),
+            ("budgets.limit_complete", self.limit_complete),
+        ]
+    }
+
+    pub fn flow_policy(&self) -> BudgetPolicy {
+        BudgetPolicy {
+            epoch_ms: self.epoch_secs.saturating_mul(1000),
+            limit_by_trust: self.trust_limits().map(|(_, limit)| limit),
+        }
+    }
+
+    pub fn leakage_policy(&self) -> LeakagePolicy {
+        LeakagePolicy {
+            default_limit: LeakageCost {
+                external: self.leakage_external,
+                neighbour: self.leakage_neighbour,
+                group: self.leakage_group,
+            },
+            optional_reserve_percent: self.optional_reserve_percent,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -176,6 +231,40 @@ fn validate(config: &Config, path: &Path) -> Result<(), ConfigError> {
         path,
     )?;
     check_range("ui.tick_ms", config.ui.tick_ms, TICK_MS_RANGE, path)?;
+    validate_budgets(&config.budgets, path)
+}
+
+fn validate_budgets(budgets: &BudgetsConfig, path: &Path) -> Result<(), ConfigError> {
+    check_range(
+        "budgets.epoch_secs",
+        budgets.epoch_secs,
+        EPOCH_SECS_RANGE,
+        path,
+    )?;
+    for (key, value) in budgets.trust_limits().into_iter().chain([
+        ("budgets.leakage_external", budgets.leakage_external),
+        ("budgets.leakage_neighbour", budgets.leakage_neighbour),
+        ("budgets.leakage_group", budgets.leakage_group),
+    ]) {
+        check_range(key, value, BUDGET_LIMIT_RANGE, path)?;
+    }
+    check_range(
+        "budgets.optional_reserve_percent",
+        budgets.optional_reserve_percent,
+        RESERVE_PERCENT_RANGE,
+        path,
+    )?;
+    // More trust never means a smaller budget: a lower level above a higher one is a typo.
+    for pair in budgets.trust_limits().windows(2) {
+        let [(lower_key, lower), (key, value)] = [pair[0], pair[1]];
+        if value < lower {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                key: key.to_owned(),
+                message: format!("{value} is less than {lower_key} ({lower})"),
+            });
+        }
+    }
     Ok(())
 }
 
@@ -253,6 +342,46 @@ mod tests {
             assert!(
                 matches!(&err, ConfigError::Invalid { key: k, .. } if k == key),
                 "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn budget_defaults_become_policies() {
+        let config = defaults().unwrap().config;
+        let policy = config.budgets.flow_policy();
+        assert_eq!(policy.epoch_ms, 60_000);
+        assert!(policy.limit_by_trust.windows(2).all(|w| w[0] <= w[1]));
+        let leakage = config.budgets.leakage_policy();
+        assert_eq!(leakage.optional_reserve_percent, 25);
+        let loaded = user("[budgets]\nlimit_high = 20000\n").unwrap();
+        assert_eq!(loaded.config.budgets.limit_high, 20_000);
+    }
+
+    #[test]
+    fn bad_budget_values_name_their_key() {
+        for (text, key) in [
+            ("[budgets]\nepoch_secs = 0\n", "budgets.epoch_secs"),
+            ("[budgets]\nepoch_secs = 86401\n", "budgets.epoch_secs"),
+            (
+                "[budgets]\nlimit_low = 1099511627777\n",
+                "budgets.limit_low",
+            ),
+            (
+                "[budgets]\nleakage_group = 1099511627777\n",
+                "budgets.leakage_group",
+            ),
+            (
+                "[budgets]\noptional_reserve_percent = 101\n",
+                "budgets.optional_reserve_percent",
+            ),
+            ("[budgets]\nlimit_medium = 10\n", "budgets.limit_medium"),
+            ("[budgets]\nlimit_none = -1\n", "budgets.limit_none"),
+        ] {
+            let err = user(text).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { key: k, .. } if k == key),
+                "{text}: {err}"
             );
         }
     }

@@ -11,7 +11,11 @@
 //! - [`identity`] — the device's Ed25519 key and the libp2p PeerId derived from it.
 //! - [`state`] — the domain state, pure, and its persistence in redb ([`state::store`]):
 //!   semilattices and the CRDT coordinator, the journal of signed facts and its views
-//!   ([`state::journal`], [`state::journal_store`]), and anti-entropy ([`state::sync`]).
+//!   ([`state::journal`], [`state::journal_store`]), anti-entropy ([`state::sync`]), and
+//!   flow budgets, receive accounting and leakage ([`state::flow_budget`],
+//!   [`state::receive_budget`], [`state::leakage`]).
+//! - [`protocol`] — protocols as choreographies projected to session types, and the guard
+//!   chain (capability, flow budget, journal, leakage) every send passes.
 //! - [`net`] — the network node (for now, the states it reports).
 //! - [`ui`] — the ratatui interface: view model, pure `update` and `render`, keymap, shell.
 //!
@@ -28,5 +32,6 @@ pub mod identity;
 pub mod logging;
 pub mod net;
 pub mod paths;
+pub mod protocol;
 pub mod state;
 pub mod ui;

@@ -12,6 +12,14 @@ use super::semilattice::Meet;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Capability(pub String);
 
+/// Lets a set be searched by name without allocating a `Capability`; the derived order of the
+/// newtype is the order of its string, as `Borrow` requires.
+impl std::borrow::Borrow<str> for Capability {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl Capability {
     pub fn new(name: impl Into<String>) -> Self {
         Self(name.into())
@@ -31,6 +39,10 @@ impl CapabilitySet {
     }
 
     pub fn allows(&self, capability: &Capability) -> bool {
+        self.capabilities.contains(capability)
+    }
+
+    pub fn allows_name(&self, capability: &str) -> bool {
         self.capabilities.contains(capability)
     }
 

@@ -11,6 +11,9 @@
 //! - Anti-entropy: [`sync_frame`] (wire frames) and [`sync`] (the Initiator and Responder).
 //! - [`codec`] — the byte reader and writer of every canonical encoding; [`limits`] — the
 //!   size caps shared with the wire.
+//! - Flow control: [`trust_level`], [`flow_budget`] (send budgets per context, peer and
+//!   epoch; stored by `flow_budget_store`), [`receive_budget`] (what each peer spends toward
+//!   this device) and [`leakage`] (privacy cost per context and epoch, size buckets).
 //! - [`store`] — the redb file: schema, migrations, identity.
 
 pub mod capability;
@@ -18,20 +21,25 @@ pub mod codec;
 pub mod coordinator;
 mod corruption;
 pub mod fact;
+pub mod flow_budget;
+mod flow_budget_store;
 pub mod gcounter;
 pub mod hlc;
 pub mod ingest;
 pub mod journal;
 pub mod journal_store;
 pub mod kinds;
+pub mod leakage;
 pub mod limits;
 pub mod lww;
 pub mod max_epoch;
 pub mod orset;
+pub mod receive_budget;
 pub mod semilattice;
 pub mod store;
 pub mod sync;
 pub mod sync_frame;
+pub mod trust_level;
 pub mod view;
 
 pub use store::{Store, StoreError, StoreStats};

@@ -1,0 +1,127 @@
+//! The journal's anti-entropy (see [`crate::state::sync`]) as a choreography.
+//!
+//! Each message is one turn of the sans-IO state machines: the frames (Hello, Reconcile,
+//! Want, Facts, Done) a side emits before the other answers, named after the frame that
+//! gives the turn its role. How many rounds Negentropy needs depends on the two fact sets,
+//! so the middle of the protocol is a loop the initiator decides: it continues while its
+//! turn still reconciles, and breaks with the turn that carries `Done`. The loop is written
+//! as named recursion ([`Rec`](super::session::Rec)) rather than unrolled to
+//! [`MAX_ROUNDS`](crate::state::sync::MAX_ROUNDS) choices: the bound is already enforced by
+//! the state machines, and a recursive type stays one line however many rounds it allows.
+
+use super::session::{Branch, Chan, Closed};
+use super::transport::{SessionError, Transport};
+use crate::state::sync::{self, SyncError};
+use crate::state::sync_frame::Frame;
+
+/// The frames of one turn, encoded.
+pub type Turn = Vec<Vec<u8>>;
+
+crate::choreography! {
+    /// Two replicas of a context exchange what the other lacks.
+    protocol AntiEntropy {
+        roles: Initiator, Responder;
+        Initiator[guard_capability = "sync", flow_cost = 2] -> Responder: Hello(Turn);
+        Responder[guard_capability = "sync", flow_cost = 2] -> Initiator: Reconcile(Turn);
+        @loop Initiator as Rounds {
+            continue {
+                Initiator[guard_capability = "sync", flow_cost = 2] -> Responder: Want(Turn);
+                Responder[guard_capability = "sync", flow_cost = 2] -> Initiator: Facts(Turn);
+            }
+            break {
+                Initiator[guard_capability = "sync", flow_cost = 1, journal_facts = "sync_done"]
+                    -> Responder: Done(Turn);
+                Responder[guard_capability = "sync", flow_cost = 1] -> Initiator: DoneAck(Turn);
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AntiEntropyError {
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+}
+
+/// Whether a turn ends the initiator's side of the session.
+fn ends_session(turn: &Turn) -> bool {
+    turn.last()
+        .and_then(|frame| Frame::decode(frame).ok())
+        .is_some_and(|(frame, _)| frame == Frame::Done)
+}
+
+fn feed_initiator(
+    machine: &mut sync::Initiator,
+    turn: &Turn,
+    now_ms: u64,
+) -> Result<Turn, SyncError> {
+    let mut reply = Vec::new();
+    for frame in turn {
+        reply.extend(machine.receive(frame, now_ms)?);
+    }
+    Ok(reply)
+}
+
+fn feed_responder(
+    machine: &mut sync::Responder,
+    turn: &Turn,
+    now_ms: u64,
+) -> Result<Turn, SyncError> {
+    let mut reply = Vec::new();
+    for frame in turn {
+        reply.extend(machine.receive(frame, now_ms)?);
+    }
+    Ok(reply)
+}
+
+/// Runs the initiator: `first_turn` is what [`sync::Initiator::start`] returned. The state
+/// machine stays with the caller, to `finish` whether the session completed or not.
+pub fn initiator<T: Transport>(
+    chan: Chan<T, session::Initiator>,
+    machine: &mut sync::Initiator,
+    first_turn: Turn,
+    now_ms: u64,
+) -> Result<(Closed, T), AntiEntropyError> {
+    let chan = chan.send(Hello(first_turn))?;
+    let (Reconcile(reply), mut chan) = chan.recv()?;
+    let mut turn = feed_initiator(machine, &reply, now_ms)?;
+    loop {
+        let choice = chan.enter();
+        if ends_session(&turn) {
+            let chan = choice.right()?.send(Done(turn))?;
+            let (DoneAck(reply), chan) = chan.recv()?;
+            feed_initiator(machine, &reply, now_ms)?;
+            return Ok(chan.close());
+        }
+        let (Facts(reply), next) = choice.left()?.send(Want(turn))?.recv()?;
+        turn = feed_initiator(machine, &reply, now_ms)?;
+        chan = next;
+    }
+}
+
+/// Runs the responder until the initiator's `Done`.
+pub fn responder<T: Transport>(
+    chan: Chan<T, session::Responder>,
+    machine: &mut sync::Responder,
+    now_ms: u64,
+) -> Result<(Closed, T), AntiEntropyError> {
+    let (Hello(turn), chan) = chan.recv()?;
+    let reply = feed_responder(machine, &turn, now_ms)?;
+    let mut chan = chan.send(Reconcile(reply))?;
+    loop {
+        match chan.enter().offer()? {
+            Branch::Left(round) => {
+                let (Want(turn), round) = round.recv()?;
+                let reply = feed_responder(machine, &turn, now_ms)?;
+                chan = round.send(Facts(reply))?;
+            }
+            Branch::Right(closing) => {
+                let (Done(turn), closing) = closing.recv()?;
+                let reply = feed_responder(machine, &turn, now_ms)?;
+                return Ok(closing.send(DoneAck(reply))?.close());
+            }
+        }
+    }
+}
