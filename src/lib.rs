@@ -12,7 +12,10 @@
 //! - [`state`] — the domain state, pure, and its persistence in redb ([`state::store`]):
 //!   semilattices and the CRDT coordinator, the journal of signed facts and its views
 //!   ([`state::journal`], [`state::journal_store`]), and anti-entropy ([`state::sync`]).
-//! - [`net`] — the network node (for now, the states it reports).
+//! - [`net`] — the network node: a libp2p Swarm owned by one task, its handle and events, the
+//!   capped anti-entropy codec.
+//! - [`agent`] — the task that owns the store and the sync state machines between the UI or
+//!   CLI and the network; the outbound gate; the control socket.
 //! - [`ui`] — the ratatui interface: view model, pure `update` and `render`, keymap, shell.
 //!
 //! See `ARCHITECTURE.md` for how the pieces talk to each other.
@@ -21,6 +24,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_debug_implementations)]
 
+pub mod agent;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -27,6 +27,7 @@ pub mod kinds;
 pub mod limits;
 pub mod lww;
 pub mod max_epoch;
+pub mod net_store;
 pub mod orset;
 pub mod semilattice;
 pub mod store;

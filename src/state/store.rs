@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 
 use super::corruption;
 use super::journal_store;
+use super::net_store;
 use crate::paths::FILE_MODE;
 
 /// Singleton values that describe the store itself.
@@ -37,7 +38,11 @@ type Migration = fn(&WriteTransaction) -> Result<(), redb::Error>;
 
 /// The schema's history, oldest first. A new store runs every step, so the path that creates a
 /// store is the same one that upgrades an old one.
-const MIGRATIONS: &[Migration] = &[create_identity_tables, journal_store::create_tables];
+const MIGRATIONS: &[Migration] = &[
+    create_identity_tables,
+    journal_store::create_tables,
+    net_store::create_tables,
+];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u64 = MIGRATIONS.len() as u64;
