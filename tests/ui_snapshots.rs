@@ -101,7 +101,10 @@ fn resizing_redraws_to_the_new_size() {
 #[test]
 fn network_screen_at_100x30() {
     let mut app = app(100, 30);
-    update(&mut app, UiEvent::Network(NetworkStatus::Listening { peers: 2 }));
+    update(
+        &mut app,
+        UiEvent::Network(NetworkStatus::Listening { peers: 2 }),
+    );
     update(
         &mut app,
         UiEvent::ListenAddrs(vec![

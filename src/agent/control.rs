@@ -26,6 +26,9 @@ use crate::paths::FILE_MODE;
 pub const MAX_REQUEST_BYTES: usize = 4096;
 /// The longest answer the client reads.
 pub const MAX_REPLY_BYTES: usize = 1 << 20;
+/// Bytes of an over-long request read and dropped after the answer, so that the answer is
+/// not lost to a reset when the socket closes with unread input.
+const DRAIN_BYTES: u64 = 64 * 1024;
 /// How long either side waits for the other before giving up on a connection.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -135,7 +138,14 @@ async fn answer(
     tokio::time::timeout(IO_TIMEOUT, stream.write_all(text.as_bytes()))
         .await
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-    stream.shutdown().await
+    stream.shutdown().await?;
+    let mut sink = tokio::io::sink();
+    let _ = tokio::time::timeout(
+        IO_TIMEOUT,
+        tokio::io::copy(&mut (&mut stream).take(DRAIN_BYTES), &mut sink),
+    )
+    .await;
+    Ok(())
 }
 
 async fn handle(
