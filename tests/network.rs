@@ -61,6 +61,15 @@ where
 }
 
 async fn start(store_path: &Path, transport: Transport, dial: Vec<Multiaddr>) -> Node {
+    start_with(store_path, transport, dial, QUIET_SYNC_INTERVAL).await
+}
+
+async fn start_with(
+    store_path: &Path,
+    transport: Transport,
+    dial: Vec<Multiaddr>,
+    sync_interval: Duration,
+) -> Node {
     let store = Store::open(store_path, "test").unwrap();
     let identity = DeviceIdentity::load_or_create(&store).unwrap();
     let config = AgentConfig {
@@ -71,7 +80,7 @@ async fn start(store_path: &Path, transport: Transport, dial: Vec<Multiaddr>) ->
             bootstrap: Vec::new(),
             dial,
         },
-        sync_interval: QUIET_SYNC_INTERVAL,
+        sync_interval,
     };
     let (agent, task) = agent::spawn(
         store,
@@ -242,21 +251,40 @@ async fn a_group_of_three_loses_no_gossip() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn periodic_anti_entropy_repairs_without_a_new_connection() {
+async fn a_node_that_joins_a_context_late_catches_up_by_anti_entropy() {
+    const LATE: ContextId = ContextId([8; 32]);
     let dir = tempfile::tempdir().unwrap();
-    let a = start(&dir.path().join("a.redb"), Transport::Tcp, Vec::new()).await;
-    let b = start(
+    let interval = Duration::from_millis(300);
+    let a = start_with(
+        &dir.path().join("a.redb"),
+        Transport::Tcp,
+        Vec::new(),
+        interval,
+    )
+    .await;
+    let b = start_with(
         &dir.path().join("b.redb"),
         Transport::Tcp,
         vec![a.addr.clone()],
+        interval,
     )
     .await;
     meshed(&[&a, &b], &[1, 1]).await;
-    a.write("one").await;
-    eventually("gossip", || async { b.facts().await >= 1 }).await;
-    // A session asked for now runs the same path the periodic timer takes.
-    assert!(b.agent.sync_now(CONTEXT).await.unwrap() >= 1);
+    a.agent.join_context(LATE).await.unwrap();
+    for n in 0..3 {
+        // b is not subscribed to LATE: gossip cannot reach it.
+        a.agent
+            .write(LATE, kinds::MESSAGE, format!("early {n}").into_bytes())
+            .await
+            .unwrap();
+    }
+    b.agent.join_context(LATE).await.unwrap();
+    eventually("b to catch up on the late context", || async {
+        b.agent.fact_count(LATE).await.unwrap() >= 3
+    })
+    .await;
     assert_eq!(b.agent.status().await.unwrap().net.rejected_total(), 0);
+    assert_eq!(a.agent.status().await.unwrap().net.rejected_total(), 0);
     a.stop().await;
     b.stop().await;
 }

@@ -333,9 +333,16 @@ impl Agent {
                 event = net_events.recv() => {
                     let Some(first) = event else { break };
                     let mut batch = vec![first];
+                    let mut yielded = false;
                     while batch.len() < MAX_BATCH {
                         match net_events.try_recv() {
                             Ok(event) => batch.push(event),
+                            // Once, let the swarm queue what it is decoding, so that a burst
+                            // becomes one store transaction rather than many.
+                            Err(_) if !yielded => {
+                                yielded = true;
+                                tokio::task::yield_now().await;
+                            }
                             Err(_) => break,
                         }
                     }
@@ -347,6 +354,9 @@ impl Agent {
                     next_sync = tokio::time::Instant::now() + jittered(self.sync_interval);
                 }
             }
+        }
+        if let Err(err) = self.store.persist_pending() {
+            tracing::error!(%err, "persisting received facts at shutdown");
         }
         self.net_task.abort();
         // The swarm must be gone (its listeners closed) before the store is handed back.
@@ -585,7 +595,7 @@ impl Agent {
             .iter()
             .map(|fact| (fact.context(), fact.id()))
             .collect();
-        match self.store.ingest_decoded(facts, now_ms()) {
+        match self.store.ingest_received(facts, now_ms()) {
             Ok(report) => {
                 let stored = if report.rejected_total() == 0 {
                     ids
@@ -631,7 +641,7 @@ impl Agent {
             return;
         }
         let ids: Vec<(ContextId, FactId)> = fresh.iter().map(|f| (f.context(), f.id())).collect();
-        match self.store.ingest_decoded(fresh, now_ms()) {
+        match self.store.ingest_received(fresh, now_ms()) {
             Ok(report) => {
                 tracing::debug!(accepted = report.accepted, "anti-entropy stored facts");
                 self.announce(ids);
@@ -855,6 +865,9 @@ impl Agent {
 
     /// Anti-entropy with one random peer of each context, and the end of idle sessions.
     fn periodic(&mut self) {
+        if let Err(err) = self.store.persist_pending() {
+            tracing::error!(%err, "persisting received facts");
+        }
         let idle: Vec<(PeerId, u64)> = self
             .inbound
             .iter()

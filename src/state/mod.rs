@@ -11,7 +11,8 @@
 //! - Anti-entropy: [`sync_frame`] (wire frames) and [`sync`] (the Initiator and Responder).
 //! - [`codec`] — the byte reader and writer of every canonical encoding; [`limits`] — the
 //!   size caps shared with the wire.
-//! - [`store`] — the redb file: schema, migrations, identity.
+//! - [`store`] — the redb file: schema, migrations, identity; [`net_store`] — the network
+//!   node's peers and joined contexts.
 
 pub mod capability;
 pub mod codec;

@@ -70,6 +70,12 @@ impl Store {
         Ok(fresh)
     }
 
+    /// Makes every earlier non-durable commit ([`Store::ingest_received`]) durable.
+    pub fn persist_pending(&self) -> Result<(), StoreError> {
+        let txn = self.database().begin_write().map_err(|err| self.err(err))?;
+        txn.commit().map_err(|err| self.err(err))
+    }
+
     pub fn joined_contexts(&self) -> Result<Vec<ContextId>, StoreError> {
         let txn = self.database().begin_read().map_err(|err| self.err(err))?;
         let table = txn.open_table(CONTEXTS).map_err(|err| self.err(err))?;
