@@ -2,7 +2,8 @@
 //! node to the fact being stored on the other, and sustained facts per second.
 //!
 //! `cargo bench --bench network`. `AURA_BENCH_LATENCY_N` and `AURA_BENCH_THROUGHPUT_N` change
-//! the sample sizes (defaults 2,000 and 20,000).
+//! the sample sizes (defaults 2,000 and 20,000), `AURA_BENCH_WINDOW` the writes the throughput run
+//! keeps outstanding (default 512).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -19,8 +20,8 @@ use tokio::sync::broadcast;
 const CONTEXT: ContextId = ContextId([3; 32]);
 const DEFAULT_LATENCY_N: usize = 2_000;
 const DEFAULT_THROUGHPUT_N: usize = 20_000;
-/// Writes the throughput run keeps outstanding.
-const WINDOW: usize = 512;
+/// Writes the throughput run keeps outstanding (`AURA_BENCH_WINDOW`).
+const DEFAULT_WINDOW: usize = 512;
 const TIMEOUT: Duration = Duration::from_secs(120);
 const BODY: &[u8] = b"a short chat message of about sixty bytes, as people write";
 
@@ -85,6 +86,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn main() {
     let latency_n = env_usize("AURA_BENCH_LATENCY_N", DEFAULT_LATENCY_N);
     let throughput_n = env_usize("AURA_BENCH_THROUGHPUT_N", DEFAULT_THROUGHPUT_N);
+    let window = env_usize("AURA_BENCH_WINDOW", DEFAULT_WINDOW);
     let dir = tempfile::tempdir().expect("tempdir");
     let (b, b_addr) = start(&dir.path().join("b.redb"), Vec::new()).await;
     let (a, _) = start(&dir.path().join("a.redb"), vec![b_addr]).await;
@@ -128,7 +130,7 @@ async fn main() {
             let mut pending = futures::stream::FuturesUnordered::new();
             use futures::StreamExt;
             for _ in 0..throughput_n {
-                if pending.len() >= WINDOW {
+                if pending.len() >= window {
                     if let Some(id) = pending.next().await {
                         ids.insert(id);
                     }
@@ -180,7 +182,7 @@ async fn main() {
         ms(latencies[latencies.len() - 1])
     );
     println!(
-        "| sustained ({throughput_n} facts, {WINDOW} writes outstanding) | {:.0} facts/s ({:.2} s) |",
+        "| sustained ({throughput_n} facts, {window} writes outstanding) | {:.0} facts/s ({:.2} s) |",
         throughput_n as f64 / elapsed.as_secs_f64(),
         elapsed.as_secs_f64()
     );
