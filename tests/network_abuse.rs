@@ -145,6 +145,10 @@ fn bad_requests() -> Vec<(&'static str, Vec<u8>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_anti_entropy_streams_are_refused_counted_and_survived() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("aura=debug")
+        .with_test_writer()
+        .try_init();
     let dir = tempfile::tempdir().unwrap();
     let (target, target_task, target_addr) =
         start(&dir.path().join("target.redb"), Vec::new()).await;

@@ -454,9 +454,21 @@ impl Agent {
     }
 
     fn join(&mut self, context: ContextId) -> Result<(), AgentError> {
+        // Every write passes here: a context already joined costs no store transaction.
+        if self.joined.contains(&context) {
+            return Ok(());
+        }
         self.store.join_context(context, now_ms())?;
-        if self.joined.insert(context) {
-            self.net.subscribe(context)?;
+        self.joined.insert(context);
+        self.net.subscribe(context)?;
+        // Peers already known to take part get a session now rather than at the next tick.
+        let peers: Vec<PeerId> = self
+            .subscribers
+            .get(&context)
+            .map(|peers| peers.iter().copied().collect())
+            .unwrap_or_default();
+        for peer in peers {
+            self.start_sync(peer, context);
         }
         Ok(())
     }

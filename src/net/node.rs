@@ -138,6 +138,20 @@ pub fn topic(context: ContextId) -> gossipsub::IdentTopic {
     gossipsub::IdentTopic::new(format!("{TOPIC_PREFIX}{hex}"))
 }
 
+/// The context a topic belongs to, read from its name: a peer's subscription may arrive
+/// before this node subscribes itself, and must not be lost.
+fn context_of(topic: &gossipsub::TopicHash) -> Option<ContextId> {
+    let hex = topic.as_str().strip_prefix(TOPIC_PREFIX)?;
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut id = [0u8; 32];
+    for (index, byte) in id.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * index..2 * index + 2)?, 16).ok()?;
+    }
+    Some(ContextId(id))
+}
+
 impl NetHandle {
     fn send(&self, command: Command) -> Result<(), NetError> {
         self.commands.send(command).map_err(|_| NetError::Stopped)
@@ -257,7 +271,6 @@ pub fn spawn(
         swarm,
         commands: command_rx,
         events: event_tx,
-        topics: HashMap::new(),
         pending_dials: HashMap::new(),
         pending_requests: HashMap::new(),
         rejected: BTreeMap::new(),
@@ -278,7 +291,6 @@ struct SwarmTask {
     swarm: Swarm<Behaviour>,
     commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::Sender<NetEvent>,
-    topics: HashMap<gossipsub::TopicHash, ContextId>,
     pending_dials: HashMap<libp2p::swarm::ConnectionId, oneshot::Sender<Result<(), NetError>>>,
     pending_requests: HashMap<
         request_response::OutboundRequestId,
@@ -331,7 +343,6 @@ impl SwarmTask {
             }
             Command::Subscribe(context) => {
                 let topic = topic(context);
-                self.topics.insert(topic.hash(), context);
                 if let Err(err) = self.swarm.behaviour_mut().gossipsub.subscribe(&topic) {
                     tracing::warn!(%err, "subscribing to a context");
                 }
@@ -454,7 +465,7 @@ impl SwarmTask {
                 message,
                 ..
             }) => {
-                let context = *self.topics.get(&message.topic)?;
+                let context = context_of(&message.topic)?;
                 Some(NetEvent::Gossip {
                     source: propagation_source,
                     context,
@@ -462,14 +473,14 @@ impl SwarmTask {
                 })
             }
             BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed { peer_id, topic }) => {
-                let context = *self.topics.get(&topic)?;
+                let context = context_of(&topic)?;
                 Some(NetEvent::PeerSubscribed {
                     peer: peer_id,
                     context,
                 })
             }
             BehaviourEvent::Gossipsub(gossipsub::Event::Unsubscribed { peer_id, topic }) => {
-                let context = *self.topics.get(&topic)?;
+                let context = context_of(&topic)?;
                 Some(NetEvent::PeerUnsubscribed {
                     peer: peer_id,
                     context,
@@ -577,5 +588,20 @@ impl SwarmTask {
             }
             Event::ResponseSent { .. } => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_topic_names_its_context() {
+        let context = ContextId([0xA5; 32]);
+        assert_eq!(context_of(&topic(context).hash()), Some(context));
+        assert_eq!(
+            context_of(&gossipsub::IdentTopic::new("other").hash()),
+            None
+        );
     }
 }
