@@ -9,9 +9,12 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tokio::sync::mpsc;
 
+use crate::agent::control::{self, ControlServer, NodeIdentity};
+use crate::agent::{self, AdmitAll, AgentConfig, AgentHandle};
 use crate::config::{self, LoadedConfig};
 use crate::identity::{DeviceIdentity, short_peer_id};
 use crate::logging;
+use crate::net::NetConfig;
 use crate::paths::ProfilePaths;
 use crate::state::{Store, StoreStats};
 use crate::ui::{self, App, IdentitySummary};
@@ -42,8 +45,23 @@ pub enum CliCommand {
     Init,
     /// Print this device's peer id and identity fingerprint.
     Id,
-    /// Show the profile, its files, identity and store statistics.
+    /// Show the profile, its files, identity and store statistics, and the running node's
+    /// listen addresses and connected peers.
     Status,
+    /// Run the node without the TUI, until SIGTERM or Ctrl-C.
+    Daemon,
+    /// Manage the peers this profile dials at start.
+    #[command(subcommand)]
+    Peer(PeerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PeerCommand {
+    /// Keep MULTIADDR (e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3…) and dial it at every start.
+    Add {
+        #[arg(value_name = "MULTIADDR")]
+        addr: String,
+    },
 }
 
 /// Parses the command line, runs it, and turns an error into a message and an exit code.
@@ -66,13 +84,137 @@ pub fn run(cli: Cli) -> Result<()> {
         None => run_tui(&paths),
         Some(CliCommand::Init) => init(&paths),
         Some(CliCommand::Id) => {
+            if let Some(answer) = ask_node(&paths, "id")? {
+                print!("{answer}");
+                return Ok(());
+            }
             let (_store, identity, _config) = open_profile(&paths, true)?;
             println!("peer id      {}", identity.peer_id());
             println!("fingerprint  {}", identity.fingerprint());
             Ok(())
         }
         Some(CliCommand::Status) => status(&paths),
+        Some(CliCommand::Daemon) => daemon(&paths),
+        Some(CliCommand::Peer(PeerCommand::Add { addr })) => peer_add(&paths, &addr),
     }
+}
+
+/// Asks the node running on the profile, if one does; `None` when none runs.
+fn ask_node(paths: &ProfilePaths, request: &str) -> Result<Option<String>> {
+    control::request(&paths.socket_file, request)
+        .with_context(|| format!("asking the node of profile '{}'", paths.profile))
+}
+
+fn peer_add(paths: &ProfilePaths, addr: &str) -> Result<()> {
+    let parsed: libp2p::Multiaddr = addr.parse().with_context(|| {
+        format!("`{addr}` is not a multiaddr (e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3…)")
+    })?;
+    if let Some(answer) = ask_node(paths, &format!("peer add {parsed}"))? {
+        print!("{answer}");
+        return Ok(());
+    }
+    let (store, _identity, _config) = open_profile(paths, true)?;
+    let fresh = store.add_peer_addr(&parsed.to_string(), now_ms())?;
+    let known = if fresh { "added" } else { "already known:" };
+    println!("{known} peer {parsed}; it is dialled when a node starts on this profile");
+    Ok(())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A running node: the agent (which owns the store), its task and the control socket.
+struct Node {
+    agent: AgentHandle,
+    task: tokio::task::JoinHandle<Store>,
+    _control: ControlServer,
+}
+
+/// Starts the network node and the agent on the store, and serves the control socket. Runs
+/// inside the tokio runtime.
+fn start_node(
+    paths: &ProfilePaths,
+    store: Store,
+    identity: &DeviceIdentity,
+    config: &LoadedConfig,
+    ui: Option<mpsc::Sender<ui::UiEvent>>,
+) -> Result<Node> {
+    let network = &config.config.network;
+    let agent_config = AgentConfig {
+        net: NetConfig {
+            keypair: identity.keypair().clone(),
+            listen: network.listen_addrs(),
+            mdns: network.mdns,
+            bootstrap: network.bootstrap_addrs(),
+            dial: Vec::new(),
+        },
+        sync_interval: Duration::from_secs(network.sync_interval_secs),
+    };
+    let (agent, task) = agent::spawn(
+        store,
+        identity.signing_key().clone(),
+        agent_config,
+        Box::new(AdmitAll),
+        ui,
+    )
+    .context("starting the network node")?;
+    let control = control::serve(
+        &paths.socket_file,
+        agent.clone(),
+        NodeIdentity {
+            profile: paths.profile.clone(),
+            peer_id: identity.peer_id().to_base58(),
+            fingerprint: identity.fingerprint().to_string(),
+        },
+    )
+    .context("serving the control socket")?;
+    Ok(Node {
+        agent,
+        task,
+        _control: control,
+    })
+}
+
+impl Node {
+    /// Stops the agent and waits until the store is released.
+    async fn stop(self) -> Result<()> {
+        self.agent.shutdown().await;
+        let store = self.task.await.context("the agent task failed")?;
+        drop(store);
+        Ok(())
+    }
+}
+
+fn daemon(paths: &ProfilePaths) -> Result<()> {
+    let (store, identity, config) = open_profile(paths, true)?;
+    let _log_guard = logging::init(&paths.log_dir, &config.config)?;
+    tracing::info!(profile = %paths.profile, peer_id = %identity.peer_id(), "starting the daemon");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("listening for SIGTERM")?;
+        let node = start_node(paths, store, &identity, &config, None)?;
+        eprintln!(
+            "aura daemon: profile '{}', peer id {}; stop with Ctrl-C or SIGTERM",
+            paths.profile,
+            identity.peer_id()
+        );
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        tracing::info!("daemon stopping");
+        node.stop().await
+    })
 }
 
 /// Loads the config and opens (creating if needed) the profile's store and identity.
@@ -129,6 +271,14 @@ fn status(paths: &ProfilePaths) -> Result<()> {
     }
     println!("data         {}", paths.data_dir.display());
     println!("logs         {}", paths.log_dir.display());
+    if let Some(answer) = ask_node(paths, "status")? {
+        println!(
+            "store        {} (held by the running node)",
+            paths.store_file.display()
+        );
+        print!("{answer}");
+        return Ok(());
+    }
     if !paths.store_file.exists() {
         println!(
             "store        {} (not created yet)",
@@ -186,15 +336,20 @@ fn run_tui(paths: &ProfilePaths) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    // The agent that will publish network state and views holds the sending half; until it
-    // exists, the channel stays open and quiet and the status bar says "offline".
-    let (_agent_sender, agent_events) = mpsc::channel(AGENT_EVENT_CAPACITY);
+    // The agent publishes network state to the UI through this channel.
+    let (agent_sender, agent_events) = mpsc::channel(AGENT_EVENT_CAPACITY);
     let tick = Duration::from_millis(config.config.ui.tick_ms);
     let result = runtime.block_on(async {
-        let mut guard = ui::terminal::TerminalGuard::enter()?;
-        ui::event_loop::run(guard.terminal(), &mut app, agent_events, tick).await
+        let node = start_node(paths, store, &identity, &config, Some(agent_sender))?;
+        let shown = async {
+            let mut guard = ui::terminal::TerminalGuard::enter()?;
+            ui::event_loop::run(guard.terminal(), &mut app, agent_events, tick).await
+        }
+        .await
+        .context("terminal");
+        let stopped = node.stop().await;
+        shown.and(stopped)
     });
-    drop(store);
     tracing::info!("TUI closed");
-    result.context("terminal")
+    result
 }

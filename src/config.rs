@@ -24,6 +24,9 @@ pub const EPOCH_SECS_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
 /// 2^40 units: far above any real limit, low enough that sums of limits cannot overflow.
 pub const BUDGET_LIMIT_RANGE: std::ops::RangeInclusive<u64> = 0..=(1 << 40);
 pub const RESERVE_PERCENT_RANGE: std::ops::RangeInclusive<u64> = 0..=100;
+pub const SYNC_INTERVAL_SECS_RANGE: std::ops::RangeInclusive<u64> = 5..=3600;
+/// Listen and bootstrap addresses each list may hold.
+pub const MAX_NETWORK_ADDRS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +34,7 @@ pub struct Config {
     pub log: LogConfig,
     pub ui: UiConfig,
     pub budgets: BudgetsConfig,
+    pub network: NetworkConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -76,6 +80,33 @@ impl BudgetsConfig {
             },
             optional_reserve_percent: self.optional_reserve_percent,
         }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    pub listen: Vec<String>,
+    pub mdns: bool,
+    pub bootstrap: Vec<String>,
+    pub sync_interval_secs: u64,
+}
+
+impl NetworkConfig {
+    /// The listen addresses, already checked to parse when the config was loaded.
+    pub fn listen_addrs(&self) -> Vec<libp2p::Multiaddr> {
+        self.listen
+            .iter()
+            .filter_map(|addr| addr.parse().ok())
+            .collect()
+    }
+
+    /// The bootstrap addresses, already checked when the config was loaded.
+    pub fn bootstrap_addrs(&self) -> Vec<libp2p::Multiaddr> {
+        self.bootstrap
+            .iter()
+            .filter_map(|addr| addr.parse().ok())
+            .collect()
     }
 }
 
@@ -231,6 +262,40 @@ fn validate(config: &Config, path: &Path) -> Result<(), ConfigError> {
         path,
     )?;
     check_range("ui.tick_ms", config.ui.tick_ms, TICK_MS_RANGE, path)?;
+    check_range(
+        "network.sync_interval_secs",
+        config.network.sync_interval_secs,
+        SYNC_INTERVAL_SECS_RANGE,
+        path,
+    )?;
+    for (key, addrs, needs_peer) in [
+        ("network.listen", &config.network.listen, false),
+        ("network.bootstrap", &config.network.bootstrap, true),
+    ] {
+        if addrs.len() > MAX_NETWORK_ADDRS {
+            return Err(invalid(
+                key,
+                format!(
+                    "{} addresses exceed the limit of {MAX_NETWORK_ADDRS}",
+                    addrs.len()
+                ),
+            ));
+        }
+        for addr in addrs {
+            let parsed: libp2p::Multiaddr = addr
+                .parse()
+                .map_err(|err| invalid(key, format!("{addr:?} is not a multiaddr: {err}")))?;
+            let has_peer = parsed
+                .iter()
+                .any(|part| matches!(part, libp2p::multiaddr::Protocol::P2p(_)));
+            if needs_peer && !has_peer {
+                return Err(invalid(
+                    key,
+                    format!("{addr:?} does not end in /p2p/PEER_ID"),
+                ));
+            }
+        }
+    }
     validate_budgets(&config.budgets, path)
 }
 
@@ -377,6 +442,35 @@ mod tests {
             ),
             ("[budgets]\nlimit_medium = 10\n", "budgets.limit_medium"),
             ("[budgets]\nlimit_none = -1\n", "budgets.limit_none"),
+        ] {
+            let err = user(text).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { key: k, .. } if k == key),
+                "{text}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn network_addresses_are_checked() {
+        let loaded =
+            user("[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\n").unwrap();
+        assert!(!loaded.config.network.mdns);
+        assert_eq!(loaded.config.network.listen_addrs().len(), 1);
+        for (text, key) in [
+            (
+                "[network]\nlisten = [\"not an address\"]\n",
+                "network.listen",
+            ),
+            (
+                "[network]\nbootstrap = [\"/ip4/127.0.0.1/tcp/4001\"]\n",
+                "network.bootstrap",
+            ),
+            (
+                "[network]\nsync_interval_secs = 1\n",
+                "network.sync_interval_secs",
+            ),
+            ("[network]\nmdns = \"yes\"\n", "network.mdns"),
         ] {
             let err = user(text).unwrap_err();
             assert!(

@@ -28,6 +28,7 @@ pub enum IdentityError {
 /// This device's long-term signing identity.
 pub struct DeviceIdentity {
     signing_key: SigningKey,
+    keypair: libp2p::identity::Keypair,
     peer_id: PeerId,
 }
 
@@ -61,7 +62,18 @@ impl DeviceIdentity {
         Ok(Self {
             signing_key,
             peer_id: keypair.public().to_peer_id(),
+            keypair,
         })
+    }
+
+    /// The key that signs this device's facts.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing_key
+    }
+
+    /// The same key as libp2p's transport identity.
+    pub fn keypair(&self) -> &libp2p::identity::Keypair {
+        &self.keypair
     }
 
     pub fn peer_id(&self) -> PeerId {

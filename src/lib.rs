@@ -16,7 +16,10 @@
 //!   [`state::receive_budget`], [`state::leakage`]).
 //! - [`protocol`] — protocols as choreographies projected to session types, and the guard
 //!   chain (capability, flow budget, journal, leakage) every send passes.
-//! - [`net`] — the network node (for now, the states it reports).
+//! - [`net`] — the network node: a libp2p Swarm owned by one task, its handle and events, the
+//!   capped anti-entropy codec.
+//! - [`agent`] — the task that owns the store and the sync state machines between the UI or
+//!   CLI and the network; the outbound gate; the control socket.
 //! - [`ui`] — the ratatui interface: view model, pure `update` and `render`, keymap, shell.
 //!
 //! See `ARCHITECTURE.md` for how the pieces talk to each other.
@@ -25,6 +28,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_debug_implementations)]
 
+pub mod agent;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -19,6 +19,8 @@ pub const FILE_MODE: u32 = 0o600;
 const APPLICATION: &str = "aura";
 const PROFILES_DIR: &str = "profiles";
 const STORE_FILE: &str = "store.redb";
+/// The running node's control socket.
+const SOCKET_FILE: &str = "node.sock";
 const CONFIG_FILE: &str = "config.toml";
 const LOG_DIR: &str = "logs";
 
@@ -45,6 +47,8 @@ pub struct ProfilePaths {
     pub data_dir: PathBuf,
     pub store_file: PathBuf,
     pub log_dir: PathBuf,
+    /// The running node's control socket, in the profile folder.
+    pub socket_file: PathBuf,
 }
 
 impl ProfilePaths {
@@ -74,6 +78,7 @@ impl ProfilePaths {
             profile: profile.to_owned(),
             config_file,
             store_file: data_dir.join(STORE_FILE),
+            socket_file: data_dir.join(SOCKET_FILE),
             log_dir: log_root.join(profile).join(LOG_DIR),
             data_dir,
         })

@@ -1,13 +1,14 @@
 //! The real binary in a real terminal (tmux): it starts, draws, shows help, quits with 0 and
-//! leaves the terminal in cooked mode; it refuses a second process on the same profile; and it
-//! survives being killed.
+//! leaves the terminal in cooked mode; it refuses a second TUI on the same profile while the
+//! running node answers `aura id` and `aura status`; and it survives being killed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(15);
+const WAIT: Duration = Duration::from_secs(30);
+const LOOPBACK_CONFIG: &str = "[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\n";
 
 /// A private tmux server with one shell pane, killed on drop.
 struct Tmux {
@@ -27,6 +28,8 @@ impl Tmux {
             socket,
             home: tempfile::tempdir().unwrap(),
         };
+        // The node the TUI starts stays on loopback, and never sends multicast.
+        std::fs::write(tmux.home().join("config.toml"), LOOPBACK_CONFIG).unwrap();
         tmux.run(&["new-session", "-d", "-x", "100", "-y", "30", "sh"]);
         tmux
     }
@@ -126,7 +129,7 @@ fn starts_shows_help_quits_cleanly_and_restores_the_terminal() {
         "{}; echo EXIT=$?",
         tmux.aura_command("--profile a")
     ));
-    let screen = tmux.wait_for("the status bar", |s| s.contains("│ offline"));
+    let screen = tmux.wait_for("the status bar", |s| s.contains("│ online"));
     assert!(screen.contains(" a │ …"), "{screen}");
     assert!(
         screen.contains("? help") && screen.contains("q quit"),
@@ -166,15 +169,32 @@ fn a_second_process_on_a_running_profile_is_refused() {
         "{}; echo EXIT=$?",
         tmux.aura_command("--profile a")
     ));
-    tmux.wait_for("the status bar", |s| s.contains("│ offline"));
+    tmux.wait_for("the status bar", |s| s.contains("│ online"));
 
-    for args in [&["--profile", "a"][..], &["--profile", "a", "id"][..]] {
-        let output = tmux.aura(args);
-        assert!(!output.status.success());
-        let message = String::from_utf8(output.stderr).unwrap();
-        assert_eq!(message.lines().count(), 1, "{message}");
-        assert!(message.contains("profile 'a'"), "{message}");
-    }
+    let second = tmux.aura(&["--profile", "a"]);
+    assert!(!second.status.success());
+    let message = String::from_utf8(second.stderr).unwrap();
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains("profile 'a'"), "{message}");
+    // The running node answers the CLI over its control socket.
+    let id = tmux.aura(&["--profile", "a", "id"]);
+    assert!(
+        id.status.success(),
+        "{}",
+        String::from_utf8_lossy(&id.stderr)
+    );
+    assert!(String::from_utf8_lossy(&id.stdout).contains("peer id"));
+    let status = tmux.aura(&["--profile", "a", "status"]);
+    let status_text = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(
+        status_text.contains("listening  /ip4/127.0.0.1/tcp/"),
+        "{status_text}"
+    );
     // Another profile is independent.
     let other = tmux.aura(&["--profile", "b", "id"]);
     assert!(other.status.success());
@@ -194,7 +214,7 @@ fn sigterm_restores_the_terminal_and_sigkill_loses_nothing() {
         "{}; echo EXIT=$?",
         tmux.aura_command("--profile a")
     ));
-    tmux.wait_for("the status bar", |s| s.contains("│ offline"));
+    tmux.wait_for("the status bar", |s| s.contains("│ online"));
     signal_aura(&tmux, "-TERM");
     tmux.wait_for("exit", |s| s.contains("EXIT=0"));
     assert_cooked(&tmux);
@@ -203,7 +223,7 @@ fn sigterm_restores_the_terminal_and_sigkill_loses_nothing() {
         "{}; echo EXIT=$?",
         tmux.aura_command("--profile a")
     ));
-    tmux.wait_for("the status bar", |s| s.contains("│ offline"));
+    tmux.wait_for("the status bar", |s| s.contains("│ online"));
     signal_aura(&tmux, "-KILL");
     tmux.wait_for("exit", |s| s.contains("EXIT=137"));
     std::thread::sleep(Duration::from_millis(200));

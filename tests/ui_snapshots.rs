@@ -97,3 +97,30 @@ fn resizing_redraws_to_the_new_size() {
         "{text}"
     );
 }
+
+#[test]
+fn network_screen_at_100x30() {
+    let mut app = app(100, 30);
+    update(
+        &mut app,
+        UiEvent::Network(NetworkStatus::Listening { peers: 2 }),
+    );
+    update(
+        &mut app,
+        UiEvent::ListenAddrs(vec![
+            "/ip4/127.0.0.1/tcp/40123".into(),
+            "/ip4/127.0.0.1/udp/40124/quic-v1".into(),
+        ]),
+    );
+    update(
+        &mut app,
+        UiEvent::Peers(vec![
+            "12D3KooWAc1mR7sjQ5ZVYHgV3UDWqvA6j5QKMBz1WHGnnZ3Pz1kS".into(),
+            "12D3KooWRzNkJUBtuvbA3ygqSq5jf2oq8WtPzR7LNPd2d1j9FvHq".into(),
+        ]),
+    );
+    press(&mut app, KeyCode::Char('n'));
+    insta::assert_snapshot!(screen(&app));
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.network_open);
+}

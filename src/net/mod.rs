@@ -1,5 +1,12 @@
-//! The network side of a node. For now it only names the states the node can be in, which the
-//! status bar shows; the libp2p swarm lands here next.
+//! The network side of a node: a libp2p Swarm owned by one task ([`node`]), its behaviours
+//! ([`behaviour`]: identify, ping, mDNS, Kademlia, gossipsub, anti-entropy request-response),
+//! the capped anti-entropy codec ([`codec`]), and the status the UI shows.
+
+pub mod behaviour;
+pub mod codec;
+pub mod node;
+
+pub use node::{NetConfig, NetError, NetEvent, NetHandle, NetInfo};
 
 use std::fmt;
 

@@ -28,7 +28,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::fact::{ContextId, Fact, FactId};
 use super::hlc::Hlc;
@@ -94,7 +94,7 @@ impl Store {
                 Err(reason) => report.reject(&reason),
             }
         }
-        self.store_checked(decoded, now_ms, report)
+        self.store_checked(decoded, now_ms, report, Durability::Immediate)
     }
 
     /// Stores facts decoded or built locally, after the same checks as received ones.
@@ -103,7 +103,29 @@ impl Store {
         facts: impl IntoIterator<Item = Fact>,
         now_ms: u64,
     ) -> Result<IngestReport, StoreError> {
-        self.store_checked(facts.into_iter().collect(), now_ms, IngestReport::default())
+        self.store_checked(
+            facts.into_iter().collect(),
+            now_ms,
+            IngestReport::default(),
+            Durability::Immediate,
+        )
+    }
+
+    /// Stores facts received from peers without waiting for the disk: a crash loses at most
+    /// what anti-entropy fetches again from the peers, while the wait would bound how fast a
+    /// node takes in gossip. The next durable commit (any local write, or
+    /// [`Store::persist_pending`]) makes them durable; the store stays consistent either way.
+    pub fn ingest_received(
+        &self,
+        facts: impl IntoIterator<Item = Fact>,
+        now_ms: u64,
+    ) -> Result<IngestReport, StoreError> {
+        self.store_checked(
+            facts.into_iter().collect(),
+            now_ms,
+            IngestReport::default(),
+            Durability::None,
+        )
     }
 
     fn store_checked(
@@ -111,6 +133,7 @@ impl Store {
         facts: Vec<Fact>,
         now_ms: u64,
         mut report: IngestReport,
+        durability: Durability,
     ) -> Result<IngestReport, StoreError> {
         let fresh = self.without_known(facts, &mut report)?;
         let outcomes = ingest::check_batch(&fresh, now_ms);
@@ -121,7 +144,9 @@ impl Store {
                 Err(reason) => report.reject(&reason),
             }
         }
-        let txn = self.database().begin_write().map_err(|err| self.err(err))?;
+        let mut txn = self.database().begin_write().map_err(|err| self.err(err))?;
+        txn.set_durability(durability)
+            .map_err(|err| self.err(err))?;
         self.write_batch(&txn, &accepted, &mut report)
             .map_err(|err| self.err(err))?;
         txn.commit().map_err(|err| self.err(err))?;

@@ -15,6 +15,8 @@
 //!   epoch; stored by `flow_budget_store`), [`receive_budget`] (what each peer spends toward
 //!   this device) and [`leakage`] (privacy cost per context and epoch, size buckets).
 //! - [`store`] — the redb file: schema, migrations, identity.
+//! - [`store`] — the redb file: schema, migrations, identity; [`net_store`] — the network
+//!   node's peers and joined contexts.
 
 pub mod capability;
 pub mod codec;
@@ -33,6 +35,7 @@ pub mod leakage;
 pub mod limits;
 pub mod lww;
 pub mod max_epoch;
+pub mod net_store;
 pub mod orset;
 pub mod receive_budget;
 pub mod semilattice;

@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 use super::corruption;
 use super::flow_budget_store;
 use super::journal_store;
+use super::net_store;
 use crate::paths::FILE_MODE;
 
 /// Singleton values that describe the store itself.
@@ -42,6 +43,7 @@ const MIGRATIONS: &[Migration] = &[
     create_identity_tables,
     journal_store::create_tables,
     flow_budget_store::create_tables,
+    net_store::create_tables,
 ];
 
 /// The schema version this build writes and reads.
@@ -292,6 +294,14 @@ fn probe(path: &Path, errors: &ErrorContext<'_>) -> Result<(), ProbeFailure> {
                 path: path.to_owned(),
                 found: version,
             }));
+        }
+        // Decoding every table's definition catches damage to the table directory itself,
+        // which any later open of any table would otherwise trip over.
+        for handle in txn.list_tables().map_err(|err| refused(err.into()))? {
+            let table = txn
+                .open_untyped_table(handle)
+                .map_err(|err| refused(err.into()))?;
+            table.len().map_err(|err| refused(err.into()))?;
         }
         scan_table(&txn, META).map_err(refused)?;
         scan_table(&txn, IDENTITY).map_err(refused)?;

@@ -48,6 +48,12 @@ pub struct App {
     pub selected_group: Option<usize>,
     pub focus: Focus,
     pub help_open: bool,
+    /// The network screen: listen addresses and connected peers.
+    pub network_open: bool,
+    /// The node's listen addresses, as last reported.
+    pub listen_addrs: Vec<String>,
+    /// Connected peers' ids, as last reported.
+    pub peers: Vec<String>,
     /// Things the user should know about that are not errors, such as unknown config keys.
     pub notices: Vec<String>,
     /// Terminal size in cells, as last reported.
@@ -63,13 +69,16 @@ impl App {
             selected_group: None,
             focus: Focus::default(),
             help_open: false,
+            network_open: false,
+            listen_addrs: Vec::new(),
+            peers: Vec::new(),
             notices: Vec::new(),
             size,
         }
     }
 
     pub fn overlay_open(&self) -> bool {
-        self.help_open
+        self.help_open || self.network_open
     }
 
     pub fn too_small(&self) -> bool {

@@ -8,6 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub enum Action {
     Quit,
     ToggleHelp,
+    ToggleNetwork,
     CloseOverlay,
     FocusNextPane,
     SelectNext,
@@ -107,7 +108,14 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::CloseOverlay,
         scope: Scope::Overlay,
         hint: "close",
-        help: "Close the help",
+        help: "Close the open screen",
+    },
+    Binding {
+        keys: &[KeyCombo::plain(KeyCode::Char('n'))],
+        action: Action::ToggleNetwork,
+        scope: Scope::Always,
+        hint: "network",
+        help: "Show or hide addresses and peers",
     },
     Binding {
         keys: &[KeyCombo::plain(KeyCode::Tab)],

@@ -31,6 +31,9 @@ pub fn render(app: &App, frame: &mut Frame) {
     if app.help_open {
         render_help(frame, body);
     }
+    if app.network_open {
+        render_network(app, frame, body);
+    }
 }
 
 fn pane_block(title: &str, focused: bool) -> Block<'_> {
@@ -173,6 +176,44 @@ fn render_help(frame: &mut Frame, area: Rect) {
     );
     frame.render_widget(Clear, popup);
     frame.render_widget(help, popup);
+}
+
+fn render_network(app: &App, frame: &mut Frame, area: Rect) {
+    let heading = Style::new().fg(Color::Cyan);
+    let quiet = Style::new().fg(Color::DarkGray);
+    let mut lines = vec![Line::from(vec![
+        Span::styled("status  ", heading),
+        Span::raw(app.network.to_string()),
+    ])];
+    lines.push(Line::default());
+    lines.push(Line::styled("Listening on", heading));
+    if app.listen_addrs.is_empty() {
+        lines.push(Line::styled("  nothing yet", quiet));
+    }
+    lines.extend(
+        app.listen_addrs
+            .iter()
+            .map(|addr| Line::from(format!("  {addr}"))),
+    );
+    lines.push(Line::default());
+    lines.push(Line::styled(
+        format!("Connected peers ({})", app.peers.len()),
+        heading,
+    ));
+    if app.peers.is_empty() {
+        lines.push(Line::styled("  none", quiet));
+    }
+    lines.extend(app.peers.iter().map(|peer| Line::from(format!("  {peer}"))));
+    lines.push(Line::default());
+    lines.push(Line::styled("Esc or n closes this screen.", quiet));
+    let popup = centered(area, area.width.saturating_sub(4), area.height);
+    let network = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Block::bordered()
+            .title(" Network ")
+            .border_style(Style::new().fg(Color::Cyan)),
+    );
+    frame.render_widget(Clear, popup);
+    frame.render_widget(network, popup);
 }
 
 fn render_too_small(frame: &mut Frame, area: Rect) {

@@ -15,6 +15,10 @@ pub enum UiEvent {
     Tick,
     /// The node's network state changed.
     Network(NetworkStatus),
+    /// The node listens on these addresses now.
+    ListenAddrs(Vec<String>),
+    /// These peers are connected now.
+    Peers(Vec<String>),
 }
 
 /// What the UI asks of the shell around it.
@@ -40,14 +44,32 @@ pub fn update(app: &mut App, event: UiEvent) -> Vec<Command> {
             app.network = status;
             Vec::new()
         }
+        UiEvent::ListenAddrs(addrs) => {
+            app.listen_addrs = addrs;
+            Vec::new()
+        }
+        UiEvent::Peers(peers) => {
+            app.peers = peers;
+            Vec::new()
+        }
     }
 }
 
 fn perform(app: &mut App, action: Action) -> Vec<Command> {
     match action {
         Action::Quit => return vec![Command::Quit],
-        Action::ToggleHelp => app.help_open = !app.help_open,
-        Action::CloseOverlay => app.help_open = false,
+        Action::ToggleHelp => {
+            app.help_open = !app.help_open;
+            app.network_open = false;
+        }
+        Action::ToggleNetwork => {
+            app.network_open = !app.network_open;
+            app.help_open = false;
+        }
+        Action::CloseOverlay => {
+            app.help_open = false;
+            app.network_open = false;
+        }
         Action::FocusNextPane => app.focus = app.focus.next(),
         Action::SelectNext => move_selection(app, 1),
         Action::SelectPrevious => move_selection(app, -1),

@@ -1,0 +1,195 @@
+//! Fact propagation between two nodes on loopback TCP (mDNS off): latency from `write` on one
+//! node to the fact being stored on the other, and sustained facts per second.
+//!
+//! `cargo bench --bench network`. `AURA_BENCH_LATENCY_N` and `AURA_BENCH_THROUGHPUT_N` change
+//! the sample sizes (defaults 2,000 and 20,000), `AURA_BENCH_WINDOW` the writes the throughput run
+//! keeps outstanding (default 512).
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use aura::agent::{self, AdmitAll, AgentConfig, AgentEvent, AgentHandle};
+use aura::identity::DeviceIdentity;
+use aura::net::NetConfig;
+use aura::state::Store;
+use aura::state::fact::{ContextId, FactId};
+use aura::state::kinds;
+use libp2p::Multiaddr;
+use tokio::sync::broadcast;
+
+const CONTEXT: ContextId = ContextId([3; 32]);
+const DEFAULT_LATENCY_N: usize = 2_000;
+const DEFAULT_THROUGHPUT_N: usize = 20_000;
+/// Writes the throughput run keeps outstanding (`AURA_BENCH_WINDOW`).
+const DEFAULT_WINDOW: usize = 512;
+const TIMEOUT: Duration = Duration::from_secs(120);
+const BODY: &[u8] = b"a short chat message of about sixty bytes, as people write";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn start(path: &std::path::Path, dial: Vec<Multiaddr>) -> (AgentHandle, Multiaddr) {
+    let store = Store::open(path, "bench").expect("store");
+    let identity = DeviceIdentity::load_or_create(&store).expect("identity");
+    let (agent, _task) = agent::spawn(
+        store,
+        identity.signing_key().clone(),
+        AgentConfig {
+            net: NetConfig {
+                keypair: identity.keypair().clone(),
+                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")],
+                mdns: false,
+                bootstrap: Vec::new(),
+                dial,
+            },
+            sync_interval: Duration::from_secs(3600),
+        },
+        Box::new(AdmitAll),
+        None,
+    )
+    .expect("agent");
+    agent.join_context(CONTEXT).await.expect("join");
+    let addr = loop {
+        let status = agent.status().await.expect("status");
+        if let Some(addr) = status.net.listen_addrs.first() {
+            break addr.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    (
+        agent,
+        addr.with(libp2p::multiaddr::Protocol::P2p(identity.peer_id())),
+    )
+}
+
+/// Waits until `id` is announced as stored.
+async fn stored(events: &mut broadcast::Receiver<AgentEvent>, id: FactId) {
+    loop {
+        match events.recv().await {
+            Ok(AgentEvent::FactsStored { ids, .. }) if ids.contains(&id) => return,
+            Ok(_) => {}
+            Err(err) => panic!("events: {err}"),
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let latency_n = env_usize("AURA_BENCH_LATENCY_N", DEFAULT_LATENCY_N);
+    let throughput_n = env_usize("AURA_BENCH_THROUGHPUT_N", DEFAULT_THROUGHPUT_N);
+    let window = env_usize("AURA_BENCH_WINDOW", DEFAULT_WINDOW);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (b, b_addr) = start(&dir.path().join("b.redb"), Vec::new()).await;
+    let (a, _) = start(&dir.path().join("a.redb"), vec![b_addr]).await;
+    let deadline = Instant::now() + TIMEOUT;
+    while a.mesh_peers(CONTEXT).await.expect("mesh") < 1
+        || b.mesh_peers(CONTEXT).await.expect("mesh") < 1
+    {
+        assert!(Instant::now() < deadline, "no gossip mesh");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let mut events = b.subscribe();
+    // Warm-up: connections, caches and the first store pages.
+    for _ in 0..100 {
+        let id = a
+            .write(CONTEXT, kinds::MESSAGE, BODY.to_vec())
+            .await
+            .expect("write");
+        stored(&mut events, id).await;
+    }
+    let mut latencies = Vec::with_capacity(latency_n);
+    for _ in 0..latency_n {
+        let start = Instant::now();
+        let id = a
+            .write(CONTEXT, kinds::MESSAGE, BODY.to_vec())
+            .await
+            .expect("write");
+        tokio::time::timeout(TIMEOUT, stored(&mut events, id))
+            .await
+            .expect("delivered");
+        latencies.push(start.elapsed());
+    }
+    latencies.sort();
+
+    let mut events = b.subscribe();
+    let start = Instant::now();
+    let writer = {
+        let a = a.clone();
+        tokio::spawn(async move {
+            let mut ids = HashSet::with_capacity(throughput_n);
+            let mut pending = futures::stream::FuturesUnordered::new();
+            use futures::StreamExt;
+            for _ in 0..throughput_n {
+                if pending.len() >= window {
+                    if let Some(id) = pending.next().await {
+                        ids.insert(id);
+                    }
+                }
+                let a = a.clone();
+                pending.push(async move {
+                    a.write(CONTEXT, kinds::MESSAGE, BODY.to_vec())
+                        .await
+                        .expect("write")
+                });
+            }
+            while let Some(id) = pending.next().await {
+                ids.insert(id);
+            }
+            ids
+        })
+    };
+    let mut received = 0usize;
+    while received < throughput_n {
+        match tokio::time::timeout(TIMEOUT, events.recv())
+            .await
+            .expect("delivered")
+        {
+            Ok(AgentEvent::FactsStored { ids, .. }) => received += ids.len(),
+            Err(broadcast::error::RecvError::Lagged(missed)) => received += missed as usize,
+            Err(err) => panic!("events: {err}"),
+        }
+    }
+    let elapsed = start.elapsed();
+    let written = writer.await.expect("writer");
+    assert_eq!(written.len(), throughput_n);
+    assert_eq!(
+        b.fact_count(CONTEXT).await.expect("count"),
+        100 + latency_n + throughput_n
+    );
+
+    println!("| measure | result |");
+    println!("|---|---|");
+    println!(
+        "| latency p50 ({latency_n} facts, one at a time) | {:.2} ms |",
+        ms(percentile(&latencies, 0.50))
+    );
+    println!(
+        "| latency p99 | {:.2} ms |",
+        ms(percentile(&latencies, 0.99))
+    );
+    println!(
+        "| latency max | {:.2} ms |",
+        ms(latencies[latencies.len() - 1])
+    );
+    println!(
+        "| sustained ({throughput_n} facts, {window} writes outstanding) | {:.0} facts/s ({:.2} s) |",
+        throughput_n as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64()
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,113 @@
+//! The libp2p behaviours of a node and their settings.
+
+use std::time::Duration;
+
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::{gossipsub, identify, identity::Keypair, kad, mdns, ping, request_response};
+use sha2::{Digest, Sha256};
+
+use super::codec::{SYNC_PROTOCOL, SyncCodec};
+use crate::state::limits::MAX_FRAME_BYTES;
+
+/// Protocol name identify announces.
+const IDENTIFY_PROTOCOL: &str = "/aura/id/1";
+/// Groups have 2 to 10 peers, usually fewer than a mesh wants. A node below `MESH_N_LOW`
+/// grafts every subscribed peer it knows at each heartbeat, so in a small group the mesh is
+/// the whole group and every node forwards to all of it; publishing also floods to every
+/// subscribed peer, so a fact never waits for a mesh to form.
+const MESH_N: usize = 6;
+const MESH_N_LOW: usize = 4;
+const MESH_N_HIGH: usize = 12;
+const MESH_OUTBOUND_MIN: usize = 0;
+/// A short heartbeat grafts a new neighbour into the mesh quickly after it subscribes.
+const HEARTBEAT: Duration = Duration::from_millis(200);
+/// How long an anti-entropy round trip may take before the request fails.
+const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Anti-entropy streams one connection may have open at once.
+const MAX_SYNC_STREAMS: usize = 16;
+
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    pub identify: identify::Behaviour,
+    pub ping: ping::Behaviour,
+    pub mdns: Toggle<mdns::tokio::Behaviour>,
+    pub kad: kad::Behaviour<kad::store::MemoryStore>,
+    pub gossipsub: gossipsub::Behaviour,
+    pub sync: request_response::Behaviour<SyncCodec>,
+}
+
+impl std::fmt::Debug for Behaviour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Behaviour").finish_non_exhaustive()
+    }
+}
+
+/// The gossip message id is the id of the fact it carries: a fact is named by the SHA-256 of
+/// its canonical encoding, and a gossip message's data is exactly that encoding, so the same
+/// fact gossiped twice (by any peer, at any time) is recognised as one message.
+fn fact_message_id(message: &gossipsub::Message) -> gossipsub::MessageId {
+    gossipsub::MessageId::from(Sha256::digest(&message.data).to_vec())
+}
+
+fn gossipsub_config() -> Result<gossipsub::Config, gossipsub::ConfigBuilderError> {
+    gossipsub::ConfigBuilder::default()
+        .mesh_n(MESH_N)
+        .mesh_n_low(MESH_N_LOW)
+        .mesh_n_high(MESH_N_HIGH)
+        .mesh_outbound_min(MESH_OUTBOUND_MIN)
+        .heartbeat_interval(HEARTBEAT)
+        .flood_publish(true)
+        .max_transmit_size(MAX_FRAME_BYTES + 1024)
+        // Facts carry their author's signature; a second signature per message would only
+        // cost time, and anonymous messages carry no sequence number to leak.
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
+        .message_id_fn(fact_message_id)
+        .build()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BehaviourError {
+    #[error("gossipsub settings: {0}")]
+    Gossipsub(String),
+    #[error("mDNS: {0}")]
+    Mdns(std::io::Error),
+}
+
+impl Behaviour {
+    pub fn new(key: &Keypair, mdns: bool) -> Result<Self, BehaviourError> {
+        let peer_id = key.public().to_peer_id();
+        let gossip_config =
+            gossipsub_config().map_err(|err| BehaviourError::Gossipsub(err.to_string()))?;
+        let gossipsub =
+            gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip_config)
+                .map_err(|err| BehaviourError::Gossipsub(err.to_owned()))?;
+        let mdns = if mdns {
+            Some(
+                mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
+                    .map_err(BehaviourError::Mdns)?,
+            )
+        } else {
+            None
+        };
+        let mut kad = kad::Behaviour::new(peer_id, kad::store::MemoryStore::new(peer_id));
+        kad.set_mode(Some(kad::Mode::Server));
+        Ok(Self {
+            identify: identify::Behaviour::new(identify::Config::new(
+                IDENTIFY_PROTOCOL.to_owned(),
+                key.public(),
+            )),
+            ping: ping::Behaviour::default(),
+            mdns: Toggle::from(mdns),
+            kad,
+            gossipsub,
+            sync: request_response::Behaviour::with_codec(
+                SyncCodec,
+                [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
+                request_response::Config::default()
+                    .with_request_timeout(SYNC_REQUEST_TIMEOUT)
+                    .with_max_concurrent_streams(MAX_SYNC_STREAMS),
+            ),
+        })
+    }
+}

@@ -1,0 +1,607 @@
+//! The swarm task and its handle: the Swarm is owned by one task; everything else talks to it
+//! through a cloneable [`NetHandle`] (commands, some with oneshot replies) and reads what
+//! happens from one stream of [`NetEvent`]s.
+//!
+//! Commands go through an unbounded channel so that the agent never waits on the swarm while
+//! the swarm waits on the agent's bounded event channel: the agent's own pace bounds what it
+//! sends. Events go through a bounded channel, which slows the swarm when the agent falls
+//! behind instead of buffering without end.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use futures::StreamExt;
+use libp2p::swarm::SwarmEvent;
+use libp2p::{
+    Multiaddr, PeerId, Swarm, gossipsub, identify, identity::Keypair, kad, mdns, noise,
+    request_response, tcp, yamux,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::behaviour::{Behaviour, BehaviourEvent};
+use super::codec::{SyncMessage, SyncRequest};
+use crate::state::fact::ContextId;
+
+/// Events the swarm task may queue before it waits for the agent.
+pub const NET_EVENT_CAPACITY: usize = 4096;
+/// A connection with no protocol using it is closed after this long.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(300);
+/// Failed or malformed anti-entropy streams after which a peer is disconnected.
+pub const MAX_REJECTED_STREAMS: u64 = 16;
+/// The topic name prefix of a context; the context id follows in hex.
+const TOPIC_PREFIX: &str = "aura/context/";
+
+/// What a node needs to start.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    pub keypair: Keypair,
+    pub listen: Vec<Multiaddr>,
+    pub mdns: bool,
+    /// Kademlia bootstrap peers; each address must end in `/p2p/PEER_ID`.
+    pub bootstrap: Vec<Multiaddr>,
+    /// Addresses dialled once at start.
+    pub dial: Vec<Multiaddr>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("the network task has stopped")]
+    Stopped,
+    #[error("transport: {0}")]
+    Transport(String),
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: Multiaddr, reason: String },
+    #[error("cannot dial {addr}: {reason}")]
+    Dial { addr: Multiaddr, reason: String },
+    #[error("anti-entropy request to {peer} failed: {reason}")]
+    Request { peer: PeerId, reason: String },
+    #[error(transparent)]
+    Behaviour(#[from] super::behaviour::BehaviourError),
+}
+
+/// What the node reports about itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetInfo {
+    pub peer_id: Option<PeerId>,
+    pub listen_addrs: Vec<Multiaddr>,
+    pub connected: Vec<PeerId>,
+    /// Anti-entropy streams refused per peer (malformed, oversized, truncated or misbehaving).
+    pub rejected_streams: BTreeMap<PeerId, u64>,
+}
+
+impl NetInfo {
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected_streams.values().sum()
+    }
+}
+
+/// What happens on the network, for the agent.
+#[derive(Debug)]
+pub enum NetEvent {
+    ListenAddrsChanged(Vec<Multiaddr>),
+    PeersChanged(Vec<PeerId>),
+    Gossip {
+        source: PeerId,
+        context: ContextId,
+        data: Vec<u8>,
+    },
+    PeerSubscribed {
+        peer: PeerId,
+        context: ContextId,
+    },
+    PeerUnsubscribed {
+        peer: PeerId,
+        context: ContextId,
+    },
+    SyncRequest {
+        peer: PeerId,
+        message: SyncMessage,
+        channel: request_response::ResponseChannel<SyncMessage>,
+    },
+}
+
+enum Command {
+    Dial(Multiaddr, oneshot::Sender<Result<(), NetError>>),
+    Subscribe(ContextId),
+    Publish {
+        context: ContextId,
+        data: Vec<u8>,
+    },
+    SyncRequest {
+        peer: PeerId,
+        message: SyncMessage,
+        reply: oneshot::Sender<Result<SyncMessage, NetError>>,
+    },
+    SyncRespond {
+        channel: request_response::ResponseChannel<SyncMessage>,
+        message: SyncMessage,
+    },
+    Penalize(PeerId),
+    Info(oneshot::Sender<NetInfo>),
+    MeshPeers(ContextId, oneshot::Sender<usize>),
+}
+
+/// The cloneable handle to the swarm task. Dropping every handle stops the task.
+#[derive(Debug, Clone)]
+pub struct NetHandle {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Command")
+    }
+}
+
+pub fn topic(context: ContextId) -> gossipsub::IdentTopic {
+    let hex: String = context.0.iter().map(|byte| format!("{byte:02x}")).collect();
+    gossipsub::IdentTopic::new(format!("{TOPIC_PREFIX}{hex}"))
+}
+
+/// The context a topic belongs to, read from its name: a peer's subscription may arrive
+/// before this node subscribes itself, and must not be lost.
+fn context_of(topic: &gossipsub::TopicHash) -> Option<ContextId> {
+    let hex = topic.as_str().strip_prefix(TOPIC_PREFIX)?;
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut id = [0u8; 32];
+    for (index, byte) in id.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * index..2 * index + 2)?, 16).ok()?;
+    }
+    Some(ContextId(id))
+}
+
+impl NetHandle {
+    fn send(&self, command: Command) -> Result<(), NetError> {
+        self.commands.send(command).map_err(|_| NetError::Stopped)
+    }
+
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), NetError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Dial(addr, reply))?;
+        answer.await.map_err(|_| NetError::Stopped)?
+    }
+
+    pub fn subscribe(&self, context: ContextId) -> Result<(), NetError> {
+        self.send(Command::Subscribe(context))
+    }
+
+    /// Gossips `data` (a fact's encoding) to the context's topic. Not finding any subscribed
+    /// peer is normal for a lone node and not an error: anti-entropy delivers the fact later.
+    pub fn publish(&self, context: ContextId, data: Vec<u8>) -> Result<(), NetError> {
+        self.send(Command::Publish { context, data })
+    }
+
+    pub async fn sync_request(
+        &self,
+        peer: PeerId,
+        message: SyncMessage,
+    ) -> Result<SyncMessage, NetError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::SyncRequest {
+            peer,
+            message,
+            reply,
+        })?;
+        answer.await.map_err(|_| NetError::Stopped)?
+    }
+
+    pub fn sync_respond(
+        &self,
+        channel: request_response::ResponseChannel<SyncMessage>,
+        message: SyncMessage,
+    ) -> Result<(), NetError> {
+        self.send(Command::SyncRespond { channel, message })
+    }
+
+    /// Counts a misbehaviour of `peer` found above the transport (a frame that does not
+    /// decode, a session that breaks the protocol).
+    pub fn penalize(&self, peer: PeerId) -> Result<(), NetError> {
+        self.send(Command::Penalize(peer))
+    }
+
+    pub async fn info(&self) -> Result<NetInfo, NetError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Info(reply))?;
+        answer.await.map_err(|_| NetError::Stopped)
+    }
+
+    /// Peers in this node's gossip mesh of `context`.
+    pub async fn mesh_peers(&self, context: ContextId) -> Result<usize, NetError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::MeshPeers(context, reply))?;
+        answer.await.map_err(|_| NetError::Stopped)
+    }
+}
+
+/// Builds the swarm, starts listening and dialling, and spawns the task that owns it.
+pub fn spawn(
+    config: NetConfig,
+) -> Result<
+    (
+        NetHandle,
+        mpsc::Receiver<NetEvent>,
+        tokio::task::JoinHandle<()>,
+    ),
+    NetError,
+> {
+    let behaviour = Behaviour::new(&config.keypair, config.mdns)?;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|err| NetError::Transport(err.to_string()))?
+        .with_quic()
+        .with_behaviour(|_| behaviour)
+        .map_err(|err| NetError::Transport(err.to_string()))?
+        .with_swarm_config(|swarm| swarm.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
+        .build();
+    for addr in &config.listen {
+        swarm
+            .listen_on(addr.clone())
+            .map_err(|err| NetError::Listen {
+                addr: addr.clone(),
+                reason: err.to_string(),
+            })?;
+    }
+    for addr in &config.bootstrap {
+        if let Some(peer) = peer_of(addr) {
+            swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+        }
+    }
+    if !config.bootstrap.is_empty() {
+        // Fails only when the routing table is empty, which the loop above rules out unless
+        // no address named its peer.
+        if let Err(err) = swarm.behaviour_mut().kad.bootstrap() {
+            tracing::warn!(%err, "Kademlia bootstrap");
+        }
+    }
+    for addr in &config.dial {
+        if let Err(err) = swarm.dial(addr.clone()) {
+            tracing::warn!(%addr, %err, "dialling a stored peer");
+        }
+    }
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    let (event_tx, events) = mpsc::channel(NET_EVENT_CAPACITY);
+    let task = SwarmTask {
+        swarm,
+        commands: command_rx,
+        events: event_tx,
+        pending_dials: HashMap::new(),
+        pending_requests: HashMap::new(),
+        rejected: BTreeMap::new(),
+        listen_addrs: Vec::new(),
+    };
+    let join = tokio::spawn(task.run());
+    Ok((NetHandle { commands }, events, join))
+}
+
+fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
+    addr.iter().find_map(|protocol| match protocol {
+        libp2p::multiaddr::Protocol::P2p(peer) => Some(peer),
+        _ => None,
+    })
+}
+
+struct SwarmTask {
+    swarm: Swarm<Behaviour>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::Sender<NetEvent>,
+    pending_dials: HashMap<libp2p::swarm::ConnectionId, oneshot::Sender<Result<(), NetError>>>,
+    pending_requests: HashMap<
+        request_response::OutboundRequestId,
+        (PeerId, oneshot::Sender<Result<SyncMessage, NetError>>),
+    >,
+    rejected: BTreeMap<PeerId, u64>,
+    listen_addrs: Vec<Multiaddr>,
+}
+
+impl SwarmTask {
+    async fn run(mut self) {
+        loop {
+            tokio::select! {
+                command = self.commands.recv() => match command {
+                    Some(command) => self.command(command),
+                    None => break,
+                },
+                event = self.swarm.select_next_some() => {
+                    if self.event(event).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        tracing::debug!("network task stopped");
+    }
+
+    fn connected(&self) -> Vec<PeerId> {
+        self.swarm.connected_peers().copied().collect()
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Dial(addr, reply) => {
+                let opts = libp2p::swarm::dial_opts::DialOpts::unknown_peer_id()
+                    .address(addr.clone())
+                    .build();
+                let id = opts.connection_id();
+                match self.swarm.dial(opts) {
+                    Ok(()) => {
+                        self.pending_dials.insert(id, reply);
+                    }
+                    Err(err) => {
+                        let _ = reply.send(Err(NetError::Dial {
+                            addr,
+                            reason: err.to_string(),
+                        }));
+                    }
+                }
+            }
+            Command::Subscribe(context) => {
+                let topic = topic(context);
+                if let Err(err) = self.swarm.behaviour_mut().gossipsub.subscribe(&topic) {
+                    tracing::warn!(%err, "subscribing to a context");
+                }
+            }
+            Command::Publish { context, data } => {
+                match self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(topic(context), data)
+                {
+                    Ok(_) | Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {}
+                    Err(gossipsub::PublishError::Duplicate) => {}
+                    Err(err) => tracing::warn!(%err, "gossip publish"),
+                }
+            }
+            Command::SyncRequest {
+                peer,
+                message,
+                reply,
+            } => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&peer, SyncRequest::Valid(message));
+                self.pending_requests.insert(id, (peer, reply));
+            }
+            Command::SyncRespond { channel, message } => {
+                if self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, message)
+                    .is_err()
+                {
+                    tracing::debug!("a sync response found its stream closed");
+                }
+            }
+            Command::Penalize(peer) => self.penalize(peer),
+            Command::Info(reply) => {
+                let _ = reply.send(NetInfo {
+                    peer_id: Some(*self.swarm.local_peer_id()),
+                    listen_addrs: self.listen_addrs.clone(),
+                    connected: self.connected(),
+                    rejected_streams: self.rejected.clone(),
+                });
+            }
+            Command::MeshPeers(context, reply) => {
+                let count = self
+                    .swarm
+                    .behaviour()
+                    .gossipsub
+                    .mesh_peers(&topic(context).hash())
+                    .count();
+                let _ = reply.send(count);
+            }
+        }
+    }
+
+    fn penalize(&mut self, peer: PeerId) {
+        let count = self.rejected.entry(peer).or_default();
+        *count += 1;
+        tracing::warn!(%peer, rejected = *count, "refused an anti-entropy stream");
+        if *count >= MAX_REJECTED_STREAMS {
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+    }
+
+    /// Handles one swarm event; `Err` when the agent is gone.
+    async fn event(&mut self, event: SwarmEvent<BehaviourEvent>) -> Result<(), ()> {
+        let out = match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, "listening");
+                self.listen_addrs.push(address);
+                Some(NetEvent::ListenAddrsChanged(self.listen_addrs.clone()))
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                self.listen_addrs.retain(|known| *known != address);
+                Some(NetEvent::ListenAddrsChanged(self.listen_addrs.clone()))
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                num_established,
+                ..
+            } => {
+                if let Some(reply) = self.pending_dials.remove(&connection_id) {
+                    let _ = reply.send(Ok(()));
+                }
+                tracing::debug!(%peer_id, "connected");
+                (num_established.get() == 1).then(|| NetEvent::PeersChanged(self.connected()))
+            }
+            SwarmEvent::ConnectionClosed {
+                num_established, ..
+            } => (num_established == 0).then(|| NetEvent::PeersChanged(self.connected())),
+            SwarmEvent::OutgoingConnectionError {
+                connection_id,
+                error,
+                ..
+            } => {
+                if let Some(reply) = self.pending_dials.remove(&connection_id) {
+                    let _ = reply.send(Err(NetError::Transport(error.to_string())));
+                }
+                None
+            }
+            SwarmEvent::Behaviour(event) => self.behaviour_event(event),
+            _ => None,
+        };
+        match out {
+            Some(event) => self.events.send(event).await.map_err(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    fn behaviour_event(&mut self, event: BehaviourEvent) -> Option<NetEvent> {
+        match event {
+            BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message,
+                ..
+            }) => {
+                let context = context_of(&message.topic)?;
+                Some(NetEvent::Gossip {
+                    source: propagation_source,
+                    context,
+                    data: message.data,
+                })
+            }
+            BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed { peer_id, topic }) => {
+                let context = context_of(&topic)?;
+                Some(NetEvent::PeerSubscribed {
+                    peer: peer_id,
+                    context,
+                })
+            }
+            BehaviourEvent::Gossipsub(gossipsub::Event::Unsubscribed { peer_id, topic }) => {
+                let context = context_of(&topic)?;
+                Some(NetEvent::PeerUnsubscribed {
+                    peer: peer_id,
+                    context,
+                })
+            }
+            BehaviourEvent::Sync(event) => self.sync_event(event),
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                for addr in info.listen_addrs {
+                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                }
+                None
+            }
+            BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
+                let mut seen = HashSet::new();
+                for (peer, addr) in found {
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer, addr.clone());
+                    if seen.insert(peer) && !self.swarm.is_connected(&peer) {
+                        let _ = self.swarm.dial(addr);
+                    }
+                }
+                None
+            }
+            BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, .. }) => {
+                tracing::debug!(%peer, "Kademlia routing updated");
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn sync_event(
+        &mut self,
+        event: request_response::Event<SyncRequest, SyncMessage>,
+    ) -> Option<NetEvent> {
+        use request_response::{Event, Message};
+        match event {
+            Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request: SyncRequest::Valid(message),
+                        channel,
+                        ..
+                    },
+                ..
+            } => Some(NetEvent::SyncRequest {
+                peer,
+                message,
+                channel,
+            }),
+            Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request: SyncRequest::Invalid(reason),
+                        ..
+                    },
+                ..
+            } => {
+                // Dropping the channel closes the stream without an answer.
+                tracing::debug!(%peer, %reason, "malformed anti-entropy stream");
+                self.penalize(peer);
+                None
+            }
+            Event::Message {
+                message:
+                    Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+                None
+            }
+            Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                // A response that broke the codec's caps is the peer's fault.
+                if matches!(&error, request_response::OutboundFailure::Io(err) if err.kind() == std::io::ErrorKind::InvalidData)
+                {
+                    self.penalize(peer);
+                }
+                if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
+                    let _ = reply.send(Err(NetError::Request {
+                        peer,
+                        reason: error.to_string(),
+                    }));
+                }
+                None
+            }
+            Event::InboundFailure { peer, error, .. } => {
+                // Malformed requests were charged when they were read; a response the agent
+                // chose not to send was charged when it was refused.
+                tracing::debug!(%peer, %error, "anti-entropy stream ended without an answer");
+                None
+            }
+            Event::ResponseSent { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_topic_names_its_context() {
+        let context = ContextId([0xA5; 32]);
+        assert_eq!(context_of(&topic(context).hash()), Some(context));
+        assert_eq!(
+            context_of(&gossipsub::IdentTopic::new("other").hash()),
+            None
+        );
+    }
+}
