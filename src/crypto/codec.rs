@@ -347,6 +347,38 @@ pub trait Decode: Sized {
     }
 }
 
+/// Encodes an `MLSMessage`: `version || wire_format || body`.
+pub fn encode_mls_message(
+    wire_format: u16,
+    body: impl FnOnce(&mut Writer) -> Result<(), EncodeError>,
+) -> Result<Vec<u8>, EncodeError> {
+    let mut writer = Writer::new();
+    writer.write_u16(super::cipher_suite::PROTOCOL_VERSION_MLS10);
+    writer.write_u16(wire_format);
+    body(&mut writer)?;
+    Ok(writer.into_bytes())
+}
+
+/// Decodes an `MLSMessage` that must be of `wire_format` and hold one body and nothing else.
+pub fn decode_mls_message<T>(
+    bytes: &[u8],
+    wire_format: u16,
+    body: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    let mut reader = Reader::new(bytes);
+    if reader.read_u16()? != super::cipher_suite::PROTOCOL_VERSION_MLS10 {
+        return Err(DecodeError::UnexpectedValue { field: "version" });
+    }
+    if reader.read_u16()? != wire_format {
+        return Err(DecodeError::UnexpectedValue {
+            field: "wire_format",
+        });
+    }
+    let value = body(&mut reader)?;
+    reader.finish()?;
+    Ok(value)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

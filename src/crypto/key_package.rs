@@ -2,7 +2,7 @@
 //! init key and leaf, by which others can add it to a group.
 
 use super::cipher_suite::{CIPHER_SUITE_ID, PROTOCOL_VERSION_MLS10};
-use super::codec::{Decode, Encode, Reader, Writer};
+use super::codec::{Decode, Encode, Reader, Writer, decode_mls_message, encode_mls_message};
 use super::error::{CryptoError, DecodeError, EncodeError};
 use super::group_context::Extension;
 use super::keys::{SignaturePrivateKey, SignaturePublicKey};
@@ -84,27 +84,14 @@ impl KeyPackage {
 
     /// Encodes as an `MLSMessage` (wire format `mls_key_package`).
     pub fn to_mls_message_bytes(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut writer = Writer::new();
-        writer.write_u16(PROTOCOL_VERSION_MLS10);
-        writer.write_u16(WIRE_FORMAT_KEY_PACKAGE);
-        self.encode(&mut writer)?;
-        Ok(writer.into_bytes())
+        encode_mls_message(WIRE_FORMAT_KEY_PACKAGE, |writer| self.encode(writer))
     }
 
     /// Decodes an `MLSMessage` that must hold a KeyPackage and nothing else.
     pub fn from_mls_message_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut reader = Reader::new(bytes);
-        if reader.read_u16()? != PROTOCOL_VERSION_MLS10 {
-            return Err(DecodeError::UnexpectedValue { field: "version" });
-        }
-        if reader.read_u16()? != WIRE_FORMAT_KEY_PACKAGE {
-            return Err(DecodeError::UnexpectedValue {
-                field: "wire_format",
-            });
-        }
-        let package = Self::decode(&mut reader)?;
-        reader.finish()?;
-        Ok(package)
+        decode_mls_message(bytes, WIRE_FORMAT_KEY_PACKAGE, |reader| {
+            Self::decode(reader)
+        })
     }
 }
 

@@ -5,8 +5,8 @@
 use zeroize::Zeroizing;
 
 use super::aead;
-use super::cipher_suite::{AEAD_TAG_LENGTH, PROTOCOL_VERSION_MLS10};
-use super::codec::{Decode, Encode, Reader, Writer};
+use super::cipher_suite::AEAD_TAG_LENGTH;
+use super::codec::{Decode, Encode, Reader, Writer, decode_mls_message, encode_mls_message};
 use super::error::{CryptoError, DecodeError, EncodeError};
 use super::framing::MAX_AUTHENTICATED_DATA_BYTES;
 use super::framing::{
@@ -95,27 +95,16 @@ impl Decode for PrivateMessage {
 impl PrivateMessage {
     /// Encodes as an `MLSMessage` (`version || wire_format || message`).
     pub fn to_mls_message_bytes(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut writer = Writer::new();
-        writer.write_u16(PROTOCOL_VERSION_MLS10);
-        writer.write_u16(WireFormat::PrivateMessage.code());
-        self.encode(&mut writer)?;
-        Ok(writer.into_bytes())
+        encode_mls_message(WireFormat::PrivateMessage.code(), |writer| {
+            self.encode(writer)
+        })
     }
 
     /// Decodes an `MLSMessage` that must hold a PrivateMessage and nothing else.
     pub fn from_mls_message_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut reader = Reader::new(bytes);
-        if reader.read_u16()? != PROTOCOL_VERSION_MLS10 {
-            return Err(DecodeError::UnexpectedValue { field: "version" });
-        }
-        if WireFormat::from_code(reader.read_u16()?)? != WireFormat::PrivateMessage {
-            return Err(DecodeError::UnexpectedValue {
-                field: "wire_format",
-            });
-        }
-        let message = Self::decode(&mut reader)?;
-        reader.finish()?;
-        Ok(message)
+        decode_mls_message(bytes, WireFormat::PrivateMessage.code(), |reader| {
+            Self::decode(reader)
+        })
     }
 }
 

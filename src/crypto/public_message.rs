@@ -2,8 +2,8 @@
 //! from members also carry a membership tag, a MAC under the epoch's
 //! membership key proving the sender is in the group *this* epoch.
 
-use super::cipher_suite::{MAC_LENGTH, PROTOCOL_VERSION_MLS10};
-use super::codec::{Reader, Writer};
+use super::cipher_suite::MAC_LENGTH;
+use super::codec::{Reader, Writer, decode_mls_message, encode_mls_message};
 use super::error::{CryptoError, DecodeError, EncodeError};
 use super::framing::{
     AuthenticatedContent, BodySkipper, FramedContent, FramedContentAuthData, Sender, WireFormat,
@@ -125,11 +125,9 @@ impl PublicMessage {
 
     /// Encodes as an `MLSMessage`.
     pub fn to_mls_message_bytes(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut writer = Writer::new();
-        writer.write_u16(PROTOCOL_VERSION_MLS10);
-        writer.write_u16(WireFormat::PublicMessage.code());
-        self.encode(&mut writer)?;
-        Ok(writer.into_bytes())
+        encode_mls_message(WireFormat::PublicMessage.code(), |writer| {
+            self.encode(writer)
+        })
     }
 
     /// Decodes an `MLSMessage` that must hold a PublicMessage and nothing else.
@@ -137,17 +135,8 @@ impl PublicMessage {
         bytes: &[u8],
         skipper: &impl BodySkipper,
     ) -> Result<Self, DecodeError> {
-        let mut reader = Reader::new(bytes);
-        if reader.read_u16()? != PROTOCOL_VERSION_MLS10 {
-            return Err(DecodeError::UnexpectedValue { field: "version" });
-        }
-        if WireFormat::from_code(reader.read_u16()?)? != WireFormat::PublicMessage {
-            return Err(DecodeError::UnexpectedValue {
-                field: "wire_format",
-            });
-        }
-        let message = Self::decode_with(&mut reader, skipper)?;
-        reader.finish()?;
-        Ok(message)
+        decode_mls_message(bytes, WireFormat::PublicMessage.code(), |reader| {
+            Self::decode_with(reader, skipper)
+        })
     }
 }

@@ -3,8 +3,8 @@
 //! GroupInfo (AEAD under the welcome key).
 
 use super::aead;
-use super::cipher_suite::{CIPHER_SUITE_ID, HASH_LENGTH, MAC_LENGTH, PROTOCOL_VERSION_MLS10};
-use super::codec::{Decode, Encode, Reader, Writer};
+use super::cipher_suite::{CIPHER_SUITE_ID, HASH_LENGTH, MAC_LENGTH};
+use super::codec::{Decode, Encode, Reader, Writer, decode_mls_message, encode_mls_message};
 use super::error::{CryptoError, DecodeError, EncodeError};
 use super::group_context::{Extension, GroupContext};
 use super::key_package::KeyPackage;
@@ -264,26 +264,11 @@ impl Welcome {
 
     /// Encodes as an `MLSMessage`.
     pub fn to_mls_message_bytes(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut writer = Writer::new();
-        writer.write_u16(PROTOCOL_VERSION_MLS10);
-        writer.write_u16(WIRE_FORMAT_WELCOME);
-        self.encode(&mut writer)?;
-        Ok(writer.into_bytes())
+        encode_mls_message(WIRE_FORMAT_WELCOME, |writer| self.encode(writer))
     }
 
     /// Decodes an `MLSMessage` that must hold a Welcome and nothing else.
     pub fn from_mls_message_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut reader = Reader::new(bytes);
-        if reader.read_u16()? != PROTOCOL_VERSION_MLS10 {
-            return Err(DecodeError::UnexpectedValue { field: "version" });
-        }
-        if reader.read_u16()? != WIRE_FORMAT_WELCOME {
-            return Err(DecodeError::UnexpectedValue {
-                field: "wire_format",
-            });
-        }
-        let welcome = Self::decode(&mut reader)?;
-        reader.finish()?;
-        Ok(welcome)
+        decode_mls_message(bytes, WIRE_FORMAT_WELCOME, Self::decode)
     }
 }
