@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use aura::agent::{self, AdmitAll, AgentConfig, AgentEvent, AgentHandle};
+use aura::agent::{self, AgentConfig, AgentEvent, AgentHandle, GuardConfig};
 use aura::identity::DeviceIdentity;
 use aura::net::NetConfig;
 use aura::state::Store;
@@ -32,6 +32,22 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Budgets out of the way: the benchmark measures propagation, and a sustained 10,000 facts
+/// per second is far beyond what any default budget lets one peer send.
+fn unthrottled() -> GuardConfig {
+    const UNLIMITED: u64 = 1 << 40;
+    let mut budgets = aura::config::defaults().expect("defaults").config.budgets;
+    budgets.limit_none = UNLIMITED;
+    budgets.limit_low = UNLIMITED;
+    budgets.limit_medium = UNLIMITED;
+    budgets.limit_high = UNLIMITED;
+    budgets.limit_complete = UNLIMITED;
+    budgets.leakage_external = UNLIMITED;
+    budgets.leakage_neighbour = UNLIMITED;
+    budgets.leakage_group = UNLIMITED;
+    GuardConfig::from_config(&budgets)
+}
+
 async fn start(path: &std::path::Path, dial: Vec<Multiaddr>) -> (AgentHandle, Multiaddr) {
     let store = Store::open(path, "bench").expect("store");
     let identity = DeviceIdentity::load_or_create(&store).expect("identity");
@@ -47,8 +63,8 @@ async fn start(path: &std::path::Path, dial: Vec<Multiaddr>) -> (AgentHandle, Mu
                 dial,
             },
             sync_interval: Duration::from_secs(3600),
+            guard: unthrottled(),
         },
-        Box::new(AdmitAll),
         None,
     )
     .expect("agent");

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use tokio::sync::mpsc;
 
 use crate::agent::control::{self, ControlServer, NodeIdentity};
-use crate::agent::{self, AdmitAll, AgentConfig, AgentHandle};
+use crate::agent::{self, AgentConfig, AgentHandle, GuardConfig};
 use crate::config::{self, LoadedConfig};
 use crate::identity::{DeviceIdentity, short_peer_id};
 use crate::logging;
@@ -153,15 +153,10 @@ fn start_node(
             dial: Vec::new(),
         },
         sync_interval: Duration::from_secs(network.sync_interval_secs),
+        guard: GuardConfig::from_config(&config.config.budgets),
     };
-    let (agent, task) = agent::spawn(
-        store,
-        identity.signing_key().clone(),
-        agent_config,
-        Box::new(AdmitAll),
-        ui,
-    )
-    .context("starting the network node")?;
+    let (agent, task) = agent::spawn(store, identity.signing_key().clone(), agent_config, ui)
+        .context("starting the network node")?;
     let control = control::serve(
         &paths.socket_file,
         agent.clone(),

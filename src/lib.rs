@@ -16,10 +16,10 @@
 //!   [`state::receive_budget`], [`state::leakage`]).
 //! - [`protocol`] — protocols as choreographies projected to session types, and the guard
 //!   chain (capability, flow budget, journal, leakage) every send passes.
-//! - [`net`] — the network node: a libp2p Swarm owned by one task, its handle and events, the
-//!   capped anti-entropy codec.
-//! - [`agent`] — the task that owns the store and the sync state machines between the UI or
-//!   CLI and the network; the outbound gate; the control socket.
+//! - [`net`] — the network node: a libp2p Swarm owned by one task, its handle and events.
+//! - [`agent`] — the task that owns the store between the UI or CLI and the network; session
+//!   tasks running choreographies over libp2p streams; the guard state every send is charged
+//!   to; the control socket.
 //! - [`ui`] — the ratatui interface: view model, pure `update` and `render`, keymap, shell.
 //!
 //! See `ARCHITECTURE.md` for how the pieces talk to each other.

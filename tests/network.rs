@@ -1,12 +1,11 @@
 //! Nodes in one process over real loopback sockets (TCP and QUIC), with mDNS off: gossip along
-//! a chain, catch-up by anti-entropy after a restart on the same store, small groups, and a
-//! peer that sends malformed, oversized and truncated anti-entropy streams.
+//! a chain, catch-up by anti-entropy after a restart on the same store, and small groups.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aura::agent::{self, AdmitAll, AgentConfig, AgentHandle};
+use aura::agent::{self, AgentConfig, AgentHandle, GuardConfig};
 use aura::identity::DeviceIdentity;
 use aura::net::NetConfig;
 use aura::state::Store;
@@ -81,15 +80,9 @@ async fn start_with(
             dial,
         },
         sync_interval,
+        guard: GuardConfig::from_config(&aura::config::defaults().unwrap().config.budgets),
     };
-    let (agent, task) = agent::spawn(
-        store,
-        identity.signing_key().clone(),
-        config,
-        Box::new(AdmitAll),
-        None,
-    )
-    .unwrap();
+    let (agent, task) = agent::spawn(store, identity.signing_key().clone(), config, None).unwrap();
     agent.join_context(CONTEXT).await.unwrap();
     let deadline = tokio::time::Instant::now() + TIMEOUT;
     let listen = loop {

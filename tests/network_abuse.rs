@@ -1,73 +1,25 @@
-//! A peer that speaks the anti-entropy protocol badly: malformed, oversized and truncated
-//! streams are refused and counted against it, and the node keeps serving honest peers.
+//! A peer that speaks the session protocol badly: malformed, oversized, truncated and
+//! out-of-turn streams are refused and counted against it, streams that are merely refused
+//! are not, and the node keeps serving honest peers.
 
-use std::io;
 use std::time::Duration;
 
-use aura::agent::{self, AdmitAll, AgentConfig, AgentHandle};
+use aura::agent::{self, AgentConfig, AgentHandle, GuardConfig};
 use aura::identity::DeviceIdentity;
 use aura::net::NetConfig;
-use aura::net::codec::SYNC_PROTOCOL;
+use aura::net::behaviour::SESSION_PROTOCOL;
+use aura::protocol::annotation::Payload;
 use aura::state::Store;
 use aura::state::fact::ContextId;
 use aura::state::kinds;
-use aura::state::limits::MAX_FRAME_BYTES;
-use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
-use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, StreamProtocol, noise, request_response, tcp, yamux};
+use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+use libp2p::{Multiaddr, PeerId, noise, tcp, yamux};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const CONTEXT: ContextId = ContextId([9; 32]);
-
-/// Writes whatever bytes it is given and reads whatever comes back.
-#[derive(Clone, Default)]
-struct RawCodec;
-
-impl request_response::Codec for RawCodec {
-    type Protocol = StreamProtocol;
-    type Request = Vec<u8>;
-    type Response = Vec<u8>;
-
-    async fn read_request<T: AsyncRead + Unpin + Send>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> io::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        io.read_to_end(&mut out).await?;
-        Ok(out)
-    }
-
-    async fn read_response<T: AsyncRead + Unpin + Send>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> io::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        io.take(1 << 24).read_to_end(&mut out).await?;
-        Ok(out)
-    }
-
-    async fn write_request<T: AsyncWrite + Unpin + Send>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        request: Vec<u8>,
-    ) -> io::Result<()> {
-        io.write_all(&request).await?;
-        io.close().await
-    }
-
-    async fn write_response<T: AsyncWrite + Unpin + Send>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        response: Vec<u8>,
-    ) -> io::Result<()> {
-        io.write_all(&response).await?;
-        io.close().await
-    }
-}
+const OTHER_CONTEXT: ContextId = ContextId([8; 32]);
+/// The first byte of an anti-entropy session's preamble.
+const ANTI_ENTROPY: u8 = 1;
 
 async fn start(
     path: &std::path::Path,
@@ -87,8 +39,8 @@ async fn start(
                 dial,
             },
             sync_interval: Duration::from_secs(3600),
+            guard: GuardConfig::from_config(&aura::config::defaults().unwrap().config.budgets),
         },
-        Box::new(AdmitAll),
         None,
     )
     .unwrap();
@@ -108,43 +60,74 @@ async fn start(
     )
 }
 
-fn message(session: u64, frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = session.to_be_bytes().to_vec();
-    out.extend_from_slice(&(frames.len() as u16).to_be_bytes());
-    for frame in frames {
-        out.extend_from_slice(&(frame.len() as u32).to_be_bytes());
-        out.extend_from_slice(frame);
-    }
+fn preamble(protocol: u8, context: ContextId) -> Vec<u8> {
+    let mut out = vec![protocol];
+    out.extend_from_slice(&context.0);
     out
 }
 
-/// The bad streams, each refused for another reason.
-fn bad_requests() -> Vec<(&'static str, Vec<u8>)> {
-    let mut oversized = 1u64.to_be_bytes().to_vec();
-    oversized.extend_from_slice(&1u16.to_be_bytes());
-    oversized.extend_from_slice(&((MAX_FRAME_BYTES as u32) + 1).to_be_bytes());
-    oversized.extend(std::iter::repeat_n(0xAB, MAX_FRAME_BYTES + 1));
-    let whole = message(2, &[vec![1; 200]]);
+/// A signal as the session wire writes it: tag, length, body.
+fn signal(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// A message signal named `name` carrying `payload`.
+fn message(name: &str, payload: &[u8]) -> Vec<u8> {
+    let mut body = vec![name.len() as u8];
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    body.extend_from_slice(payload);
+    signal(0, &body)
+}
+
+fn turn(frames: Vec<Vec<u8>>) -> Vec<u8> {
+    let mut out = Vec::new();
+    frames.encode(&mut out);
+    out
+}
+
+/// Streams that break the session protocol, each in another way: every one is counted
+/// against the peer.
+fn violations() -> Vec<(&'static str, Vec<u8>)> {
+    let session = preamble(ANTI_ENTROPY, CONTEXT);
+    let with = |bytes: Vec<u8>| [session.clone(), bytes].concat();
+    let mut oversized = vec![0];
+    oversized.extend_from_slice(&u32::MAX.to_be_bytes());
+    let whole = message("Hello", &turn(vec![vec![1; 200]]));
     let truncated = whole[..whole.len() - 50].to_vec();
-    let mut too_many = 3u64.to_be_bytes().to_vec();
-    too_many.extend_from_slice(&u16::MAX.to_be_bytes());
+    let mut too_many_frames = u16::MAX.to_be_bytes().to_vec();
+    too_many_frames.extend_from_slice(&[0; 16]);
     vec![
-        ("oversized frame", oversized),
-        ("truncated stream", truncated),
-        ("too many frames", too_many),
-        // Well framed, but the frame is not a sync frame.
+        ("unknown protocol", preamble(0x7F, CONTEXT)),
+        ("oversized signal", with(oversized)),
+        ("truncated signal", with(truncated)),
+        ("too many frames", with(message("Hello", &too_many_frames))),
+        ("out of turn", with(message("Want", &turn(Vec::new())))),
+        ("a choice first", with(signal(1, &[1]))),
+        ("unknown signal", with(signal(9, &[]))),
         (
-            "malformed frame",
-            message(4, &[vec![0xFF, 0x00, 0x13, 0x37]]),
+            "Hello without a Hello frame",
+            with(message("Hello", &turn(vec![vec![0xFF, 0x00, 0x13]]))),
         ),
-        // A sync frame, but a session must start with Hello.
-        ("session without Hello", message(5, &[vec![1, 5, 1]])),
-        ("header cut short", vec![0, 0, 0]),
+    ]
+}
+
+/// Streams that are refused without being the peer's fault.
+fn refusals() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        (
+            "a context not joined",
+            preamble(ANTI_ENTROPY, OTHER_CONTEXT),
+        ),
+        ("preamble cut short", vec![ANTI_ENTROPY, 9, 9]),
     ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_anti_entropy_streams_are_refused_counted_and_survived() {
+async fn bad_session_streams_are_refused_counted_and_survived() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter("aura=debug")
         .with_test_writer()
@@ -157,7 +140,7 @@ async fn bad_anti_entropy_streams_are_refused_counted_and_survived() {
         .await
         .unwrap();
 
-    let mut attacker = libp2p::SwarmBuilder::with_new_identity()
+    let attacker = libp2p::SwarmBuilder::with_new_identity()
         .with_tokio()
         .with_tcp(
             tcp::Config::default(),
@@ -165,50 +148,36 @@ async fn bad_anti_entropy_streams_are_refused_counted_and_survived() {
             yamux::Config::default,
         )
         .unwrap()
-        .with_behaviour(|_| {
-            request_response::Behaviour::with_codec(
-                RawCodec,
-                [(SYNC_PROTOCOL, request_response::ProtocolSupport::Outbound)],
-                request_response::Config::default().with_request_timeout(TIMEOUT),
-            )
-        })
+        .with_behaviour(|_| libp2p_stream::Behaviour::new())
         .unwrap()
         .with_swarm_config(|config| config.with_idle_connection_timeout(TIMEOUT))
         .build();
     let attacker_id: PeerId = *attacker.local_peer_id();
+    let mut control = attacker.behaviour().new_control();
+    let mut attacker = attacker;
     attacker.dial(target_addr.clone()).unwrap();
-    let target_id = target.status().await.unwrap().net.peer_id.unwrap();
-    let bad = bad_requests();
-    let mut outstanding = 0;
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    // Each request ends in a failure or an empty answer: never in a reply.
-    let mut sent = false;
-    while !sent || outstanding > 0 {
-        let event = tokio::time::timeout_at(deadline, attacker.select_next_some())
-            .await
-            .expect("the bad requests to be answered or dropped");
-        match event {
-            SwarmEvent::ConnectionEstablished { .. } if !sent => {
-                for (_, bytes) in &bad {
-                    attacker
-                        .behaviour_mut()
-                        .send_request(&target_id, bytes.clone());
-                    outstanding += 1;
-                }
-                sent = true;
-            }
-            SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. }) => {
-                outstanding -= 1;
-            }
-            SwarmEvent::Behaviour(request_response::Event::Message {
-                message: request_response::Message::Response { response, .. },
-                ..
-            }) => {
-                assert!(response.is_empty(), "a bad request got a reply");
-                outstanding -= 1;
-            }
-            _ => {}
+    let swarm = tokio::spawn(async move {
+        loop {
+            attacker.select_next_some().await;
         }
+    });
+    let target_id = target.status().await.unwrap().net.peer_id.unwrap();
+    let violations = violations();
+    let refusals = refusals();
+    for (what, bytes) in violations.iter().chain(&refusals) {
+        let mut stream = control
+            .open_stream(target_id, SESSION_PROTOCOL)
+            .await
+            .unwrap_or_else(|err| panic!("opening a stream for {what}: {err}"));
+        // The node may close the stream before reading all of it; that is its right.
+        let _ = stream.write_all(bytes).await;
+        let _ = stream.close().await;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(TIMEOUT, stream.read_to_end(&mut answer)).await;
+        assert!(
+            answer.is_empty() || answer[0] == 2,
+            "{what} got something other than an abort: {answer:?}"
+        );
     }
     let deadline = tokio::time::Instant::now() + TIMEOUT;
     loop {
@@ -219,17 +188,27 @@ async fn bad_anti_entropy_streams_are_refused_counted_and_survived() {
             .get(&attacker_id)
             .copied()
             .unwrap_or(0);
-        if rejected >= bad.len() as u64 {
+        let ended = status.sessions.failed + status.sessions.refused;
+        if rejected >= violations.len() as u64
+            && ended >= (violations.len() + refusals.len()) as u64
+        {
+            assert_eq!(
+                rejected,
+                violations.len() as u64,
+                "refusals are not counted"
+            );
+            assert_eq!(status.sessions.completed, 0);
             break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "only {rejected} of {} bad streams were counted",
-            bad.len()
+            "only {rejected} of {} bad streams were counted ({:?})",
+            violations.len(),
+            status.sessions
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    drop(attacker);
+    swarm.abort();
 
     // The node still serves an honest peer: it catches up by anti-entropy.
     let (honest, honest_task, _) = start(&dir.path().join("honest.redb"), vec![target_addr]).await;

@@ -68,24 +68,23 @@ type Outcome = (
 /// transports; returns both results and how many messages each side handed to its transport.
 fn run(client: &mut GuardState, server: &mut GuardState, request: Vec<u8>) -> Outcome {
     let (a, b) = MemoryTransport::pair();
-    std::thread::scope(|scope| {
-        let server_run = scope.spawn(move || {
-            let chan = Chan::new(GuardedTransport::new(b, server, route(1)));
-            match request_response::server(chan, |request| request) {
-                Ok((_closed, transport)) => (Ok(()), transport.into_inner().sent),
-                Err(err) => (Err(err), usize::MAX),
-            }
-        });
+    let server_run = async move {
+        let chan = Chan::new(GuardedTransport::new(b, server, route(1)));
+        match request_response::server(chan, |request| request).await {
+            Ok((_closed, transport)) => (Ok(()), transport.into_inner().sent),
+            Err(err) => (Err(err), usize::MAX),
+        }
+    };
+    let client_run = async move {
         let chan = Chan::new(GuardedTransport::new(a, client, route(2)));
-        let (client_result, client_sent) = match request_response::client(chan, request) {
+        match request_response::client(chan, request).await {
             Ok((response, _closed, transport)) => (Ok(response), transport.into_inner().sent),
             Err(err) => (Err(err), usize::MAX),
-        };
-        let (server_result, server_sent) = server_run
-            .join()
-            .unwrap_or((Err(SessionError::Disconnected), 0));
-        (client_result, server_result, client_sent, server_sent)
-    })
+        }
+    };
+    let ((client_result, client_sent), (server_result, server_sent)) =
+        futures::executor::block_on(async { futures::join!(client_run, server_run) });
+    (client_result, server_result, client_sent, server_sent)
 }
 
 fn spent(state: &GuardState, peer: u8) -> u64 {
@@ -118,7 +117,7 @@ fn a_budget_that_runs_out_mid_protocol_stops_both_roles_until_the_next_epoch() {
     assert_eq!(served.unwrap_err(), SessionError::Denied(expected.clone()));
     assert_eq!(
         response.unwrap_err(),
-        SessionError::Aborted(expected.clone())
+        SessionError::Aborted(expected.to_string())
     );
     assert_eq!(server, server_before, "the denied step changed nothing");
     assert!(
@@ -148,7 +147,10 @@ fn a_missing_capability_is_a_denial_without_effects() {
         response.unwrap_err(),
         SessionError::Denied(expected.clone())
     );
-    assert_eq!(served.unwrap_err(), SessionError::Aborted(expected));
+    assert_eq!(
+        served.unwrap_err(),
+        SessionError::Aborted(expected.to_string())
+    );
     assert_eq!(client, before);
 }
 
@@ -344,16 +346,20 @@ mod anti_entropy_budget {
         let (mut initiator, first) = sync::Initiator::start(left, context(1)).unwrap();
         let mut responder = sync::Responder::new(right);
         let (a, b) = MemoryTransport::pair();
-        let (left_result, right_result) = std::thread::scope(|scope| {
-            let responder = &mut responder;
-            let handle = scope.spawn(move || {
-                let chan = Chan::new(GuardedTransport::new(b, responder_state, route(1)));
-                anti_entropy::responder(chan, responder, NOW_MS).map(|_| ())
-            });
+        let responder_run = async {
+            let chan = Chan::new(GuardedTransport::new(b, responder_state, route(1)));
+            anti_entropy::responder(chan, &mut responder, context(1), NOW_MS)
+                .await
+                .map(|_| ())
+        };
+        let initiator_run = async {
             let chan = Chan::new(GuardedTransport::new(a, initiator_state, route(2)));
-            let left = anti_entropy::initiator(chan, &mut initiator, first, NOW_MS).map(|_| ());
-            (left, handle.join().unwrap())
-        });
+            anti_entropy::initiator(chan, &mut initiator, first, NOW_MS)
+                .await
+                .map(|_| ())
+        };
+        let (left_result, right_result) =
+            futures::executor::block_on(async { futures::join!(initiator_run, responder_run) });
         (
             left_result,
             right_result,
@@ -405,7 +411,7 @@ mod anti_entropy_budget {
         ));
         match right_result {
             Err(AntiEntropyError::Session(SessionError::Aborted(reason))) => {
-                assert_eq!(reason, denial)
+                assert_eq!(reason, denial.to_string())
             }
             other => panic!("the responder should see the abort, got {other:?}"),
         }

@@ -85,19 +85,16 @@ fn annotation_tables_list_every_message_in_order() {
 #[test]
 fn request_response_runs_over_the_memory_transport() {
     let (client_end, server_end) = MemoryTransport::pair();
-    std::thread::scope(|scope| {
-        let server = scope.spawn(move || {
-            request_response::server(Chan::new(server_end), |mut request| {
-                request.reverse();
-                request
-            })
-        });
-        let (response, _closed, transport) =
-            request_response::client(Chan::new(client_end), b"ping".to_vec()).unwrap();
-        assert_eq!(response, b"gnip");
-        assert_eq!(transport.sent, 1);
-        let _closed = server.join().unwrap().unwrap();
+    let server = request_response::server(Chan::new(server_end), |mut request| {
+        request.reverse();
+        request
     });
+    let client = request_response::client(Chan::new(client_end), b"ping".to_vec());
+    let (client, server) = futures::executor::block_on(async { futures::join!(client, server) });
+    let (response, _closed, transport) = client.unwrap();
+    assert_eq!(response, b"gnip");
+    assert_eq!(transport.sent, 1);
+    let _closed = server.unwrap();
 }
 
 fn coordinator(seed: u8, facts: &[Fact]) -> JournalCoordinator {
@@ -134,14 +131,12 @@ fn anti_entropy_choreography_drives_the_sync_state_machines() {
         sync::Initiator::start(coordinator(1, &left), context(1)).unwrap();
     let mut responder = sync::Responder::new(coordinator(2, &right));
     let (a, b) = MemoryTransport::pair();
-    std::thread::scope(|scope| {
-        let responder = &mut responder;
-        let handle = scope
-            .spawn(move || anti_entropy::responder(Chan::new(b), responder, NOW_MS).map(|_| ()));
-        let _closed =
-            anti_entropy::initiator(Chan::new(a), &mut initiator, first_turn, NOW_MS).unwrap();
-        handle.join().unwrap().unwrap();
-    });
+    let responder_run = anti_entropy::responder(Chan::new(b), &mut responder, context(1), NOW_MS);
+    let initiator_run = anti_entropy::initiator(Chan::new(a), &mut initiator, first_turn, NOW_MS);
+    let (left, right) =
+        futures::executor::block_on(async { futures::join!(initiator_run, responder_run) });
+    let _closed = left.unwrap();
+    let _closed = right.unwrap();
     assert!(initiator.is_finished());
     let (left, _) = initiator.finish();
     let (right, _) = responder.finish();

@@ -205,9 +205,23 @@ pub fn status_text(identity: &NodeIdentity, status: &super::task::NodeStatus) ->
         "journal      {} facts in {} context(s)\n",
         status.facts, status.contexts
     ));
+    let sessions = &status.sessions;
+    out.push_str(&format!(
+        "sessions     {} completed, {} stopped by budget, {} failed, {} refused\n",
+        sessions.completed, sessions.denied, sessions.failed, sessions.refused
+    ));
+    let guard = &status.guard;
+    if guard.denied_publishes > 0 || guard.dropped_inbound > 0 {
+        out.push_str(&format!(
+            "budgets      {} write(s) not sent, {} message(s) from peers over budget dropped\n",
+            guard.denied_publishes, guard.dropped_inbound
+        ));
+    }
     let rejected = status.net.rejected_total();
     if rejected > 0 {
-        out.push_str(&format!("rejected     {rejected} anti-entropy stream(s)\n"));
+        out.push_str(&format!(
+            "rejected     {rejected} session stream(s) that broke the protocol\n"
+        ));
     }
     out
 }

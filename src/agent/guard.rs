@@ -1,62 +1,175 @@
-//! The one gate every outgoing protocol message passes before it leaves the agent.
+//! The agent's side of the guard chain: the state every send is charged to, how peers get
+//! their budgets, and what each peer spends toward this device.
 //!
-//! The guard chain of DESIGN.md (capability, flow budget, journal record, leakage) plugs in
-//! here: an implementation of [`OutboundGuard`] sees the context, the peer (none for gossip,
-//! which goes to every subscriber), the kind of message and its size, and either admits it or
-//! says why not. When it refuses, nothing is sent.
-//!
-//! Call sites, all in [`super::node`]: the gossip publish of a fact the device wrote
-//! ([`OutboundKind::Gossip`]), every turn an anti-entropy initiator sends
-//! ([`OutboundKind::SyncRequest`]) and every turn a responder answers
-//! ([`OutboundKind::SyncResponse`]). A refused anti-entropy turn ends its session.
+//! Sessions run as tasks and charge [`SharedGuard`] themselves, through their guarded
+//! transport; gossip publishes are charged here, one flow charge per subscribed peer and one
+//! leakage charge per publish. Until relationships exist, a peer's trust in a context is
+//! [`MEMBER_TRUST`] once it subscribes to a context this device joined (it knows the context
+//! id, which only members are told) and `None` otherwise.
 
-use libp2p::PeerId;
+use crate::protocol::guard::{BroadcastEffects, Denial, GuardState, SendRequest};
+use crate::protocol::guarded::SharedGuard;
+use crate::state::capability::{Capability, CapabilitySet};
+use crate::state::fact::{ContextId, DeviceKey};
+use crate::state::flow_budget::{BudgetPolicy, ContextBudgetSettings, FlowBudgets};
+use crate::state::leakage::{LeakageLedger, LeakagePolicy, MessageClass, Relationship, Timing};
+use crate::state::receive_budget::{OverBudget, PeerCounters, ReceiveLedger, Verdict};
+use crate::state::trust_level::TrustLevel;
 
-use crate::state::fact::ContextId;
+/// The capability a device holds in every context it joined: to gossip its facts and to
+/// run anti-entropy (the name the sync choreography's annotations ask for).
+pub const PUBLISH_CAPABILITY: &str = "publish";
+pub const SYNC_CAPABILITY: &str = "sync";
+/// Flow units one gossiped fact costs toward each subscribed peer.
+pub const PUBLISH_FLOW_COST: u64 = 1;
+/// Flow units a peer spends toward this device by opening a session: the cost of the
+/// choreography's first message.
+pub const SESSION_OPEN_COST: u64 = 2;
+/// The trust of a peer that shares a joined context, until relationships say more.
+pub const MEMBER_TRUST: TrustLevel = TrustLevel::Low;
 
-/// What kind of message asks to leave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutboundKind {
-    /// A fact gossiped to the context's topic.
-    Gossip,
-    /// One turn of an anti-entropy session this device started.
-    SyncRequest,
-    /// One turn of an anti-entropy session a peer started.
-    SyncResponse,
+/// What the guard needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct GuardConfig {
+    pub flow: BudgetPolicy,
+    pub leakage: LeakagePolicy,
 }
 
-/// Why a message was not sent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind:?} to {peer} refused: {reason}")]
-pub struct GuardDenied {
-    pub kind: OutboundKind,
-    pub peer: String,
-    pub reason: String,
+/// Counters the node reports about its guard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GuardCounters {
+    /// Gossip publishes the guard chain refused.
+    pub denied_publishes: u64,
+    /// Messages from peers dropped because they were over their budget toward this device.
+    pub dropped_inbound: u64,
 }
 
-/// Decides, before anything is sent, whether it may be.
-pub trait OutboundGuard: Send {
-    fn admit(
+#[derive(Debug)]
+pub struct NodeGuard {
+    shared: SharedGuard,
+    policy: BudgetPolicy,
+    receive: ReceiveLedger,
+    counters: GuardCounters,
+}
+
+impl NodeGuard {
+    /// A guard starting from the `budgets` the store kept, at `now_ms`.
+    pub fn new(config: GuardConfig, mut budgets: FlowBudgets, now_ms: u64) -> Self {
+        budgets.tick(&config.flow, now_ms);
+        let capabilities = CapabilitySet::new([
+            Capability::new(PUBLISH_CAPABILITY),
+            Capability::new(SYNC_CAPABILITY),
+        ]);
+        let receive_limit = config
+            .flow
+            .limit(TrustLevel::None, ContextBudgetSettings::default());
+        Self {
+            shared: SharedGuard::new(GuardState {
+                capabilities,
+                budgets,
+                leakage: LeakageLedger::new(config.leakage),
+                journal: Vec::new(),
+            }),
+            policy: config.flow,
+            receive: ReceiveLedger::new(OverBudget::Drop, receive_limit),
+            counters: GuardCounters::default(),
+        }
+    }
+
+    /// The state sessions charge their sends to.
+    pub fn shared(&self) -> SharedGuard {
+        self.shared.clone()
+    }
+
+    /// Moves budgets to the epoch of `now_ms`; `true` when a new epoch began. Records that
+    /// sends left for the journal are dropped: no fact kind carries them yet.
+    pub fn tick(&mut self, now_ms: u64) -> bool {
+        let policy = &self.policy;
+        self.shared.with(|state| {
+            state.journal.clear();
+            state.budgets.tick(policy, now_ms)
+        })
+    }
+
+    fn epoch(&self) -> u64 {
+        self.shared.with(|state| state.budgets.epoch())
+    }
+
+    /// Gives `peer` its budgets for `context`: what this device may send it, and what it may
+    /// send this device.
+    pub fn admit_member(&mut self, context: ContextId, peer: DeviceKey) {
+        let limit = self
+            .policy
+            .limit(MEMBER_TRUST, ContextBudgetSettings::default());
+        self.shared
+            .with(|state| state.budgets.set_limit(context, peer, limit));
+        let current = self.receive.counters(&peer).map_or(0, |c| c.limit);
+        if current < limit {
+            self.receive.set_limit(peer, limit);
+        }
+    }
+
+    /// Charges one gossip publish of `size` bytes to `context` and each of `subscribers`.
+    pub fn authorize_publish(
         &mut self,
         context: ContextId,
-        peer: Option<PeerId>,
-        kind: OutboundKind,
-        bytes_len: usize,
-    ) -> Result<(), GuardDenied>;
+        local: DeviceKey,
+        subscribers: &[DeviceKey],
+        size: usize,
+    ) -> Result<BroadcastEffects, Denial> {
+        let request = SendRequest {
+            context,
+            peer: local,
+            capability: PUBLISH_CAPABILITY,
+            flow_cost: PUBLISH_FLOW_COST,
+            size,
+            class: MessageClass::Essential,
+            relationship: Relationship::Group,
+            timing: Timing::Immediate,
+            journal_facts: &[],
+        };
+        let result = self
+            .shared
+            .with(|state| state.authorize_broadcast(&request, subscribers));
+        if result.is_err() {
+            self.counters.denied_publishes += 1;
+        }
+        result
+    }
+
+    /// Accounts `cost` from `peer`; `false` when the peer is over its budget and the message
+    /// must be dropped (anti-entropy repairs what a dropped gossip message carried).
+    pub fn receive(&mut self, peer: DeviceKey, cost: u64) -> bool {
+        let epoch = self.epoch();
+        match self.receive.receive(peer, cost, epoch) {
+            Verdict::Accept => true,
+            Verdict::Drop | Verdict::Delay { .. } => {
+                self.counters.dropped_inbound += 1;
+                false
+            }
+        }
+    }
+
+    pub fn counters(&self) -> GuardCounters {
+        self.counters
+    }
+
+    pub fn received_from(&self, peer: &DeviceKey) -> Option<PeerCounters> {
+        self.receive.counters(peer)
+    }
+
+    /// The flow budgets, to keep in the store.
+    pub fn budgets(&self) -> FlowBudgets {
+        self.shared.with(|state| state.budgets.clone())
+    }
 }
 
-/// Admits everything: the gate until the guard chain exists.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AdmitAll;
-
-impl OutboundGuard for AdmitAll {
-    fn admit(
-        &mut self,
-        _context: ContextId,
-        _peer: Option<PeerId>,
-        _kind: OutboundKind,
-        _bytes_len: usize,
-    ) -> Result<(), GuardDenied> {
-        Ok(())
+impl GuardConfig {
+    /// The policies the `[budgets]` section of the configuration sets.
+    pub fn from_config(budgets: &crate::config::BudgetsConfig) -> Self {
+        Self {
+            flow: budgets.flow_policy(),
+            leakage: budgets.leakage_policy(),
+        }
     }
 }

@@ -1,10 +1,15 @@
 //! The agent: the task between the UI or CLI and the network node. It owns the store and the
-//! sync state machines ([`task`]), sends every outgoing message through one gate
-//! ([`guard`]), and answers the CLI over the profile's control socket ([`control`]).
+//! sync state machines ([`task`]), charges every outgoing message to the guard chain and
+//! every incoming one to its sender's budget ([`guard`]), runs choreographies over libp2p
+//! streams as tasks ([`session`]), and answers the CLI over the profile's control socket
+//! ([`control`]).
 
 pub mod control;
 pub mod guard;
+pub mod session;
 pub mod task;
 
-pub use guard::{AdmitAll, GuardDenied, OutboundGuard, OutboundKind};
-pub use task::{AgentConfig, AgentError, AgentEvent, AgentHandle, NodeStatus, spawn};
+pub use guard::{GuardConfig, GuardCounters, NodeGuard};
+pub use task::{
+    AgentConfig, AgentError, AgentEvent, AgentHandle, NodeStatus, SessionCounters, spawn,
+};

@@ -2,26 +2,34 @@
 //! the UI, the CLI and the control socket, turns network events into state changes, and
 //! publishes what changed.
 //!
-//! Every outgoing protocol message passes [`super::guard::OutboundGuard::admit`] first; the
-//! three call sites are marked `GATE`.
+//! Every outgoing message passes the guard chain first: a gossip publish is charged by
+//! [`NodeGuard::authorize_publish`] before the fact is stored, and every message of a session
+//! by the guarded transport its task runs (see [`super::session`]). What peers send is
+//! counted against their receive budgets before it is looked at.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::SigningKey;
-use libp2p::{Multiaddr, PeerId, request_response::ResponseChannel};
+use libp2p::{Multiaddr, PeerId, Stream};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::guard::{OutboundGuard, OutboundKind};
-use crate::net::codec::SyncMessage;
-use crate::net::{NetConfig, NetError, NetEvent, NetHandle, NetInfo, NetworkStatus, node};
+use super::guard::{GuardConfig, GuardCounters, NodeGuard, PUBLISH_FLOW_COST, SESSION_OPEN_COST};
+use super::session::{self, Outcome};
+use crate::net::{
+    NetConfig, NetError, NetEvent, NetHandle, NetInfo, NetworkStatus, device_of, node,
+};
+use crate::protocol::anti_entropy::AntiEntropyError;
+use crate::protocol::guard::Denial;
+use crate::protocol::guarded::Route;
+use crate::protocol::transport::SessionError;
 use crate::state::coordinator::CrdtCoordinator;
 use crate::state::fact::{ContextId, DeviceKey, Fact, FactId, FactKind};
 use crate::state::hlc::HybridClock;
 use crate::state::ingest;
 use crate::state::journal::Journal;
-use crate::state::sync::{Initiator, JournalCoordinator, Responder};
-use crate::state::sync_frame::Frame;
+use crate::state::leakage::{Relationship, Timing};
+use crate::state::sync::{self, JournalCoordinator};
 use crate::state::{Store, StoreError};
 use crate::ui::UiEvent;
 
@@ -35,8 +43,8 @@ const EVENT_CAPACITY: usize = 65_536;
 /// Inbound anti-entropy sessions kept at once, in all and per peer.
 pub const MAX_INBOUND_SESSIONS: usize = 64;
 pub const MAX_INBOUND_SESSIONS_PER_PEER: usize = 4;
-/// An inbound session that has not heard from its initiator for this long is dropped.
-const SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often budgets are moved to the clock's epoch.
+const BUDGET_TICK: Duration = Duration::from_secs(1);
 /// Default period of anti-entropy with a random peer of each context.
 pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(30);
 /// Each period is stretched or shrunk by up to this fraction, so that peers started together
@@ -55,8 +63,8 @@ pub enum AgentError {
     Fact(String),
     #[error("the clock is out of range: {0}")]
     Clock(String),
-    #[error(transparent)]
-    Denied(#[from] super::guard::GuardDenied),
+    #[error("not sent: {0}")]
+    Denied(#[from] Denial),
 }
 
 /// What the node is doing, for `aura status` and the network screen.
@@ -65,6 +73,21 @@ pub struct NodeStatus {
     pub net: NetInfo,
     pub facts: u64,
     pub contexts: usize,
+    pub guard: GuardCounters,
+    pub sessions: SessionCounters,
+}
+
+/// How anti-entropy sessions ended, since the node started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionCounters {
+    pub completed: u64,
+    /// Ended because this side's guard chain refused a send (the peer saw an abort).
+    pub denied: u64,
+    /// Ended because the peer aborted, left, was too slow or broke the protocol.
+    pub failed: u64,
+    /// Inbound streams refused before a session ran: over the caps, over the peer's
+    /// budget, a bad preamble or a context this device has not joined.
+    pub refused: u64,
 }
 
 /// What the agent announces to whoever listens.
@@ -82,6 +105,7 @@ pub enum AgentEvent {
 pub struct AgentConfig {
     pub net: NetConfig,
     pub sync_interval: Duration,
+    pub guard: GuardConfig,
 }
 
 enum AgentCommand {
@@ -191,7 +215,6 @@ pub fn spawn(
     store: Store,
     signing_key: SigningKey,
     mut config: AgentConfig,
-    guard: Box<dyn OutboundGuard>,
     ui: Option<mpsc::Sender<UiEvent>>,
 ) -> Result<(AgentHandle, tokio::task::JoinHandle<Store>), AgentError> {
     for addr in store.peer_addrs()? {
@@ -200,6 +223,7 @@ pub fn spawn(
             Err(err) => tracing::warn!(%addr, %err, "a stored peer address does not parse"),
         }
     }
+    let guard = NodeGuard::new(config.guard, store.load_flow_budgets()?, now_ms());
     let local_peer = config.net.keypair.public().to_peer_id();
     let (net, net_events, net_task) = node::spawn(config.net)?;
     let mut joined = HashSet::new();
@@ -230,10 +254,9 @@ pub fn spawn(
         joined,
         subscribers: HashMap::new(),
         connected: Vec::new(),
-        next_session: 0,
-        outbound: HashMap::new(),
-        active_pairs: HashSet::new(),
+        outbound: HashSet::new(),
         inbound: HashMap::new(),
+        sessions: SessionCounters::default(),
         sync_interval: config.sync_interval,
     };
     let task = tokio::spawn(agent.run(command_rx, net_events, internal_rx));
@@ -248,23 +271,27 @@ type PendingWrite = (
     oneshot::Sender<Result<FactId, AgentError>>,
 );
 
+/// What session tasks tell the agent.
 enum Internal {
-    SyncReply {
-        session: u64,
-        result: Result<SyncMessage, NetError>,
+    InitiatorDone {
+        peer: PeerId,
+        context: ContextId,
+        outcome: Outcome<sync::Initiator>,
     },
-}
-
-struct OutSession {
-    peer: PeerId,
-    context: ContextId,
-    initiator: Initiator,
-}
-
-struct InSession {
-    context: ContextId,
-    responder: Responder,
-    last_heard: Instant,
+    /// An inbound stream's preamble asked for anti-entropy of `context`: the agent answers
+    /// with a responder over the context's facts, or nothing to refuse.
+    OpenResponder {
+        peer: PeerId,
+        context: ContextId,
+        reply: oneshot::Sender<Option<sync::Responder>>,
+    },
+    ResponderDone {
+        peer: PeerId,
+        context: ContextId,
+        outcome: Outcome<sync::Responder>,
+    },
+    /// An inbound stream ended before a session ran; `violation` when its preamble was bad.
+    InboundRefused { peer: PeerId, violation: bool },
 }
 
 struct Agent {
@@ -275,7 +302,7 @@ struct Agent {
     local_peer: PeerId,
     net: NetHandle,
     net_task: tokio::task::JoinHandle<()>,
-    guard: Box<dyn OutboundGuard>,
+    guard: NodeGuard,
     ui: Option<mpsc::Sender<UiEvent>>,
     events: broadcast::Sender<AgentEvent>,
     internal: mpsc::UnboundedSender<Internal>,
@@ -283,10 +310,11 @@ struct Agent {
     /// Peers known to be subscribed to each context's topic.
     subscribers: HashMap<ContextId, HashSet<PeerId>>,
     connected: Vec<PeerId>,
-    next_session: u64,
-    outbound: HashMap<u64, OutSession>,
-    active_pairs: HashSet<(PeerId, ContextId)>,
-    inbound: HashMap<(PeerId, u64), InSession>,
+    /// Sessions this device started, one per peer and context at a time.
+    outbound: HashSet<(PeerId, ContextId)>,
+    /// Inbound sessions running, per peer.
+    inbound: HashMap<PeerId, usize>,
+    sessions: SessionCounters,
     sync_interval: Duration,
 }
 
@@ -307,6 +335,17 @@ fn random_index(len: usize) -> usize {
     (getrandom::u64().unwrap_or(0) % len.max(1) as u64) as usize
 }
 
+/// The route of a session with `device` in `context`: a member, messages sent as the
+/// protocol produces them.
+fn route(context: ContextId, device: DeviceKey) -> Route {
+    Route {
+        context,
+        peer: device,
+        relationship: Relationship::Group,
+        timing: Timing::Batched,
+    }
+}
+
 impl Agent {
     async fn run(
         mut self,
@@ -315,6 +354,8 @@ impl Agent {
         mut internal: mpsc::UnboundedReceiver<Internal>,
     ) -> Store {
         let mut next_sync = tokio::time::Instant::now() + jittered(self.sync_interval);
+        let mut budget_tick = tokio::time::interval(BUDGET_TICK);
+        budget_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 command = commands.recv() => {
@@ -349,12 +390,16 @@ impl Agent {
                     self.net_events(batch);
                 }
                 Some(message) = internal.recv() => self.internal(message),
+                _ = budget_tick.tick() => {
+                    self.guard.tick(now_ms());
+                }
                 () = tokio::time::sleep_until(next_sync) => {
                     self.periodic();
                     next_sync = tokio::time::Instant::now() + jittered(self.sync_interval);
                 }
             }
         }
+        self.save_budgets();
         if let Err(err) = self.store.persist_pending() {
             tracing::error!(%err, "persisting received facts at shutdown");
         }
@@ -363,6 +408,12 @@ impl Agent {
         let _ = (&mut self.net_task).await;
         tracing::info!("agent stopped");
         self.store
+    }
+
+    fn save_budgets(&self) {
+        if let Err(err) = self.store.save_flow_budgets(&self.guard.budgets()) {
+            tracing::error!(%err, "saving flow budgets");
+        }
     }
 
     /// Handles a batch of commands; `true` to stop.
@@ -407,6 +458,8 @@ impl Agent {
             AgentCommand::Status(reply) => {
                 let facts = self.store.journal_len();
                 let contexts = self.joined.len();
+                let guard = self.guard.counters();
+                let sessions = self.sessions;
                 let net = self.net.clone();
                 tokio::spawn(async move {
                     let result = match (facts, net.info().await) {
@@ -414,6 +467,8 @@ impl Agent {
                             net,
                             facts,
                             contexts,
+                            guard,
+                            sessions,
                         }),
                         (Err(err), _) => Err(err.into()),
                         (_, Err(err)) => Err(err.into()),
@@ -435,12 +490,8 @@ impl Agent {
                 });
             }
             AgentCommand::SyncNow(context, reply) => {
-                let peers: Vec<PeerId> = self
-                    .subscribers
-                    .get(&context)
-                    .map(|peers| peers.iter().copied().collect())
-                    .unwrap_or_default();
-                let started = peers
+                let started = self
+                    .subscribers_of(context)
                     .into_iter()
                     .filter(|peer| self.start_sync(*peer, context))
                     .count();
@@ -453,6 +504,13 @@ impl Agent {
         }
     }
 
+    fn subscribers_of(&self, context: ContextId) -> Vec<PeerId> {
+        self.subscribers
+            .get(&context)
+            .map(|peers| peers.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
     fn join(&mut self, context: ContextId) -> Result<(), AgentError> {
         // Every write passes here: a context already joined costs no store transaction.
         if self.joined.contains(&context) {
@@ -461,19 +519,20 @@ impl Agent {
         self.store.join_context(context, now_ms())?;
         self.joined.insert(context);
         self.net.subscribe(context)?;
-        // Peers already known to take part get a session now rather than at the next tick.
-        let peers: Vec<PeerId> = self
-            .subscribers
-            .get(&context)
-            .map(|peers| peers.iter().copied().collect())
-            .unwrap_or_default();
-        for peer in peers {
+        // Peers already known to take part get their budgets and a session now rather than
+        // at the next tick.
+        for peer in self.subscribers_of(context) {
+            if let Some(device) = device_of(&peer) {
+                self.guard.admit_member(context, device);
+            }
             self.start_sync(peer, context);
         }
         Ok(())
     }
 
-    /// Signs and stores the batch in one transaction, then gossips each fact.
+    /// Signs each fact and charges its publish to the guard chain, stores the admitted ones
+    /// in one transaction, then gossips them. A fact the guard refuses is neither stored nor
+    /// sent, and its writer is told why.
     fn write_batch(&mut self, writes: Vec<PendingWrite>) {
         let now = now_ms();
         let mut signed = Vec::with_capacity(writes.len());
@@ -486,35 +545,47 @@ impl Agent {
                     Fact::sign(&self.signing_key, context, time, kind, body)
                         .map_err(|err| AgentError::Fact(err.to_string()))
                 })
-                .and_then(|fact| self.join(context).map(|()| fact));
+                .and_then(|fact| self.join(context).map(|()| fact))
+                .and_then(|fact| {
+                    let bytes = fact.encode();
+                    let subscribers: Vec<DeviceKey> = self
+                        .subscribers_of(context)
+                        .iter()
+                        .filter_map(device_of)
+                        .collect();
+                    self.guard.authorize_publish(
+                        context,
+                        self.device,
+                        &subscribers,
+                        bytes.len(),
+                    )?;
+                    Ok((fact, bytes))
+                });
             match fact {
-                Ok(fact) => signed.push((fact, reply)),
+                Ok((fact, bytes)) => signed.push((fact, bytes, reply)),
                 Err(err) => {
+                    tracing::info!(%err, "a write was not sent");
                     let _ = reply.send(Err(err));
                 }
             }
         }
-        let facts: Vec<Fact> = signed.iter().map(|(fact, _)| fact.clone()).collect();
+        if signed.is_empty() {
+            return;
+        }
+        let facts: Vec<Fact> = signed.iter().map(|(fact, _, _)| fact.clone()).collect();
         if let Err(err) = self.store.ingest_decoded(facts, now) {
             let message = err.to_string();
-            for (_, reply) in signed {
+            for (_, _, reply) in signed {
                 let _ = reply.send(Err(AgentError::Fact(message.clone())));
             }
             return;
         }
         let mut stored: HashMap<ContextId, Vec<FactId>> = HashMap::new();
-        for (fact, reply) in signed {
-            let bytes = fact.encode();
-            // GATE: a fact this device wrote, gossiped to its context.
+        for (fact, bytes, reply) in signed {
             let sent = self
-                .guard
-                .admit(fact.context(), None, OutboundKind::Gossip, bytes.len())
-                .map_err(AgentError::from)
-                .and_then(|()| {
-                    self.net
-                        .publish(fact.context(), bytes)
-                        .map_err(AgentError::from)
-                });
+                .net
+                .publish(fact.context(), bytes)
+                .map_err(AgentError::from);
             stored.entry(fact.context()).or_default().push(fact.id());
             let _ = reply.send(sent.map(|()| fact.id()));
         }
@@ -561,9 +632,15 @@ impl Agent {
             }
             NetEvent::PeerSubscribed { peer, context } => {
                 self.subscribers.entry(context).or_default().insert(peer);
+                if !self.joined.contains(&context) {
+                    return;
+                }
+                if let Some(device) = device_of(&peer) {
+                    self.guard.admit_member(context, device);
+                }
                 // Both sides see the subscription; the one with the smaller id starts, so a
                 // pair runs one session, which moves facts both ways.
-                if self.joined.contains(&context) && self.local_peer < peer {
+                if self.local_peer < peer {
                     self.start_sync(peer, context);
                 }
             }
@@ -572,11 +649,7 @@ impl Agent {
                     set.remove(&peer);
                 }
             }
-            NetEvent::SyncRequest {
-                peer,
-                message,
-                channel,
-            } => self.sync_request(peer, message, channel),
+            NetEvent::InboundSession { peer, stream } => self.inbound_session(peer, stream),
             NetEvent::Gossip { .. } => {}
         }
     }
@@ -597,11 +670,23 @@ impl Agent {
     fn ingest_gossip(&mut self, gossip: Vec<(PeerId, ContextId, Vec<u8>)>) {
         let mut facts = Vec::with_capacity(gossip.len());
         for (source, context, data) in gossip {
+            // The forwarding peer pays for what it sends, whoever wrote it.
+            let Some(device) = device_of(&source) else {
+                tracing::debug!(%source, "gossip from a peer id that names no device");
+                continue;
+            };
+            if !self.guard.receive(device, PUBLISH_FLOW_COST) {
+                tracing::debug!(%source, "gossip over the peer's budget dropped");
+                continue;
+            }
             match ingest::decode(&data, None) {
                 Ok(fact) if fact.context() == context => facts.push(fact),
                 Ok(_) => tracing::debug!(%source, "a gossiped fact of another context"),
                 Err(reason) => tracing::debug!(%source, ?reason, "a gossiped fact refused"),
             }
+        }
+        if facts.is_empty() {
+            return;
         }
         let ids: Vec<(ContextId, FactId)> = facts
             .iter()
@@ -664,238 +749,217 @@ impl Agent {
 
     /// Starts anti-entropy of `context` with `peer` unless one runs; `true` if it started.
     fn start_sync(&mut self, peer: PeerId, context: ContextId) -> bool {
-        if !self.joined.contains(&context) || !self.active_pairs.insert((peer, context)) {
+        let Some(device) = device_of(&peer) else {
+            return false;
+        };
+        if !self.joined.contains(&context) || self.outbound.contains(&(peer, context)) {
             return false;
         }
         let started = self
             .coordinator(context)
             .map_err(|err| err.to_string())
             .and_then(|coordinator| {
-                Initiator::start(coordinator, context).map_err(|err| err.to_string())
+                sync::Initiator::start(coordinator, context).map_err(|err| err.to_string())
             });
-        let (initiator, frames) = match started {
+        let (machine, first_turn) = match started {
             Ok(started) => started,
             Err(err) => {
                 tracing::error!(%err, "starting anti-entropy");
-                self.active_pairs.remove(&(peer, context));
                 return false;
             }
         };
-        let session = self.next_session;
-        self.next_session += 1;
-        self.outbound.insert(
-            session,
-            OutSession {
-                peer,
-                context,
-                initiator,
-            },
-        );
-        self.send_turn(session, frames)
-    }
-
-    /// Sends one initiator turn; ends the session when the gate refuses it.
-    fn send_turn(&mut self, session: u64, frames: Vec<Vec<u8>>) -> bool {
-        let Some(out) = self.outbound.get(&session) else {
-            return false;
-        };
-        let (peer, context) = (out.peer, out.context);
-        let message = SyncMessage { session, frames };
-        // GATE: every turn of an anti-entropy session this device started.
-        if let Err(err) = self.guard.admit(
-            context,
-            Some(peer),
-            OutboundKind::SyncRequest,
-            message.encoded_len(),
-        ) {
-            tracing::info!(%err, "anti-entropy turn not sent");
-            self.end_outbound(session);
-            return false;
-        }
+        self.outbound.insert((peer, context));
         let net = self.net.clone();
+        let guard = self.guard.shared();
         let internal = self.internal.clone();
         tokio::spawn(async move {
-            let result = net.sync_request(peer, message).await;
-            let _ = internal.send(Internal::SyncReply { session, result });
+            let outcome = match net.open_session(peer).await {
+                Ok(stream) => {
+                    session::run_initiator(
+                        stream,
+                        guard,
+                        route(context, device),
+                        machine,
+                        first_turn,
+                        now_ms(),
+                    )
+                    .await
+                }
+                Err(err) => {
+                    tracing::debug!(%err, "opening an anti-entropy session");
+                    Outcome {
+                        machine,
+                        result: Err(SessionError::Disconnected.into()),
+                        bytes_sent: 0,
+                        bytes_received: 0,
+                    }
+                }
+            };
+            let _ = internal.send(Internal::InitiatorDone {
+                peer,
+                context,
+                outcome,
+            });
         });
         true
     }
 
-    fn end_outbound(&mut self, session: u64) -> Option<OutSession> {
-        let out = self.outbound.remove(&session)?;
-        self.active_pairs.remove(&(out.peer, out.context));
-        Some(out)
-    }
-
-    fn internal(&mut self, message: Internal) {
-        let Internal::SyncReply { session, result } = message;
-        let reply = match result {
-            Ok(reply) => reply,
-            Err(err) => {
-                tracing::debug!(%err, "anti-entropy request failed");
-                self.end_outbound(session);
-                return;
-            }
-        };
-        let Some(out) = self.outbound.get_mut(&session) else {
+    /// A peer opened a session stream: refused at once when over the caps or the peer's
+    /// budget; otherwise a task reads what it is for and runs it.
+    fn inbound_session(&mut self, peer: PeerId, stream: Stream) {
+        let Some(device) = device_of(&peer) else {
+            self.sessions.refused += 1;
             return;
         };
-        let now = now_ms();
-        let mut next = Vec::new();
-        let mut failed = reply.session != session;
-        for frame in &reply.frames {
-            match out.initiator.receive(frame, now) {
-                Ok(frames) => next.extend(frames),
-                Err(err) => {
-                    tracing::info!(peer = %out.peer, %err, "anti-entropy reply refused");
-                    failed = true;
-                    break;
-                }
-            }
-        }
-        let finished = out.initiator.is_finished();
-        if failed || (!finished && next.is_empty()) {
-            if let Some(out) = self.end_outbound(session) {
-                let _ = self.net.penalize(out.peer);
-                let (coordinator, _) = out.initiator.finish();
-                self.persist(coordinator, out.context);
-            }
+        let running: usize = self.inbound.values().sum();
+        let of_peer = self.inbound.get(&peer).copied().unwrap_or(0);
+        if running >= MAX_INBOUND_SESSIONS
+            || of_peer >= MAX_INBOUND_SESSIONS_PER_PEER
+            || !self.guard.receive(device, SESSION_OPEN_COST)
+        {
+            tracing::debug!(%peer, "an inbound session refused");
+            self.sessions.refused += 1;
             return;
         }
-        if finished {
-            if let Some(out) = self.end_outbound(session) {
-                let (coordinator, report) = out.initiator.finish();
-                tracing::debug!(?report, "anti-entropy finished");
-                self.persist(coordinator, out.context);
-            }
-            return;
-        }
-        self.send_turn(session, next);
-    }
-
-    /// One turn from an initiator. A turn that breaks the protocol is charged to the peer and
-    /// gets no response: dropping the channel closes the stream.
-    fn sync_request(
-        &mut self,
-        peer: PeerId,
-        message: SyncMessage,
-        channel: ResponseChannel<SyncMessage>,
-    ) {
-        let key = (peer, message.session);
-        if !self.inbound.contains_key(&key) {
-            let Some(context) = self.hello_context(&message) else {
-                let _ = self.net.penalize(peer);
-                return;
-            };
-            let per_peer = self.inbound.keys().filter(|(p, _)| *p == peer).count();
-            if !self.joined.contains(&context)
-                || self.inbound.len() >= MAX_INBOUND_SESSIONS
-                || per_peer >= MAX_INBOUND_SESSIONS_PER_PEER
-            {
-                tracing::debug!(%peer, "anti-entropy session declined");
-                return;
-            }
-            let coordinator = match self.coordinator(context) {
-                Ok(coordinator) => coordinator,
+        *self.inbound.entry(peer).or_default() += 1;
+        let guard = self.guard.shared();
+        let internal = self.internal.clone();
+        tokio::spawn(async move {
+            let mut stream = stream;
+            let context = match session::read_preamble(&mut stream).await {
+                Ok((session::SessionProtocol::AntiEntropy, context)) => context,
                 Err(err) => {
-                    tracing::error!(%err, "loading a context for anti-entropy");
+                    tracing::debug!(%peer, %err, "a session stream without a valid preamble");
+                    let violation = matches!(err, session::PreambleError::UnknownProtocol(_));
+                    let _ = internal.send(Internal::InboundRefused { peer, violation });
                     return;
                 }
             };
-            self.inbound.insert(
-                key,
-                InSession {
-                    context,
-                    responder: Responder::new(coordinator),
-                    last_heard: Instant::now(),
-                },
-            );
-        }
-        let Some(session) = self.inbound.get_mut(&key) else {
-            return;
-        };
-        session.last_heard = Instant::now();
-        let now = now_ms();
-        let mut reply = Vec::new();
-        let mut failed = false;
-        for frame in &message.frames {
-            match session.responder.receive(frame, now) {
-                Ok(frames) => reply.extend(frames),
-                Err(err) => {
-                    tracing::info!(%peer, %err, "anti-entropy request refused");
-                    failed = true;
-                    break;
+            let (reply, answer) = oneshot::channel();
+            let asked = internal.send(Internal::OpenResponder {
+                peer,
+                context,
+                reply,
+            });
+            let Ok(Some(machine)) = (match asked {
+                Ok(()) => answer.await,
+                Err(_) => return,
+            }) else {
+                let _ = internal.send(Internal::InboundRefused {
+                    peer,
+                    violation: false,
+                });
+                return;
+            };
+            let outcome =
+                session::run_responder(stream, guard, route(context, device), machine, now_ms())
+                    .await;
+            let _ = internal.send(Internal::ResponderDone {
+                peer,
+                context,
+                outcome,
+            });
+        });
+    }
+
+    fn internal(&mut self, message: Internal) {
+        match message {
+            Internal::InitiatorDone {
+                peer,
+                context,
+                outcome,
+            } => {
+                self.outbound.remove(&(peer, context));
+                let (coordinator, report) = outcome.machine.finish();
+                tracing::debug!(
+                    %peer,
+                    ?report,
+                    sent = outcome.bytes_sent,
+                    received = outcome.bytes_received,
+                    "anti-entropy initiated"
+                );
+                self.persist(coordinator, context);
+                self.session_ended(peer, &outcome.result);
+            }
+            Internal::OpenResponder {
+                peer,
+                context,
+                reply,
+            } => {
+                let machine = if self.joined.contains(&context) {
+                    if let Some(device) = device_of(&peer) {
+                        // It knows the context: a member, as if it had subscribed.
+                        self.guard.admit_member(context, device);
+                    }
+                    match self.coordinator(context) {
+                        Ok(coordinator) => Some(sync::Responder::new(coordinator)),
+                        Err(err) => {
+                            tracing::error!(%err, "loading a context for anti-entropy");
+                            None
+                        }
+                    }
+                } else {
+                    tracing::debug!(%peer, "anti-entropy asked for a context not joined");
+                    None
+                };
+                let _ = reply.send(machine);
+            }
+            Internal::ResponderDone {
+                peer,
+                context,
+                outcome,
+            } => {
+                self.inbound_ended(peer);
+                let (coordinator, _) = outcome.machine.finish();
+                self.persist(coordinator, context);
+                self.session_ended(peer, &outcome.result);
+            }
+            Internal::InboundRefused { peer, violation } => {
+                self.inbound_ended(peer);
+                self.sessions.refused += 1;
+                if violation {
+                    let _ = self.net.penalize(peer);
                 }
             }
         }
-        let finished = session.responder.is_finished();
-        let context = session.context;
-        if failed || reply.is_empty() {
-            let _ = self.net.penalize(peer);
-            self.end_inbound(key);
-            return;
+    }
+
+    fn inbound_ended(&mut self, peer: PeerId) {
+        if let Some(count) = self.inbound.get_mut(&peer) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.inbound.remove(&peer);
+            }
         }
-        let response = SyncMessage {
-            session: message.session,
-            frames: reply,
-        };
-        // GATE: every turn this device answers in a session a peer started.
-        match self.guard.admit(
-            context,
-            Some(peer),
-            OutboundKind::SyncResponse,
-            response.encoded_len(),
-        ) {
-            Ok(()) => {
-                let _ = self.net.sync_respond(channel, response);
+    }
+
+    /// Counts how a session ended; a peer that broke the protocol is charged for it.
+    fn session_ended(&mut self, peer: PeerId, result: &Result<(), AntiEntropyError>) {
+        match result {
+            Ok(()) => self.sessions.completed += 1,
+            Err(AntiEntropyError::Session(SessionError::Denied(denial))) => {
+                tracing::info!(%peer, %denial, "anti-entropy stopped by the guard chain");
+                self.sessions.denied += 1;
             }
             Err(err) => {
-                tracing::info!(%err, "anti-entropy answer not sent");
-                self.end_inbound(key);
-                return;
+                tracing::debug!(%peer, %err, "anti-entropy failed");
+                self.sessions.failed += 1;
+                if err.is_violation() {
+                    let _ = self.net.penalize(peer);
+                }
             }
         }
-        if finished {
-            self.end_inbound(key);
-        }
     }
 
-    /// The context a new session names in its first frame, which must be Hello.
-    fn hello_context(&self, message: &SyncMessage) -> Option<ContextId> {
-        match Frame::decode(message.frames.first()?) {
-            Ok((Frame::Hello { context }, _)) => Some(context),
-            _ => None,
-        }
-    }
-
-    fn end_inbound(&mut self, key: (PeerId, u64)) {
-        if let Some(session) = self.inbound.remove(&key) {
-            let (coordinator, _) = session.responder.finish();
-            self.persist(coordinator, session.context);
-        }
-    }
-
-    /// Anti-entropy with one random peer of each context, and the end of idle sessions.
+    /// Anti-entropy with one random peer of each context, and the budgets kept.
     fn periodic(&mut self) {
         if let Err(err) = self.store.persist_pending() {
             tracing::error!(%err, "persisting received facts");
         }
-        let idle: Vec<(PeerId, u64)> = self
-            .inbound
-            .iter()
-            .filter(|(_, session)| session.last_heard.elapsed() > SESSION_IDLE_TIMEOUT)
-            .map(|(key, _)| *key)
-            .collect();
-        for key in idle {
-            self.end_inbound(key);
-        }
+        self.save_budgets();
         let contexts: Vec<ContextId> = self.joined.iter().copied().collect();
         for context in contexts {
-            let peers: Vec<PeerId> = self
-                .subscribers
-                .get(&context)
-                .map(|peers| peers.iter().copied().collect())
-                .unwrap_or_default();
+            let peers = self.subscribers_of(context);
             if !peers.is_empty() {
                 let peer = peers[random_index(peers.len())];
                 self.start_sync(peer, context);

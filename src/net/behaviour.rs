@@ -4,10 +4,9 @@ use std::time::Duration;
 
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::{gossipsub, identify, identity::Keypair, kad, mdns, ping, request_response};
+use libp2p::{StreamProtocol, gossipsub, identify, identity::Keypair, kad, mdns, ping};
 use sha2::{Digest, Sha256};
 
-use super::codec::{SYNC_PROTOCOL, SyncCodec};
 use crate::state::limits::MAX_FRAME_BYTES;
 
 /// Protocol name identify announces.
@@ -22,10 +21,9 @@ const MESH_N_HIGH: usize = 12;
 const MESH_OUTBOUND_MIN: usize = 0;
 /// A short heartbeat grafts a new neighbour into the mesh quickly after it subscribes.
 const HEARTBEAT: Duration = Duration::from_millis(200);
-/// How long an anti-entropy round trip may take before the request fails.
-const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Anti-entropy streams one connection may have open at once.
-const MAX_SYNC_STREAMS: usize = 16;
+/// The protocol of session streams: each carries one run of a session-typed choreography
+/// (see [`crate::agent::session`]).
+pub const SESSION_PROTOCOL: StreamProtocol = StreamProtocol::new("/aura/session/1");
 
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
@@ -34,7 +32,7 @@ pub struct Behaviour {
     pub mdns: Toggle<mdns::tokio::Behaviour>,
     pub kad: kad::Behaviour<kad::store::MemoryStore>,
     pub gossipsub: gossipsub::Behaviour,
-    pub sync: request_response::Behaviour<SyncCodec>,
+    pub sessions: libp2p_stream::Behaviour,
 }
 
 impl std::fmt::Debug for Behaviour {
@@ -101,13 +99,7 @@ impl Behaviour {
             mdns: Toggle::from(mdns),
             kad,
             gossipsub,
-            sync: request_response::Behaviour::with_codec(
-                SyncCodec,
-                [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
-                request_response::Config::default()
-                    .with_request_timeout(SYNC_REQUEST_TIMEOUT)
-                    .with_max_concurrent_streams(MAX_SYNC_STREAMS),
-            ),
+            sessions: libp2p_stream::Behaviour::new(),
         })
     }
 }

@@ -1,9 +1,8 @@
 //! The network side of a node: a libp2p Swarm owned by one task ([`node`]), its behaviours
-//! ([`behaviour`]: identify, ping, mDNS, Kademlia, gossipsub, anti-entropy request-response),
-//! the capped anti-entropy codec ([`codec`]), and the status the UI shows.
+//! ([`behaviour`]: identify, ping, mDNS, Kademlia, gossipsub, session streams), and the status
+//! the UI shows.
 
 pub mod behaviour;
-pub mod codec;
 pub mod node;
 
 pub use node::{NetConfig, NetError, NetEvent, NetHandle, NetInfo};
@@ -27,5 +26,39 @@ impl fmt::Display for NetworkStatus {
             Self::Listening { peers: 1 } => f.write_str("online · 1 peer"),
             Self::Listening { peers } => write!(f, "online · {peers} peers"),
         }
+    }
+}
+
+/// The device key a peer id names. Aura's peer ids are made from the device's Ed25519 key,
+/// which fits in the id itself (an identity multihash of the protobuf-encoded key); any
+/// other peer id names no device.
+pub fn device_of(peer: &libp2p::PeerId) -> Option<crate::state::fact::DeviceKey> {
+    /// The multihash code of the identity hash: the digest is the input itself.
+    const IDENTITY_MULTIHASH: u64 = 0;
+    let multihash: &libp2p::multihash::Multihash<64> = peer.as_ref();
+    if multihash.code() != IDENTITY_MULTIHASH {
+        return None;
+    }
+    let key = libp2p::identity::PublicKey::try_decode_protobuf(multihash.digest()).ok()?;
+    let key = key.try_into_ed25519().ok()?;
+    Some(crate::state::fact::DeviceKey(key.to_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_id_names_the_device_key_it_was_made_from() {
+        let keypair = libp2p::identity::Keypair::generate_ed25519();
+        let Ok(ed25519) = keypair.clone().try_into_ed25519() else {
+            panic!("an Ed25519 keypair");
+        };
+        let peer = keypair.public().to_peer_id();
+        assert_eq!(
+            device_of(&peer),
+            Some(crate::state::fact::DeviceKey(ed25519.public().to_bytes()))
+        );
+        assert_eq!(device_of(&libp2p::PeerId::random()), None);
     }
 }

@@ -13,20 +13,19 @@ use std::time::Duration;
 use futures::StreamExt;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{
-    Multiaddr, PeerId, Swarm, gossipsub, identify, identity::Keypair, kad, mdns, noise,
-    request_response, tcp, yamux,
+    Multiaddr, PeerId, Stream, Swarm, gossipsub, identify, identity::Keypair, kad, mdns, noise,
+    tcp, yamux,
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::behaviour::{Behaviour, BehaviourEvent};
-use super::codec::{SyncMessage, SyncRequest};
+use super::behaviour::{Behaviour, BehaviourEvent, SESSION_PROTOCOL};
 use crate::state::fact::ContextId;
 
 /// Events the swarm task may queue before it waits for the agent.
 pub const NET_EVENT_CAPACITY: usize = 4096;
 /// A connection with no protocol using it is closed after this long.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(300);
-/// Failed or malformed anti-entropy streams after which a peer is disconnected.
+/// Session streams that broke their protocol after which a peer is disconnected.
 pub const MAX_REJECTED_STREAMS: u64 = 16;
 /// The topic name prefix of a context; the context id follows in hex.
 const TOPIC_PREFIX: &str = "aura/context/";
@@ -53,8 +52,8 @@ pub enum NetError {
     Listen { addr: Multiaddr, reason: String },
     #[error("cannot dial {addr}: {reason}")]
     Dial { addr: Multiaddr, reason: String },
-    #[error("anti-entropy request to {peer} failed: {reason}")]
-    Request { peer: PeerId, reason: String },
+    #[error("cannot open a session with {peer}: {reason}")]
+    OpenSession { peer: PeerId, reason: String },
     #[error(transparent)]
     Behaviour(#[from] super::behaviour::BehaviourError),
 }
@@ -65,7 +64,7 @@ pub struct NetInfo {
     pub peer_id: Option<PeerId>,
     pub listen_addrs: Vec<Multiaddr>,
     pub connected: Vec<PeerId>,
-    /// Anti-entropy streams refused per peer (malformed, oversized, truncated or misbehaving).
+    /// Session streams refused per peer (malformed, oversized, truncated or misbehaving).
     pub rejected_streams: BTreeMap<PeerId, u64>,
 }
 
@@ -93,38 +92,33 @@ pub enum NetEvent {
         peer: PeerId,
         context: ContextId,
     },
-    SyncRequest {
+    /// A peer opened a session stream; the agent runs it or drops it.
+    InboundSession {
         peer: PeerId,
-        message: SyncMessage,
-        channel: request_response::ResponseChannel<SyncMessage>,
+        stream: Stream,
     },
 }
 
 enum Command {
     Dial(Multiaddr, oneshot::Sender<Result<(), NetError>>),
     Subscribe(ContextId),
-    Publish {
-        context: ContextId,
-        data: Vec<u8>,
-    },
-    SyncRequest {
-        peer: PeerId,
-        message: SyncMessage,
-        reply: oneshot::Sender<Result<SyncMessage, NetError>>,
-    },
-    SyncRespond {
-        channel: request_response::ResponseChannel<SyncMessage>,
-        message: SyncMessage,
-    },
+    Publish { context: ContextId, data: Vec<u8> },
     Penalize(PeerId),
     Info(oneshot::Sender<NetInfo>),
     MeshPeers(ContextId, oneshot::Sender<usize>),
 }
 
 /// The cloneable handle to the swarm task. Dropping every handle stops the task.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NetHandle {
     commands: mpsc::UnboundedSender<Command>,
+    sessions: libp2p_stream::Control,
+}
+
+impl std::fmt::Debug for NetHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetHandle").finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Command {
@@ -173,26 +167,16 @@ impl NetHandle {
         self.send(Command::Publish { context, data })
     }
 
-    pub async fn sync_request(
-        &self,
-        peer: PeerId,
-        message: SyncMessage,
-    ) -> Result<SyncMessage, NetError> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Command::SyncRequest {
-            peer,
-            message,
-            reply,
-        })?;
-        answer.await.map_err(|_| NetError::Stopped)?
-    }
-
-    pub fn sync_respond(
-        &self,
-        channel: request_response::ResponseChannel<SyncMessage>,
-        message: SyncMessage,
-    ) -> Result<(), NetError> {
-        self.send(Command::SyncRespond { channel, message })
+    /// Opens a session stream to `peer`, dialling it if no connection is open.
+    pub async fn open_session(&self, peer: PeerId) -> Result<Stream, NetError> {
+        self.sessions
+            .clone()
+            .open_stream(peer, SESSION_PROTOCOL)
+            .await
+            .map_err(|err| NetError::OpenSession {
+                peer,
+                reason: err.to_string(),
+            })
     }
 
     /// Counts a misbehaviour of `peer` found above the transport (a frame that does not
@@ -227,6 +211,11 @@ pub fn spawn(
     NetError,
 > {
     let behaviour = Behaviour::new(&config.keypair, config.mdns)?;
+    let sessions = behaviour.sessions.new_control();
+    let incoming = sessions
+        .clone()
+        .accept(SESSION_PROTOCOL)
+        .map_err(|err| NetError::Transport(err.to_string()))?;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
         .with_tokio()
         .with_tcp(
@@ -271,13 +260,13 @@ pub fn spawn(
         swarm,
         commands: command_rx,
         events: event_tx,
+        incoming,
         pending_dials: HashMap::new(),
-        pending_requests: HashMap::new(),
         rejected: BTreeMap::new(),
         listen_addrs: Vec::new(),
     };
     let join = tokio::spawn(task.run());
-    Ok((NetHandle { commands }, events, join))
+    Ok((NetHandle { commands, sessions }, events, join))
 }
 
 fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
@@ -291,11 +280,10 @@ struct SwarmTask {
     swarm: Swarm<Behaviour>,
     commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::Sender<NetEvent>,
+    /// Session streams peers open; taken at once, since the stream behaviour drops those
+    /// nobody is waiting for.
+    incoming: libp2p_stream::IncomingStreams,
     pending_dials: HashMap<libp2p::swarm::ConnectionId, oneshot::Sender<Result<(), NetError>>>,
-    pending_requests: HashMap<
-        request_response::OutboundRequestId,
-        (PeerId, oneshot::Sender<Result<SyncMessage, NetError>>),
-    >,
     rejected: BTreeMap<PeerId, u64>,
     listen_addrs: Vec<Multiaddr>,
 }
@@ -310,6 +298,12 @@ impl SwarmTask {
                 },
                 event = self.swarm.select_next_some() => {
                     if self.event(event).await.is_err() {
+                        break;
+                    }
+                }
+                Some((peer, stream)) = self.incoming.next() => {
+                    let event = NetEvent::InboundSession { peer, stream };
+                    if self.events.send(event).await.is_err() {
                         break;
                     }
                 }
@@ -359,29 +353,6 @@ impl SwarmTask {
                     Err(err) => tracing::warn!(%err, "gossip publish"),
                 }
             }
-            Command::SyncRequest {
-                peer,
-                message,
-                reply,
-            } => {
-                let id = self
-                    .swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_request(&peer, SyncRequest::Valid(message));
-                self.pending_requests.insert(id, (peer, reply));
-            }
-            Command::SyncRespond { channel, message } => {
-                if self
-                    .swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_response(channel, message)
-                    .is_err()
-                {
-                    tracing::debug!("a sync response found its stream closed");
-                }
-            }
             Command::Penalize(peer) => self.penalize(peer),
             Command::Info(reply) => {
                 let _ = reply.send(NetInfo {
@@ -406,7 +377,7 @@ impl SwarmTask {
     fn penalize(&mut self, peer: PeerId) {
         let count = self.rejected.entry(peer).or_default();
         *count += 1;
-        tracing::warn!(%peer, rejected = *count, "refused an anti-entropy stream");
+        tracing::warn!(%peer, rejected = *count, "refused a session stream");
         if *count >= MAX_REJECTED_STREAMS {
             let _ = self.swarm.disconnect_peer_id(peer);
         }
@@ -486,7 +457,6 @@ impl SwarmTask {
                     context,
                 })
             }
-            BehaviourEvent::Sync(event) => self.sync_event(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 for addr in info.listen_addrs {
                     self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
@@ -511,82 +481,6 @@ impl SwarmTask {
                 None
             }
             _ => None,
-        }
-    }
-
-    fn sync_event(
-        &mut self,
-        event: request_response::Event<SyncRequest, SyncMessage>,
-    ) -> Option<NetEvent> {
-        use request_response::{Event, Message};
-        match event {
-            Event::Message {
-                peer,
-                message:
-                    Message::Request {
-                        request: SyncRequest::Valid(message),
-                        channel,
-                        ..
-                    },
-                ..
-            } => Some(NetEvent::SyncRequest {
-                peer,
-                message,
-                channel,
-            }),
-            Event::Message {
-                peer,
-                message:
-                    Message::Request {
-                        request: SyncRequest::Invalid(reason),
-                        ..
-                    },
-                ..
-            } => {
-                // Dropping the channel closes the stream without an answer.
-                tracing::debug!(%peer, %reason, "malformed anti-entropy stream");
-                self.penalize(peer);
-                None
-            }
-            Event::Message {
-                message:
-                    Message::Response {
-                        request_id,
-                        response,
-                    },
-                ..
-            } => {
-                if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
-                    let _ = reply.send(Ok(response));
-                }
-                None
-            }
-            Event::OutboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
-                // A response that broke the codec's caps is the peer's fault.
-                if matches!(&error, request_response::OutboundFailure::Io(err) if err.kind() == std::io::ErrorKind::InvalidData)
-                {
-                    self.penalize(peer);
-                }
-                if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
-                    let _ = reply.send(Err(NetError::Request {
-                        peer,
-                        reason: error.to_string(),
-                    }));
-                }
-                None
-            }
-            Event::InboundFailure { peer, error, .. } => {
-                // Malformed requests were charged when they were read; a response the agent
-                // chose not to send was charged when it was refused.
-                tracing::debug!(%peer, %error, "anti-entropy stream ended without an answer");
-                None
-            }
-            Event::ResponseSent { .. } => None,
         }
     }
 }

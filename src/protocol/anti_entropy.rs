@@ -11,6 +11,7 @@
 
 use super::session::{Branch, Chan, Closed};
 use super::transport::{SessionError, Transport};
+use crate::state::fact::ContextId;
 use crate::state::sync::{self, SyncError};
 use crate::state::sync_frame::Frame;
 
@@ -43,6 +44,26 @@ pub enum AntiEntropyError {
     Session(#[from] SessionError),
     #[error(transparent)]
     Sync(#[from] SyncError),
+    #[error("the session opened for one context says Hello for another")]
+    WrongContext,
+}
+
+impl AntiEntropyError {
+    /// Whether the peer broke the protocol, which the node counts against it.
+    pub fn is_violation(&self) -> bool {
+        match self {
+            Self::Session(err) => err.is_violation(),
+            Self::Sync(_) | Self::WrongContext => true,
+        }
+    }
+}
+
+/// The context a Hello turn names.
+pub fn hello_context(turn: &Turn) -> Option<ContextId> {
+    match Frame::decode(turn.first()?) {
+        Ok((Frame::Hello { context }, _)) => Some(context),
+        _ => None,
+    }
 }
 
 /// Whether a turn ends the initiator's side of the session.
@@ -78,49 +99,53 @@ fn feed_responder(
 
 /// Runs the initiator: `first_turn` is what [`sync::Initiator::start`] returned. The state
 /// machine stays with the caller, to `finish` whether the session completed or not.
-pub fn initiator<T: Transport>(
+pub async fn initiator<T: Transport>(
     chan: Chan<T, session::Initiator>,
     machine: &mut sync::Initiator,
     first_turn: Turn,
     now_ms: u64,
 ) -> Result<(Closed, T), AntiEntropyError> {
-    let chan = chan.send(Hello(first_turn))?;
-    let (Reconcile(reply), mut chan) = chan.recv()?;
+    let chan = chan.send(Hello(first_turn)).await?;
+    let (Reconcile(reply), mut chan) = chan.recv().await?;
     let mut turn = feed_initiator(machine, &reply, now_ms)?;
     loop {
         let choice = chan.enter();
         if ends_session(&turn) {
-            let chan = choice.right()?.send(Done(turn))?;
-            let (DoneAck(reply), chan) = chan.recv()?;
+            let chan = choice.right().await?.send(Done(turn)).await?;
+            let (DoneAck(reply), chan) = chan.recv().await?;
             feed_initiator(machine, &reply, now_ms)?;
             return Ok(chan.close());
         }
-        let (Facts(reply), next) = choice.left()?.send(Want(turn))?.recv()?;
+        let (Facts(reply), next) = choice.left().await?.send(Want(turn)).await?.recv().await?;
         turn = feed_initiator(machine, &reply, now_ms)?;
         chan = next;
     }
 }
 
-/// Runs the responder until the initiator's `Done`.
-pub fn responder<T: Transport>(
+/// Runs the responder of a session opened for `context` until the initiator's `Done`.
+pub async fn responder<T: Transport>(
     chan: Chan<T, session::Responder>,
     machine: &mut sync::Responder,
+    context: ContextId,
     now_ms: u64,
 ) -> Result<(Closed, T), AntiEntropyError> {
-    let (Hello(turn), chan) = chan.recv()?;
+    let (Hello(turn), chan) = chan.recv().await?;
+    if hello_context(&turn) != Some(context) {
+        return Err(AntiEntropyError::WrongContext);
+    }
     let reply = feed_responder(machine, &turn, now_ms)?;
-    let mut chan = chan.send(Reconcile(reply))?;
+    let mut chan = chan.send(Reconcile(reply)).await?;
     loop {
-        match chan.enter().offer()? {
+        match chan.enter().offer().await? {
             Branch::Left(round) => {
-                let (Want(turn), round) = round.recv()?;
+                let (Want(turn), round) = round.recv().await?;
                 let reply = feed_responder(machine, &turn, now_ms)?;
-                chan = round.send(Facts(reply))?;
+                chan = round.send(Facts(reply)).await?;
             }
             Branch::Right(closing) => {
-                let (Done(turn), closing) = closing.recv()?;
+                let (Done(turn), closing) = closing.recv().await?;
                 let reply = feed_responder(machine, &turn, now_ms)?;
-                return Ok(closing.send(DoneAck(reply))?.close());
+                return Ok(closing.send(DoneAck(reply)).await?.close());
             }
         }
     }

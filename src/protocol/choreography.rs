@@ -79,11 +79,15 @@ macro_rules! choreography {
         }
 
         impl $crate::protocol::session::Message for $msg {
+            type Payload = $payload;
             fn annotation() -> &'static $crate::protocol::annotation::Annotation {
                 &Self::ANNOTATION
             }
-            fn wire_size(&self) -> usize {
-                $crate::protocol::annotation::WireSize::wire_size(&self.0)
+            fn payload(&self) -> &$payload {
+                &self.0
+            }
+            fn from_payload(payload: $payload) -> Self {
+                Self(payload)
             }
         }
     };

@@ -87,14 +87,25 @@ pub struct GuardChain;
 
 impl GuardChain {
     pub fn evaluate(snapshot: &Snapshot<'_>, request: &SendRequest<'_>) -> Result<Effects, Denial> {
+        Self::evaluate_for(snapshot, request, &[request.peer])
+    }
+
+    /// The chain with the flow guard run for each of `flow_peers`.
+    fn evaluate_for(
+        snapshot: &Snapshot<'_>,
+        request: &SendRequest<'_>,
+        flow_peers: &[DeviceKey],
+    ) -> Result<Effects, Denial> {
         if !snapshot.capabilities.allows_name(request.capability) {
             return Err(Denial::MissingCapability {
                 capability: request.capability.to_owned(),
             });
         }
-        snapshot
-            .budgets
-            .check(request.context, request.peer, request.flow_cost)?;
+        for peer in flow_peers {
+            snapshot
+                .budgets
+                .check(request.context, *peer, request.flow_cost)?;
+        }
         let epoch = snapshot.budgets.epoch();
         if request.journal_facts.len() > MAX_JOURNAL_FACTS_PER_SEND {
             return Err(Denial::TooManyFacts(request.journal_facts.len()));
@@ -128,6 +139,43 @@ impl GuardChain {
     }
 }
 
+/// One message to every listed peer of a context at once (a gossip publish): each peer's
+/// budget pays the flow cost, while the context's leakage is charged once, since observers
+/// see one publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BroadcastEffects {
+    /// The effects of the send, `peer` being the first recipient (or the request's peer when
+    /// no recipient is known yet).
+    pub send: Effects,
+    pub peers: Vec<DeviceKey>,
+}
+
+impl GuardChain {
+    /// [`GuardChain::evaluate`] for one message to each of `peers` (deduplicated).
+    pub fn evaluate_broadcast(
+        snapshot: &Snapshot<'_>,
+        request: &SendRequest<'_>,
+        peers: &[DeviceKey],
+    ) -> Result<BroadcastEffects, Denial> {
+        let mut peers = peers.to_vec();
+        peers.sort();
+        peers.dedup();
+        let first = peers.first().copied().unwrap_or(request.peer);
+        let mut send = Self::evaluate_for(
+            snapshot,
+            &SendRequest {
+                peer: first,
+                ..*request
+            },
+            &peers,
+        )?;
+        if peers.is_empty() {
+            send.flow_cost = 0;
+        }
+        Ok(BroadcastEffects { send, peers })
+    }
+}
+
 /// The state the guard chain's effects change, owned by the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuardState {
@@ -152,6 +200,40 @@ impl GuardState {
         let effects = GuardChain::evaluate(&self.snapshot(), request)?;
         self.apply(&effects)?;
         Ok(effects)
+    }
+
+    /// Evaluates a broadcast and, if every guard passed for every peer, performs the effects.
+    pub fn authorize_broadcast(
+        &mut self,
+        request: &SendRequest<'_>,
+        peers: &[DeviceKey],
+    ) -> Result<BroadcastEffects, Denial> {
+        let effects = GuardChain::evaluate_broadcast(&self.snapshot(), request, peers)?;
+        self.apply_broadcast(&effects)?;
+        Ok(effects)
+    }
+
+    /// Performs a broadcast's effects: every peer's charge is checked before any is made.
+    pub fn apply_broadcast(&mut self, effects: &BroadcastEffects) -> Result<(), Denial> {
+        let send = &effects.send;
+        if send.epoch != self.budgets.epoch() {
+            return Err(Denial::EpochChanged {
+                evaluated: send.epoch,
+                current: self.budgets.epoch(),
+            });
+        }
+        for peer in &effects.peers {
+            self.budgets.check(send.context, *peer, send.flow_cost)?;
+        }
+        self.leakage
+            .check(send.context, send.epoch, &send.leakage, send.class)?;
+        for peer in &effects.peers {
+            self.budgets.charge(send.context, *peer, send.flow_cost)?;
+        }
+        self.leakage
+            .charge(send.context, send.epoch, &send.leakage, send.class)?;
+        self.journal.extend_from_slice(&send.journal);
+        Ok(())
     }
 
     /// Performs `effects`. Both charges are checked before either is made, so effects that no

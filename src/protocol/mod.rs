@@ -4,11 +4,12 @@
 //!   a run ends only through `End`, which yields the [`Closed`](session::Closed) token.
 //! - [`choreography`] — the `choreography!` macro: roles, messages and their annotations
 //!   (guard capability, flow cost, journal facts), projected to each role's session type.
-//! - [`annotation`] — the annotation table the runtime reads, and message wire sizes.
+//! - [`annotation`] — the annotation table the runtime reads, and how payloads are encoded.
 //! - [`transport`] — what an endpoint needs from the network; an in-memory pair for tests.
 //! - [`guard`] — the guard chain as pure functions (`GuardChain::evaluate`) returning effects
 //!   as data, and `GuardState::apply`, the only place they are performed.
 //! - [`guarded`] — a transport that runs the guard chain before handing a message over.
+//! - [`wire`] — the framing of a session over a byte stream (a libp2p stream in the node).
 //! - [`request_response`], [`anti_entropy`] — the protocols written with the macro.
 
 pub mod annotation;
@@ -19,3 +20,4 @@ pub mod guarded;
 pub mod request_response;
 pub mod session;
 pub mod transport;
+pub mod wire;

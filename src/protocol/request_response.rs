@@ -15,22 +15,22 @@ crate::choreography! {
 }
 
 /// Sends `request` and returns the server's answer.
-pub fn client<T: Transport>(
+pub async fn client<T: Transport>(
     chan: Chan<T, session::Client>,
     request: Vec<u8>,
 ) -> Result<(Vec<u8>, Closed, T), SessionError> {
-    let chan = chan.send(SendRequest(request))?;
-    let (SendResponse(response), chan) = chan.recv()?;
+    let chan = chan.send(SendRequest(request)).await?;
+    let (SendResponse(response), chan) = chan.recv().await?;
     let (closed, transport) = chan.close();
     Ok((response, closed, transport))
 }
 
 /// Answers one request with `handler`.
-pub fn server<T: Transport>(
+pub async fn server<T: Transport>(
     chan: Chan<T, session::Server>,
     handler: impl FnOnce(Vec<u8>) -> Vec<u8>,
 ) -> Result<(Closed, T), SessionError> {
-    let (SendRequest(request), chan) = chan.recv()?;
-    let chan = chan.send(SendResponse(handler(request)))?;
+    let (SendRequest(request), chan) = chan.recv().await?;
+    let chan = chan.send(SendResponse(handler(request))).await?;
     Ok(chan.close())
 }

@@ -6,12 +6,13 @@
 //! creates (its field is private), so a role that stops early, dropping its endpoint before
 //! `End`, has no token to return and does not type-check. Failing with an error stays possible:
 //! an aborted session is a typed error, never a silent stop.
+//!
+//! Steps are `async`: an endpoint awaits its peer's message, so a session runs as a task.
 
-use std::any::Any;
 use std::marker::PhantomData;
 
-use super::annotation::Annotation;
-use super::transport::{SessionError, Transport, TransportMessage};
+use super::annotation::{Annotation, Payload, PayloadError};
+use super::transport::{Outgoing, SessionError, Transport};
 
 /// Send one `M`, then continue as `S`.
 #[derive(Debug)]
@@ -40,11 +41,22 @@ pub trait Loop {
     type Body;
 }
 
-/// A message a choreography declares: what it is called, its annotations, its size on the wire.
-pub trait Message: Any + std::marker::Send + Sized {
+/// A message a choreography declares: what it is called, its annotations, its encoding.
+pub trait Message: std::marker::Send + Sized {
+    type Payload: Payload;
     fn annotation() -> &'static Annotation;
-    /// Bytes this message takes on the wire, before padding.
-    fn wire_size(&self) -> usize;
+    fn payload(&self) -> &Self::Payload;
+    fn from_payload(payload: Self::Payload) -> Self;
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.payload().encode(&mut out);
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, PayloadError> {
+        Self::Payload::decode(bytes).map(Self::from_payload)
+    }
 }
 
 /// Which branch a [`Choose`] took, as it travels to the [`Offer`] side.
@@ -92,38 +104,42 @@ impl<T: Transport, S> Chan<T, S> {
 }
 
 impl<T: Transport, M: Message, S> Chan<T, Send<M, S>> {
-    pub fn send(mut self, message: M) -> Result<Chan<T, S>, SessionError> {
-        let size = message.wire_size();
-        self.transport.send(TransportMessage {
-            annotation: M::annotation(),
-            size,
-            payload: Box::new(message),
-        })?;
+    pub async fn send(mut self, message: M) -> Result<Chan<T, S>, SessionError> {
+        let payload = message.encode();
+        self.transport
+            .send(Outgoing {
+                annotation: M::annotation(),
+                padded_size: payload.len(),
+                payload,
+            })
+            .await?;
         Ok(self.next())
     }
 }
 
 impl<T: Transport, M: Message, S> Chan<T, Recv<M, S>> {
-    pub fn recv(mut self) -> Result<(M, Chan<T, S>), SessionError> {
-        let received = self.transport.recv()?;
-        match received.payload.downcast::<M>() {
-            Ok(message) => Ok((*message, self.next())),
-            Err(_) => Err(SessionError::UnexpectedMessage {
-                expected: M::annotation().message,
-                got: received.annotation.message,
-            }),
+    pub async fn recv(mut self) -> Result<(M, Chan<T, S>), SessionError> {
+        let received = self.transport.recv().await?;
+        let expected = M::annotation().message;
+        if received.message != expected {
+            return Err(SessionError::UnexpectedMessage {
+                expected,
+                got: received.message,
+            });
         }
+        let message = M::decode(&received.payload)?;
+        Ok((message, self.next()))
     }
 }
 
 impl<T: Transport, L, R> Chan<T, Choose<L, R>> {
-    pub fn left(mut self) -> Result<Chan<T, L>, SessionError> {
-        self.transport.send_choice(true)?;
+    pub async fn left(mut self) -> Result<Chan<T, L>, SessionError> {
+        self.transport.send_choice(true).await?;
         Ok(self.next())
     }
 
-    pub fn right(mut self) -> Result<Chan<T, R>, SessionError> {
-        self.transport.send_choice(false)?;
+    pub async fn right(mut self) -> Result<Chan<T, R>, SessionError> {
+        self.transport.send_choice(false).await?;
         Ok(self.next())
     }
 }
@@ -132,8 +148,8 @@ impl<T: Transport, L, R> Chan<T, Choose<L, R>> {
 pub type Offered<T, L, R> = Branch<Chan<T, L>, Chan<T, R>>;
 
 impl<T: Transport, L, R> Chan<T, Offer<L, R>> {
-    pub fn offer(mut self) -> Result<Offered<T, L, R>, SessionError> {
-        if self.transport.recv_choice()? {
+    pub async fn offer(mut self) -> Result<Offered<T, L, R>, SessionError> {
+        if self.transport.recv_choice().await? {
             Ok(Branch::Left(self.next()))
         } else {
             Ok(Branch::Right(self.next()))

@@ -3,8 +3,8 @@ use aura::protocol::request_response::{SendResponse, session};
 use aura::protocol::session::{Chan, Closed};
 use aura::protocol::transport::MemoryTransport;
 
-fn server(chan: Chan<MemoryTransport, session::Server>) -> Closed {
-    let chan = chan.send(SendResponse(Vec::new())).unwrap();
+async fn server(chan: Chan<MemoryTransport, session::Server>) -> Closed {
+    let chan = chan.send(SendResponse(Vec::new())).await.unwrap();
     chan.close().0
 }
 

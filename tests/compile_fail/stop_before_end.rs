@@ -4,8 +4,8 @@ use aura::protocol::request_response::{SendRequest, session};
 use aura::protocol::session::{Chan, Closed};
 use aura::protocol::transport::MemoryTransport;
 
-fn client(chan: Chan<MemoryTransport, session::Client>) -> Closed {
-    let _chan = chan.send(SendRequest(Vec::new())).unwrap();
+async fn client(chan: Chan<MemoryTransport, session::Client>) -> Closed {
+    let _chan = chan.send(SendRequest(Vec::new())).await.unwrap();
 }
 
 fn main() {}

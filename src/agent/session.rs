@@ -1,0 +1,159 @@
+//! Runs session-typed choreographies over libp2p streams, as tasks the agent spawns.
+//!
+//! A session stream starts with a preamble, `protocol (1) | context (32)`, which says what the
+//! stream is for before any protocol message: like the address on an envelope, it lets the
+//! responder load the context's state and set up its guard route first. Then the
+//! choreography runs over a [`StreamTransport`], behind a [`GuardedTransport`] that charges
+//! every send to the shared guard state. A task hands its state machine back to the agent
+//! when it ends, whether the session completed or not, so that whatever was received is kept.
+
+use std::time::Duration;
+
+use futures::{AsyncReadExt, AsyncWriteExt};
+use libp2p::Stream;
+
+use crate::protocol::anti_entropy::{self, AntiEntropyError, Turn};
+use crate::protocol::guarded::{GuardedTransport, Route, SharedGuard};
+use crate::protocol::session::Chan;
+use crate::protocol::transport::SessionError;
+use crate::protocol::wire::StreamTransport;
+use crate::state::fact::ContextId;
+use crate::state::sync;
+
+/// The protocols a session stream may carry; the first byte of its preamble.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SessionProtocol {
+    AntiEntropy = 1,
+}
+
+/// Bytes of the preamble: protocol and context.
+const PREAMBLE_BYTES: usize = 1 + 32;
+/// How long a peer that opened a stream may take to say what it is for.
+pub const PREAMBLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long either side of a session waits for the other's next message.
+pub const SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PreambleError {
+    #[error("the stream closed or failed before its preamble")]
+    Io,
+    #[error("no preamble within {PREAMBLE_TIMEOUT:?}")]
+    TimedOut,
+    #[error("unknown session protocol {0}")]
+    UnknownProtocol(u8),
+}
+
+/// Writes the preamble of an anti-entropy session for `context`.
+async fn write_preamble(stream: &mut Stream, context: ContextId) -> Result<(), SessionError> {
+    let mut preamble = [0; PREAMBLE_BYTES];
+    preamble[0] = SessionProtocol::AntiEntropy as u8;
+    preamble[1..].copy_from_slice(&context.0);
+    let write = async {
+        stream.write_all(&preamble).await?;
+        stream.flush().await
+    };
+    match tokio::time::timeout(PREAMBLE_TIMEOUT, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(SessionError::Disconnected),
+        Err(_) => Err(SessionError::TimedOut),
+    }
+}
+
+/// Reads what an inbound stream is for.
+pub async fn read_preamble(
+    stream: &mut Stream,
+) -> Result<(SessionProtocol, ContextId), PreambleError> {
+    let mut preamble = [0; PREAMBLE_BYTES];
+    match tokio::time::timeout(PREAMBLE_TIMEOUT, stream.read_exact(&mut preamble)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => return Err(PreambleError::Io),
+        Err(_) => return Err(PreambleError::TimedOut),
+    }
+    let [protocol, context @ ..] = preamble;
+    if protocol != SessionProtocol::AntiEntropy as u8 {
+        return Err(PreambleError::UnknownProtocol(protocol));
+    }
+    Ok((SessionProtocol::AntiEntropy, ContextId(context)))
+}
+
+/// How a session went, with its bytes on the wire.
+#[derive(Debug)]
+pub struct Outcome<M> {
+    pub machine: M,
+    pub result: Result<(), AntiEntropyError>,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+/// Runs the initiator of anti-entropy over `stream`: `first_turn` is what
+/// [`sync::Initiator::start`] returned with `machine`.
+pub async fn run_initiator(
+    mut stream: Stream,
+    guard: SharedGuard,
+    route: Route,
+    mut machine: sync::Initiator,
+    first_turn: Turn,
+    now_ms: u64,
+) -> Outcome<sync::Initiator> {
+    if let Err(err) = write_preamble(&mut stream, route.context).await {
+        return Outcome {
+            machine,
+            result: Err(err.into()),
+            bytes_sent: 0,
+            bytes_received: 0,
+        };
+    }
+    let transport = GuardedTransport::new(
+        StreamTransport::new(stream, SESSION_IDLE_TIMEOUT),
+        guard,
+        route,
+    );
+    let run = anti_entropy::initiator(Chan::new(transport), &mut machine, first_turn, now_ms);
+    let (result, counts) = match run.await {
+        Ok((_closed, transport)) => {
+            let wire = transport.into_inner();
+            let counts = (wire.bytes_sent, wire.bytes_received);
+            let _ = wire.finish().await;
+            (Ok(()), counts)
+        }
+        Err(err) => (Err(err), (0, 0)),
+    };
+    Outcome {
+        machine,
+        result,
+        bytes_sent: counts.0 + PREAMBLE_BYTES as u64,
+        bytes_received: counts.1,
+    }
+}
+
+/// Runs the responder of an anti-entropy session whose preamble named `route.context`.
+pub async fn run_responder(
+    stream: Stream,
+    guard: SharedGuard,
+    route: Route,
+    mut machine: sync::Responder,
+    now_ms: u64,
+) -> Outcome<sync::Responder> {
+    let transport = GuardedTransport::new(
+        StreamTransport::new(stream, SESSION_IDLE_TIMEOUT),
+        guard,
+        route,
+    );
+    let run = anti_entropy::responder(Chan::new(transport), &mut machine, route.context, now_ms);
+    let (result, counts) = match run.await {
+        Ok((_closed, transport)) => {
+            let wire = transport.into_inner();
+            let counts = (wire.bytes_sent, wire.bytes_received);
+            let _ = wire.finish().await;
+            (Ok(()), counts)
+        }
+        Err(err) => (Err(err), (0, 0)),
+    };
+    Outcome {
+        machine,
+        result,
+        bytes_sent: counts.0,
+        bytes_received: counts.1 + PREAMBLE_BYTES as u64,
+    }
+}
