@@ -276,8 +276,8 @@ async fn a_node_that_joins_a_context_late_catches_up_by_anti_entropy() {
         b.agent.fact_count(LATE).await.unwrap() >= 3
     })
     .await;
-    assert_eq!(b.agent.status().await.unwrap().net.rejected_total(), 0);
-    assert_eq!(a.agent.status().await.unwrap().net.rejected_total(), 0);
+    assert_eq!(b.agent.status().await.unwrap().net.violations_total(), 0);
+    assert_eq!(a.agent.status().await.unwrap().net.violations_total(), 0);
     a.stop().await;
     b.stop().await;
 }

@@ -2,7 +2,9 @@
 //! out-of-turn streams are refused and counted against it, streams that are merely refused
 //! are not, and the node keeps serving honest peers.
 
-use std::time::Duration;
+mod support;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aura::agent::{self, AgentConfig, AgentHandle, GuardConfig};
 use aura::identity::DeviceIdentity;
@@ -13,7 +15,8 @@ use aura::state::Store;
 use aura::state::fact::ContextId;
 use aura::state::kinds;
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
-use libp2p::{Multiaddr, PeerId, noise, tcp, yamux};
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{Multiaddr, PeerId, gossipsub, noise, tcp, yamux};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const CONTEXT: ContextId = ContextId([9; 32]);
@@ -184,7 +187,7 @@ async fn bad_session_streams_are_refused_counted_and_survived() {
         let status = target.status().await.unwrap();
         let rejected = status
             .net
-            .rejected_streams
+            .violations
             .get(&attacker_id)
             .copied()
             .unwrap_or(0);
@@ -223,6 +226,124 @@ async fn bad_session_streams_are_refused_counted_and_survived() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    honest.shutdown().await;
+    drop(honest_task.await.unwrap());
+    target.shutdown().await;
+    drop(target_task.await.unwrap());
+}
+
+/// A peer that gossips on a context's topic: the node's own behaviours, minus the checks.
+#[derive(NetworkBehaviour)]
+struct Gossiper {
+    gossipsub: gossipsub::Behaviour,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_gossip_is_counted_and_not_forwarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (target, target_task, target_addr) =
+        start(&dir.path().join("target.redb"), Vec::new()).await;
+    let (honest, honest_task, _) =
+        start(&dir.path().join("honest.redb"), vec![target_addr.clone()]).await;
+
+    let mut attacker = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| Gossiper {
+            gossipsub: gossipsub::Behaviour::new(
+                gossipsub::MessageAuthenticity::Anonymous,
+                gossipsub::ConfigBuilder::default()
+                    .validation_mode(gossipsub::ValidationMode::Anonymous)
+                    .message_id_fn(|message| {
+                        use std::hash::{Hash, Hasher};
+                        let mut hasher = std::hash::DefaultHasher::new();
+                        message.data.hash(&mut hasher);
+                        gossipsub::MessageId::from(hasher.finish().to_be_bytes().to_vec())
+                    })
+                    .heartbeat_interval(Duration::from_millis(200))
+                    .build()
+                    .unwrap(),
+            )
+            .unwrap(),
+        })
+        .unwrap()
+        .with_swarm_config(|config| config.with_idle_connection_timeout(TIMEOUT))
+        .build();
+    let attacker_id = *attacker.local_peer_id();
+    let topic = aura::net::node::topic(CONTEXT);
+    attacker
+        .behaviour_mut()
+        .gossipsub
+        .subscribe(&topic)
+        .unwrap();
+    attacker.dial(target_addr).unwrap();
+
+    let author = support::key(42);
+    let at = support::time(now_ms(), 0);
+    let valid = support::message(&author, CONTEXT, at, "valid").encode();
+    let mut forged = support::message(&author, CONTEXT, at, "forged").encode();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let garbage = b"not a fact at all".to_vec();
+    let mut published = false;
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while tokio::time::Instant::now() < deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(100), attacker.select_next_some()).await;
+        if !published {
+            // Publishing fails until the target's subscription is known.
+            let gossip = &mut attacker.behaviour_mut().gossipsub;
+            if gossip.publish(topic.clone(), garbage.clone()).is_ok() {
+                gossip.publish(topic.clone(), forged.clone()).unwrap();
+                gossip.publish(topic.clone(), valid.clone()).unwrap();
+                published = true;
+            }
+            continue;
+        }
+        let counted = target
+            .status()
+            .await
+            .unwrap()
+            .net
+            .violations
+            .get(&attacker_id)
+            .copied()
+            .unwrap_or(0);
+        if counted >= 2 && honest.fact_count(CONTEXT).await.unwrap() >= 1 {
+            break;
+        }
+    }
+    let status = target.status().await.unwrap();
+    assert_eq!(
+        status.net.violations.get(&attacker_id).copied(),
+        Some(2),
+        "the garbage and the forged fact are counted against their sender"
+    );
+    assert_eq!(
+        target.fact_count(CONTEXT).await.unwrap(),
+        1,
+        "only the valid fact is kept"
+    );
+    assert_eq!(
+        honest.fact_count(CONTEXT).await.unwrap(),
+        1,
+        "the valid fact was forwarded"
+    );
+    // Had the target forwarded the invalid messages, the honest node would count them
+    // against the target.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(honest.status().await.unwrap().net.violations_total(), 0);
     honest.shutdown().await;
     drop(honest_task.await.unwrap());
     target.shutdown().await;

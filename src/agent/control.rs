@@ -217,10 +217,10 @@ pub fn status_text(identity: &NodeIdentity, status: &super::task::NodeStatus) ->
             guard.denied_publishes, guard.dropped_inbound
         ));
     }
-    let rejected = status.net.rejected_total();
-    if rejected > 0 {
+    let violations = status.net.violations_total();
+    if violations > 0 {
         out.push_str(&format!(
-            "rejected     {rejected} session stream(s) that broke the protocol\n"
+            "rejected     {violations} stream(s) or message(s) that broke the protocol\n"
         ));
     }
     out

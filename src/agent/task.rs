@@ -17,7 +17,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use super::guard::{GuardConfig, GuardCounters, NodeGuard, PUBLISH_FLOW_COST, SESSION_OPEN_COST};
 use super::session::{self, Outcome};
 use crate::net::{
-    NetConfig, NetError, NetEvent, NetHandle, NetInfo, NetworkStatus, device_of, node,
+    GossipVerdict, NetConfig, NetError, NetEvent, NetHandle, NetInfo, NetworkStatus, device_of,
+    node,
 };
 use crate::protocol::anti_entropy::AntiEntropyError;
 use crate::protocol::guard::Denial;
@@ -26,7 +27,7 @@ use crate::protocol::transport::SessionError;
 use crate::state::coordinator::CrdtCoordinator;
 use crate::state::fact::{ContextId, DeviceKey, Fact, FactId, FactKind};
 use crate::state::hlc::HybridClock;
-use crate::state::ingest;
+use crate::state::ingest::{self, RejectKind};
 use crate::state::journal::Journal;
 use crate::state::leakage::{Relationship, Timing};
 use crate::state::sync::{self, JournalCoordinator};
@@ -270,6 +271,14 @@ type PendingWrite = (
     Vec<u8>,
     oneshot::Sender<Result<FactId, AgentError>>,
 );
+
+/// A gossip message the agent is to judge.
+struct GossipMessage {
+    id: libp2p::gossipsub::MessageId,
+    source: PeerId,
+    context: ContextId,
+    data: Vec<u8>,
+}
 
 /// What session tasks tell the agent.
 enum Internal {
@@ -599,10 +608,16 @@ impl Agent {
         for event in batch {
             match event {
                 NetEvent::Gossip {
+                    id,
                     source,
                     context,
                     data,
-                } => gossip.push((source, context, data)),
+                } => gossip.push(GossipMessage {
+                    id,
+                    source,
+                    context,
+                    data,
+                }),
                 other => self.net_event(other),
             }
         }
@@ -667,44 +682,76 @@ impl Agent {
         }));
     }
 
-    fn ingest_gossip(&mut self, gossip: Vec<(PeerId, ContextId, Vec<u8>)>) {
+    /// Stores the facts of a batch of gossip messages in one transaction, and tells the swarm
+    /// which messages to forward: those whose fact is valid. A message over its sender's
+    /// budget is neither stored nor forwarded, without blame; one that does not decode or
+    /// does not verify is charged to the peer that sent it.
+    fn ingest_gossip(&mut self, gossip: Vec<GossipMessage>) {
         let mut facts = Vec::with_capacity(gossip.len());
-        for (source, context, data) in gossip {
+        let mut pending = Vec::with_capacity(gossip.len());
+        for message in gossip {
+            let GossipMessage {
+                id,
+                source,
+                context,
+                data,
+            } = message;
             // The forwarding peer pays for what it sends, whoever wrote it.
-            let Some(device) = device_of(&source) else {
-                tracing::debug!(%source, "gossip from a peer id that names no device");
-                continue;
+            let verdict = match device_of(&source) {
+                None => Some(GossipVerdict::Reject),
+                Some(device) if !self.guard.receive(device, PUBLISH_FLOW_COST) => {
+                    tracing::debug!(%source, "gossip over the peer's budget dropped");
+                    Some(GossipVerdict::Ignore)
+                }
+                Some(_) if !self.joined.contains(&context) => Some(GossipVerdict::Ignore),
+                Some(_) => match ingest::decode(&data, None) {
+                    Ok(fact) if fact.context() == context => {
+                        pending.push((id.clone(), source, fact.context(), fact.id()));
+                        facts.push(fact);
+                        None
+                    }
+                    Ok(_) => Some(GossipVerdict::Reject),
+                    Err(reason) => {
+                        tracing::debug!(%source, %reason, "a gossiped fact refused");
+                        Some(GossipVerdict::Reject)
+                    }
+                },
             };
-            if !self.guard.receive(device, PUBLISH_FLOW_COST) {
-                tracing::debug!(%source, "gossip over the peer's budget dropped");
-                continue;
-            }
-            match ingest::decode(&data, None) {
-                Ok(fact) if fact.context() == context => facts.push(fact),
-                Ok(_) => tracing::debug!(%source, "a gossiped fact of another context"),
-                Err(reason) => tracing::debug!(%source, ?reason, "a gossiped fact refused"),
+            if let Some(verdict) = verdict {
+                let _ = self.net.report_gossip(id, source, verdict);
             }
         }
         if facts.is_empty() {
             return;
         }
-        let ids: Vec<(ContextId, FactId)> = facts
-            .iter()
-            .map(|fact| (fact.context(), fact.id()))
-            .collect();
-        match self.store.ingest_received(facts, now_ms()) {
-            Ok(report) => {
-                let stored = if report.rejected_total() == 0 {
-                    ids
-                } else {
-                    ids.into_iter()
-                        .filter(|(_, id)| matches!(self.store.journal_fact(id), Ok(Some(_))))
-                        .collect()
-                };
-                self.announce(stored);
+        let report = match self.store.ingest_received(facts, now_ms()) {
+            Ok(report) => report,
+            Err(err) => {
+                tracing::error!(%err, "storing gossiped facts");
+                for (id, source, _, _) in pending {
+                    let _ = self.net.report_gossip(id, source, GossipVerdict::Ignore);
+                }
+                return;
             }
-            Err(err) => tracing::error!(%err, "storing gossiped facts"),
+        };
+        let rejected: HashMap<FactId, RejectKind> = report.rejected_facts.into_iter().collect();
+        let mut stored = Vec::with_capacity(pending.len());
+        for (id, source, context, fact) in pending {
+            let verdict = match rejected.get(&fact) {
+                None => {
+                    stored.push((context, fact));
+                    GossipVerdict::Accept
+                }
+                // A clock ahead of ours is not proof of bad faith.
+                Some(RejectKind::FarFuture) => GossipVerdict::Ignore,
+                Some(kind) => {
+                    tracing::debug!(%source, ?kind, "a gossiped fact refused");
+                    GossipVerdict::Reject
+                }
+            };
+            let _ = self.net.report_gossip(id, source, verdict);
         }
+        self.announce(stored);
     }
 
     fn announce(&self, stored: Vec<(ContextId, FactId)>) {

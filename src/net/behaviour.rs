@@ -60,6 +60,9 @@ fn gossipsub_config() -> Result<gossipsub::Config, gossipsub::ConfigBuilderError
         // Facts carry their author's signature; a second signature per message would only
         // cost time, and anonymous messages carry no sequence number to leak.
         .validation_mode(gossipsub::ValidationMode::Anonymous)
+        // A message is forwarded only once the agent found its fact valid, so a forged or
+        // malformed fact stops at the first honest node, and its sender is held to it.
+        .validate_messages()
         .message_id_fn(fact_message_id)
         .build()
 }

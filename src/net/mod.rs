@@ -5,7 +5,7 @@
 pub mod behaviour;
 pub mod node;
 
-pub use node::{NetConfig, NetError, NetEvent, NetHandle, NetInfo};
+pub use node::{GossipVerdict, NetConfig, NetError, NetEvent, NetHandle, NetInfo};
 
 use std::fmt;
 

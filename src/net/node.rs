@@ -25,7 +25,7 @@ use crate::state::fact::ContextId;
 pub const NET_EVENT_CAPACITY: usize = 4096;
 /// A connection with no protocol using it is closed after this long.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(300);
-/// Session streams that broke their protocol after which a peer is disconnected.
+/// Protocol violations (session streams or gossip) after which a peer is disconnected.
 pub const MAX_REJECTED_STREAMS: u64 = 16;
 /// The topic name prefix of a context; the context id follows in hex.
 const TOPIC_PREFIX: &str = "aura/context/";
@@ -64,14 +64,25 @@ pub struct NetInfo {
     pub peer_id: Option<PeerId>,
     pub listen_addrs: Vec<Multiaddr>,
     pub connected: Vec<PeerId>,
-    /// Session streams refused per peer (malformed, oversized, truncated or misbehaving).
-    pub rejected_streams: BTreeMap<PeerId, u64>,
+    /// Protocol violations per peer: session streams that were malformed, oversized,
+    /// truncated or out of turn, and gossip messages carrying invalid facts.
+    pub violations: BTreeMap<PeerId, u64>,
 }
 
 impl NetInfo {
-    pub fn rejected_total(&self) -> u64 {
-        self.rejected_streams.values().sum()
+    pub fn violations_total(&self) -> u64 {
+        self.violations.values().sum()
     }
+}
+
+/// What the agent found a gossip message to be; gossipsub forwards only accepted ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GossipVerdict {
+    Accept,
+    /// Not forwarded, and nobody's fault (over a budget, a clock ahead of ours).
+    Ignore,
+    /// Not forwarded, and counted against the peer that sent it.
+    Reject,
 }
 
 /// What happens on the network, for the agent.
@@ -79,7 +90,9 @@ impl NetInfo {
 pub enum NetEvent {
     ListenAddrsChanged(Vec<Multiaddr>),
     PeersChanged(Vec<PeerId>),
+    /// A gossip message awaiting the agent's [`NetHandle::report_gossip`].
     Gossip {
+        id: gossipsub::MessageId,
         source: PeerId,
         context: ContextId,
         data: Vec<u8>,
@@ -102,7 +115,15 @@ pub enum NetEvent {
 enum Command {
     Dial(Multiaddr, oneshot::Sender<Result<(), NetError>>),
     Subscribe(ContextId),
-    Publish { context: ContextId, data: Vec<u8> },
+    Publish {
+        context: ContextId,
+        data: Vec<u8>,
+    },
+    ReportGossip {
+        id: gossipsub::MessageId,
+        source: PeerId,
+        verdict: GossipVerdict,
+    },
     Penalize(PeerId),
     Info(oneshot::Sender<NetInfo>),
     MeshPeers(ContextId, oneshot::Sender<usize>),
@@ -177,6 +198,20 @@ impl NetHandle {
                 peer,
                 reason: err.to_string(),
             })
+    }
+
+    /// Says whether a received gossip message is valid: only then is it forwarded.
+    pub fn report_gossip(
+        &self,
+        id: gossipsub::MessageId,
+        source: PeerId,
+        verdict: GossipVerdict,
+    ) -> Result<(), NetError> {
+        self.send(Command::ReportGossip {
+            id,
+            source,
+            verdict,
+        })
     }
 
     /// Counts a misbehaviour of `peer` found above the transport (a frame that does not
@@ -262,7 +297,7 @@ pub fn spawn(
         events: event_tx,
         incoming,
         pending_dials: HashMap::new(),
-        rejected: BTreeMap::new(),
+        violations: BTreeMap::new(),
         listen_addrs: Vec::new(),
     };
     let join = tokio::spawn(task.run());
@@ -284,7 +319,7 @@ struct SwarmTask {
     /// nobody is waiting for.
     incoming: libp2p_stream::IncomingStreams,
     pending_dials: HashMap<libp2p::swarm::ConnectionId, oneshot::Sender<Result<(), NetError>>>,
-    rejected: BTreeMap<PeerId, u64>,
+    violations: BTreeMap<PeerId, u64>,
     listen_addrs: Vec<Multiaddr>,
 }
 
@@ -353,13 +388,31 @@ impl SwarmTask {
                     Err(err) => tracing::warn!(%err, "gossip publish"),
                 }
             }
+            Command::ReportGossip {
+                id,
+                source,
+                verdict,
+            } => {
+                let acceptance = match verdict {
+                    GossipVerdict::Accept => gossipsub::MessageAcceptance::Accept,
+                    GossipVerdict::Ignore => gossipsub::MessageAcceptance::Ignore,
+                    GossipVerdict::Reject => gossipsub::MessageAcceptance::Reject,
+                };
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&id, &source, acceptance);
+                if verdict == GossipVerdict::Reject {
+                    self.penalize(source);
+                }
+            }
             Command::Penalize(peer) => self.penalize(peer),
             Command::Info(reply) => {
                 let _ = reply.send(NetInfo {
                     peer_id: Some(*self.swarm.local_peer_id()),
                     listen_addrs: self.listen_addrs.clone(),
                     connected: self.connected(),
-                    rejected_streams: self.rejected.clone(),
+                    violations: self.violations.clone(),
                 });
             }
             Command::MeshPeers(context, reply) => {
@@ -375,9 +428,9 @@ impl SwarmTask {
     }
 
     fn penalize(&mut self, peer: PeerId) {
-        let count = self.rejected.entry(peer).or_default();
+        let count = self.violations.entry(peer).or_default();
         *count += 1;
-        tracing::warn!(%peer, rejected = *count, "refused a session stream");
+        tracing::warn!(%peer, violations = *count, "a peer broke the protocol");
         if *count >= MAX_REJECTED_STREAMS {
             let _ = self.swarm.disconnect_peer_id(peer);
         }
@@ -433,11 +486,24 @@ impl SwarmTask {
         match event {
             BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
+                message_id,
                 message,
-                ..
             }) => {
-                let context = context_of(&message.topic)?;
+                let Some(context) = context_of(&message.topic) else {
+                    // Not a context's topic: nothing this node forwards.
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .report_message_validation_result(
+                            &message_id,
+                            &propagation_source,
+                            gossipsub::MessageAcceptance::Reject,
+                        );
+                    self.penalize(propagation_source);
+                    return None;
+                };
                 Some(NetEvent::Gossip {
+                    id: message_id,
                     source: propagation_source,
                     context,
                     data: message.data,

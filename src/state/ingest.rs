@@ -176,11 +176,19 @@ pub struct IngestReport {
     /// Valid facts it already held.
     pub duplicates: u64,
     pub rejected: BTreeMap<RejectKind, u64>,
+    /// Each rejected fact and why, so that whoever passed it on can be held to it.
+    pub rejected_facts: Vec<(FactId, RejectKind)>,
 }
 
 impl IngestReport {
     pub fn reject(&mut self, reason: &RejectReason) {
         *self.rejected.entry(reason.kind()).or_insert(0) += 1;
+    }
+
+    /// [`IngestReport::reject`] for a fact whose id is known.
+    pub fn reject_fact(&mut self, id: FactId, reason: &RejectReason) {
+        self.reject(reason);
+        self.rejected_facts.push((id, reason.kind()));
     }
 
     pub fn rejected_total(&self) -> u64 {
@@ -193,5 +201,6 @@ impl IngestReport {
         for (kind, count) in &other.rejected {
             *self.rejected.entry(*kind).or_insert(0) += count;
         }
+        self.rejected_facts.extend_from_slice(&other.rejected_facts);
     }
 }

@@ -141,7 +141,7 @@ impl Store {
         for (fact, outcome) in fresh.into_iter().zip(outcomes) {
             match outcome {
                 Ok(()) => accepted.push(fact),
-                Err(reason) => report.reject(&reason),
+                Err(reason) => report.reject_fact(fact.id(), &reason),
             }
         }
         let mut txn = self.database().begin_write().map_err(|err| self.err(err))?;
