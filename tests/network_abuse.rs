@@ -66,6 +66,8 @@ async fn start(
 fn preamble(protocol: u8, context: ContextId) -> Vec<u8> {
     let mut out = vec![protocol];
     out.extend_from_slice(&context.0);
+    // A budget epoch far in the future: the node must not let it refill its budgets.
+    out.extend_from_slice(&u64::MAX.to_be_bytes());
     out
 }
 
@@ -201,6 +203,12 @@ async fn bad_session_streams_are_refused_counted_and_survived() {
                 "refusals are not counted"
             );
             assert_eq!(status.sessions.completed, 0);
+            let clock_epoch = now_ms() / 60_000;
+            assert!(
+                status.budget_epoch <= clock_epoch + 1,
+                "a peer moved the budget epoch to {}",
+                status.budget_epoch
+            );
             break;
         }
         assert!(

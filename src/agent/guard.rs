@@ -11,7 +11,7 @@ use crate::protocol::guard::{BroadcastEffects, Denial, GuardState, SendRequest};
 use crate::protocol::guarded::SharedGuard;
 use crate::state::capability::{Capability, CapabilitySet};
 use crate::state::fact::{ContextId, DeviceKey};
-use crate::state::flow_budget::{BudgetPolicy, ContextBudgetSettings, FlowBudgets};
+use crate::state::flow_budget::{BudgetPolicy, ContextBudgetSettings, Epoch, FlowBudgets};
 use crate::state::leakage::{LeakageLedger, LeakagePolicy, MessageClass, Relationship, Timing};
 use crate::state::receive_budget::{OverBudget, PeerCounters, ReceiveLedger, Verdict};
 use crate::state::trust_level::TrustLevel;
@@ -91,8 +91,16 @@ impl NodeGuard {
         })
     }
 
-    fn epoch(&self) -> u64 {
+    /// The budget epoch this device is in.
+    pub fn epoch(&self) -> Epoch {
         self.shared.with(|state| state.budgets.epoch())
+    }
+
+    /// Moves budgets to a peer's later epoch, never past the local clock's next one.
+    pub fn observe_peer_epoch(&mut self, claimed: Epoch, now_ms: u64) {
+        let policy = &self.policy;
+        self.shared
+            .with(|state| state.budgets.observe_peer_epoch(policy, claimed, now_ms));
     }
 
     /// Gives `peer` its budgets for `context`: what this device may send it, and what it may

@@ -1,15 +1,17 @@
 //! Runs session-typed choreographies over libp2p streams, as tasks the agent spawns.
 //!
-//! A session stream starts with a preamble, `protocol (1) | context (32)`, which says what the
-//! stream is for before any protocol message: like the address on an envelope, it lets the
-//! responder load the context's state and set up its guard route first. Then the
+//! A session stream starts with a preamble, `protocol (1) | context (32) | budget epoch (8)`,
+//! which says what the stream is for before any protocol message: like the address on an
+//! envelope, it lets the responder load the context's state and set up its guard route first.
+//! The epoch is the initiator's flow-budget epoch, which the responder's budgets converge to
+//! (never past its own clock's next epoch). Then the
 //! choreography runs over a [`StreamTransport`], behind a [`GuardedTransport`] that charges
 //! every send to the shared guard state. A task hands its state machine back to the agent
 //! when it ends, whether the session completed or not, so that whatever was received is kept.
 
 use std::time::Duration;
 
-use futures::{AsyncReadExt, AsyncWriteExt};
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::Stream;
 
 use crate::protocol::anti_entropy::{self, AntiEntropyError, Turn};
@@ -18,6 +20,7 @@ use crate::protocol::session::Chan;
 use crate::protocol::transport::SessionError;
 use crate::protocol::wire::StreamTransport;
 use crate::state::fact::ContextId;
+use crate::state::flow_budget::Epoch;
 use crate::state::sync;
 
 /// The protocols a session stream may carry; the first byte of its preamble.
@@ -27,8 +30,8 @@ pub enum SessionProtocol {
     AntiEntropy = 1,
 }
 
-/// Bytes of the preamble: protocol and context.
-const PREAMBLE_BYTES: usize = 1 + 32;
+/// Bytes of the preamble: protocol, context and epoch.
+const PREAMBLE_BYTES: usize = 1 + 32 + 8;
 /// How long a peer that opened a stream may take to say what it is for.
 pub const PREAMBLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long either side of a session waits for the other's next message.
@@ -44,11 +47,25 @@ pub enum PreambleError {
     UnknownProtocol(u8),
 }
 
+/// What an inbound stream's preamble says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preamble {
+    pub protocol: SessionProtocol,
+    pub context: ContextId,
+    /// The initiator's flow-budget epoch.
+    pub epoch: Epoch,
+}
+
 /// Writes the preamble of an anti-entropy session for `context`.
-async fn write_preamble(stream: &mut Stream, context: ContextId) -> Result<(), SessionError> {
+async fn write_preamble<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    context: ContextId,
+    epoch: Epoch,
+) -> Result<(), SessionError> {
     let mut preamble = [0; PREAMBLE_BYTES];
     preamble[0] = SessionProtocol::AntiEntropy as u8;
-    preamble[1..].copy_from_slice(&context.0);
+    preamble[1..33].copy_from_slice(&context.0);
+    preamble[33..].copy_from_slice(&epoch.to_be_bytes());
     let write = async {
         stream.write_all(&preamble).await?;
         stream.flush().await
@@ -61,20 +78,26 @@ async fn write_preamble(stream: &mut Stream, context: ContextId) -> Result<(), S
 }
 
 /// Reads what an inbound stream is for.
-pub async fn read_preamble(
-    stream: &mut Stream,
-) -> Result<(SessionProtocol, ContextId), PreambleError> {
+pub async fn read_preamble<S: AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Result<Preamble, PreambleError> {
     let mut preamble = [0; PREAMBLE_BYTES];
     match tokio::time::timeout(PREAMBLE_TIMEOUT, stream.read_exact(&mut preamble)).await {
         Ok(Ok(())) => {}
         Ok(Err(_)) => return Err(PreambleError::Io),
         Err(_) => return Err(PreambleError::TimedOut),
     }
-    let [protocol, context @ ..] = preamble;
+    let (&[protocol], rest) = preamble.split_first_chunk::<1>().ok_or(PreambleError::Io)?;
+    let (context, epoch) = rest.split_first_chunk::<32>().ok_or(PreambleError::Io)?;
+    let epoch: [u8; 8] = epoch.try_into().map_err(|_| PreambleError::Io)?;
     if protocol != SessionProtocol::AntiEntropy as u8 {
         return Err(PreambleError::UnknownProtocol(protocol));
     }
-    Ok((SessionProtocol::AntiEntropy, ContextId(context)))
+    Ok(Preamble {
+        protocol: SessionProtocol::AntiEntropy,
+        context: ContextId(*context),
+        epoch: Epoch::from_be_bytes(epoch),
+    })
 }
 
 /// How a session went, with its bytes on the wire.
@@ -87,16 +110,17 @@ pub struct Outcome<M> {
 }
 
 /// Runs the initiator of anti-entropy over `stream`: `first_turn` is what
-/// [`sync::Initiator::start`] returned with `machine`.
+/// [`sync::Initiator::start`] returned with `machine`; `epoch` is this device's budget epoch.
 pub async fn run_initiator(
     mut stream: Stream,
     guard: SharedGuard,
     route: Route,
+    epoch: Epoch,
     mut machine: sync::Initiator,
     first_turn: Turn,
     now_ms: u64,
 ) -> Outcome<sync::Initiator> {
-    if let Err(err) = write_preamble(&mut stream, route.context).await {
+    if let Err(err) = write_preamble(&mut stream, route.context, epoch).await {
         return Outcome {
             machine,
             result: Err(err.into()),
@@ -155,5 +179,42 @@ pub async fn run_responder(
         result,
         bytes_sent: counts.0,
         bytes_received: counts.1 + PREAMBLE_BYTES as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_preamble_round_trips_and_a_bad_one_is_refused() {
+        let context = ContextId([3; 32]);
+        let mut bytes = futures::io::Cursor::new(Vec::new());
+        write_preamble(&mut bytes, context, 29_000_000)
+            .await
+            .unwrap();
+        let written = bytes.into_inner();
+        assert_eq!(written.len(), PREAMBLE_BYTES);
+        let read = read_preamble(&mut futures::io::Cursor::new(written.clone()))
+            .await
+            .unwrap();
+        assert_eq!(
+            read,
+            Preamble {
+                protocol: SessionProtocol::AntiEntropy,
+                context,
+                epoch: 29_000_000
+            }
+        );
+        let mut unknown = written.clone();
+        unknown[0] = 0x7F;
+        assert!(matches!(
+            read_preamble(&mut futures::io::Cursor::new(unknown)).await,
+            Err(PreambleError::UnknownProtocol(0x7F))
+        ));
+        assert!(matches!(
+            read_preamble(&mut futures::io::Cursor::new(written[..20].to_vec())).await,
+            Err(PreambleError::Io)
+        ));
     }
 }

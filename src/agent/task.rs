@@ -75,6 +75,8 @@ pub struct NodeStatus {
     pub facts: u64,
     pub contexts: usize,
     pub guard: GuardCounters,
+    /// The flow-budget epoch this device is in.
+    pub budget_epoch: u64,
     pub sessions: SessionCounters,
 }
 
@@ -291,7 +293,7 @@ enum Internal {
     /// with a responder over the context's facts, or nothing to refuse.
     OpenResponder {
         peer: PeerId,
-        context: ContextId,
+        preamble: session::Preamble,
         reply: oneshot::Sender<Option<sync::Responder>>,
     },
     ResponderDone {
@@ -468,6 +470,7 @@ impl Agent {
                 let facts = self.store.journal_len();
                 let contexts = self.joined.len();
                 let guard = self.guard.counters();
+                let budget_epoch = self.guard.epoch();
                 let sessions = self.sessions;
                 let net = self.net.clone();
                 tokio::spawn(async move {
@@ -477,6 +480,7 @@ impl Agent {
                             facts,
                             contexts,
                             guard,
+                            budget_epoch,
                             sessions,
                         }),
                         (Err(err), _) => Err(err.into()),
@@ -818,6 +822,7 @@ impl Agent {
         self.outbound.insert((peer, context));
         let net = self.net.clone();
         let guard = self.guard.shared();
+        let epoch = self.guard.epoch();
         let internal = self.internal.clone();
         tokio::spawn(async move {
             let outcome = match net.open_session(peer).await {
@@ -826,6 +831,7 @@ impl Agent {
                         stream,
                         guard,
                         route(context, device),
+                        epoch,
                         machine,
                         first_turn,
                         now_ms(),
@@ -873,8 +879,8 @@ impl Agent {
         let internal = self.internal.clone();
         tokio::spawn(async move {
             let mut stream = stream;
-            let context = match session::read_preamble(&mut stream).await {
-                Ok((session::SessionProtocol::AntiEntropy, context)) => context,
+            let preamble = match session::read_preamble(&mut stream).await {
+                Ok(preamble) => preamble,
                 Err(err) => {
                     tracing::debug!(%peer, %err, "a session stream without a valid preamble");
                     let violation = matches!(err, session::PreambleError::UnknownProtocol(_));
@@ -883,9 +889,10 @@ impl Agent {
                 }
             };
             let (reply, answer) = oneshot::channel();
+            let context = preamble.context;
             let asked = internal.send(Internal::OpenResponder {
                 peer,
-                context,
+                preamble,
                 reply,
             });
             let Ok(Some(machine)) = (match asked {
@@ -930,9 +937,13 @@ impl Agent {
             }
             Internal::OpenResponder {
                 peer,
-                context,
+                preamble,
                 reply,
             } => {
+                let context = preamble.context;
+                // The only session protocol yet: another one is a compile error here.
+                let session::SessionProtocol::AntiEntropy = preamble.protocol;
+                self.guard.observe_peer_epoch(preamble.epoch, now_ms());
                 let machine = if self.joined.contains(&context) {
                     if let Some(device) = device_of(&peer) {
                         // It knows the context: a member, as if it had subscribed.
