@@ -144,6 +144,22 @@ fn render_help(frame: &mut Frame, area: Rect) {
         .map(|binding| binding.keys_label().chars().count())
         .max()
         .unwrap_or(0);
+    let footer = "Esc or ? closes this help.";
+    let width = HELP_MAX_WIDTH.min(area.width.saturating_sub(4));
+    let inner = usize::from(width.saturating_sub(2));
+    let roomy = KEYMAP
+        .iter()
+        .all(|binding| key_column + 2 + binding.help.chars().count() <= inner)
+        && usize::from(area.height) >= KEYMAP.len() + 4;
+    // Where the sentences do not fit one line each, every binding still gets its line, cut
+    // short, rather than some bindings falling off the bottom.
+    let (width, inner) = if roomy {
+        (width, inner)
+    } else {
+        let width = area.width.min(HELP_MAX_WIDTH);
+        (width, usize::from(width.saturating_sub(2)))
+    };
+    let room = inner.saturating_sub(key_column + 2);
     let mut lines: Vec<Line> = KEYMAP
         .iter()
         .map(|binding| {
@@ -152,30 +168,39 @@ fn render_help(frame: &mut Frame, area: Rect) {
                     format!("{:<key_column$}  ", binding.keys_label()),
                     Style::new().fg(Color::Cyan),
                 ),
-                Span::raw(binding.help),
+                Span::raw(shorten(binding.help, room)),
             ])
         })
         .collect();
-    lines.push(Line::default());
-    lines.push(Line::styled(
-        "Esc or ? closes this help.",
-        Style::new().fg(Color::DarkGray),
-    ));
+    if roomy || usize::from(area.height) >= KEYMAP.len() + 3 {
+        lines.push(Line::styled(
+            shorten(footer, inner),
+            Style::new().fg(Color::DarkGray),
+        ));
+    }
     let wanted_height = u16::try_from(lines.len())
         .unwrap_or(u16::MAX)
         .saturating_add(2);
-    let popup = centered(
-        area,
-        HELP_MAX_WIDTH.min(area.width.saturating_sub(4)),
-        wanted_height.min(area.height),
-    );
-    let help = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+    let popup = centered(area, width, wanted_height.min(area.height));
+    let help = Paragraph::new(lines).block(
         Block::bordered()
             .title(" Keys ")
             .border_style(Style::new().fg(Color::Cyan)),
     );
     frame.render_widget(Clear, popup);
     frame.render_widget(help, popup);
+}
+
+/// `text` cut to `room` characters, with an ellipsis when something was cut.
+fn shorten(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(room.saturating_sub(1)).collect();
+    if room > 0 {
+        short.push('…');
+    }
+    short
 }
 
 fn render_network(app: &App, frame: &mut Frame, area: Rect) {
