@@ -7,8 +7,8 @@ use aura::state::flow_budget::{
     BudgetError, BudgetPolicy, ContextBudgetSettings, FlowBudget, FlowBudgets, MAX_EPOCH_LEAD,
 };
 use aura::state::leakage::{
-    LeakageCost, LeakageDenial, LeakageLedger, LeakagePolicy, MessageClass, OptionalKind,
-    Relationship, SIZE_BUCKETS, Timing, leakage_cost, padded_size,
+    LeakageCost, LeakageDenial, LeakageLedger, LeakagePolicy, MAX_PADDED_BYTES, MessageClass,
+    OptionalKind, Relationship, SIZE_BUCKETS, Timing, leakage_cost, padded_size,
 };
 use aura::state::semilattice::Join;
 use aura::state::store::Store;
@@ -220,7 +220,19 @@ fn messages_pad_to_size_buckets() {
     assert_eq!(padded_size(0), Some(SIZE_BUCKETS[0]));
     assert_eq!(padded_size(257), Some(1024));
     assert_eq!(padded_size(SIZE_BUCKETS[4]), Some(SIZE_BUCKETS[4]));
-    assert_eq!(padded_size(SIZE_BUCKETS[4] + 1), None);
+    // Past the largest bucket: whole largest buckets, at a cost growing with their doublings.
+    let top = SIZE_BUCKETS[4];
+    assert_eq!(padded_size(top + 1), Some(2 * top));
+    assert_eq!(padded_size(10 * top - 5), Some(10 * top));
+    assert_eq!(padded_size(MAX_PADDED_BYTES + 1), None);
+    let cost = |size| {
+        leakage_cost(size, Timing::Batched, Relationship::Group)
+            .unwrap()
+            .group
+    };
+    assert_eq!(cost(top + 1), cost(top) + 1);
+    assert_eq!(cost(4 * top), cost(top) + 2);
+    assert_eq!(cost(32 * 1024 * 1024), cost(top) + 9);
     let small = leakage_cost(10, Timing::Batched, Relationship::Group).unwrap();
     let big = leakage_cost(5_000, Timing::Immediate, Relationship::Group).unwrap();
     assert!(big.group > small.group);

@@ -218,3 +218,48 @@ async fn gossip_dropped_over_budget_is_repaired_by_periodic_anti_entropy() {
     reader.stop().await;
     writer.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catch_up_larger_than_the_largest_size_bucket_completes() {
+    // About 400 KiB of facts: anti-entropy turns far above the 64 KiB top bucket.
+    const FACTS: usize = 2_000;
+    let roomy = || {
+        budgets(|b| {
+            b.leakage_group = 1 << 30;
+            b.leakage_neighbour = 1 << 30;
+            b.leakage_external = 1 << 30;
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let writer = start(
+        &dir.path().join("writer.redb"),
+        Vec::new(),
+        roomy(),
+        QUIET_SYNC_INTERVAL,
+    )
+    .await;
+    let body = vec![b'x'; 150];
+    for _ in 0..FACTS {
+        writer
+            .agent
+            .write(CONTEXT, kinds::MESSAGE, body.clone())
+            .await
+            .unwrap();
+    }
+    let reader = start(
+        &dir.path().join("reader.redb"),
+        vec![writer.addr.clone()],
+        budgets(|_| {}),
+        QUIET_SYNC_INTERVAL,
+    )
+    .await;
+    eventually("the reader to catch up", || async {
+        let _ = reader.agent.sync_now(CONTEXT).await;
+        reader.facts().await == FACTS
+    })
+    .await;
+    let status = reader.agent.status().await.unwrap();
+    assert!(status.sessions.completed >= 1, "{status:?}");
+    reader.stop().await;
+    writer.stop().await;
+}

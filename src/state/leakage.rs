@@ -21,9 +21,31 @@ pub const IMMEDIATE_TIMING_COST: u64 = 1;
 /// An external observer learns from metadata alone, so its share weighs double.
 pub const EXTERNAL_WEIGHT: u64 = 2;
 
-/// The smallest bucket that holds `size`, or `None` above the frame cap.
+/// The largest message that is padded and sent; above it, a message fits no bucket. It is
+/// above the largest turn of any protocol (an anti-entropy reply of up to 32 MiB of facts).
+pub const MAX_PADDED_BYTES: usize = 128 * 1024 * 1024;
+
+/// The smallest bucket that holds `size`, or `None` above [`MAX_PADDED_BYTES`]. Beyond the
+/// largest bucket, a message (an anti-entropy turn full of facts) is padded to a whole number
+/// of largest buckets: the padding stays under 64 KiB, and an observer learns the count.
 pub fn padded_size(size: usize) -> Option<usize> {
-    SIZE_BUCKETS.iter().copied().find(|bucket| *bucket >= size)
+    let top = SIZE_BUCKETS[SIZE_BUCKETS.len() - 1];
+    match SIZE_BUCKETS.iter().copied().find(|bucket| *bucket >= size) {
+        Some(bucket) => Some(bucket),
+        None if size <= MAX_PADDED_BYTES => Some(size.div_ceil(top) * top),
+        None => None,
+    }
+}
+
+/// Which bucket `size` pads to, counting on past the largest: a message of `n` largest
+/// buckets costs as many more steps as doublings of `n`, since its size tells an observer
+/// about that many bits more.
+fn bucket_steps(size: usize) -> Option<u64> {
+    if let Some(index) = SIZE_BUCKETS.iter().position(|bucket| *bucket >= size) {
+        return Some(index as u64);
+    }
+    let chunks = padded_size(size)? / SIZE_BUCKETS[SIZE_BUCKETS.len() - 1];
+    Some((SIZE_BUCKETS.len() - 1) as u64 + u64::from(chunks.next_power_of_two().trailing_zeros()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,12 +125,12 @@ pub fn leakage_cost(
     timing: Timing,
     relationship: Relationship,
 ) -> Option<LeakageCost> {
-    let bucket = SIZE_BUCKETS.iter().position(|bucket| *bucket >= size)?;
+    let bucket = bucket_steps(size)?;
     let timing = match timing {
         Timing::Batched => 0,
         Timing::Immediate => IMMEDIATE_TIMING_COST,
     };
-    let base = bucket as u64 + 1 + timing;
+    let base = bucket + 1 + timing;
     let mut cost = LeakageCost::default();
     match relationship {
         Relationship::Group => cost.group = base,
