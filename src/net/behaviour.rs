@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::{autonat, dcutr, relay};
 use libp2p::{gossipsub, identify, identity::Keypair, kad, mdns, ping, request_response};
 use sha2::{Digest, Sha256};
 
@@ -29,6 +30,9 @@ const MAX_SYNC_STREAMS: usize = 16;
 
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    pub relay_client: relay::client::Behaviour,
+    pub dcutr: dcutr::Behaviour,
+    pub autonat: autonat::Behaviour,
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
@@ -75,7 +79,12 @@ pub enum BehaviourError {
 }
 
 impl Behaviour {
-    pub fn new(key: &Keypair, mdns: bool) -> Result<Self, BehaviourError> {
+    /// `relay_client` is the behaviour half of the relay transport the swarm was built with.
+    pub fn new(
+        key: &Keypair,
+        mdns: bool,
+        relay_client: relay::client::Behaviour,
+    ) -> Result<Self, BehaviourError> {
         let peer_id = key.public().to_peer_id();
         let gossip_config =
             gossipsub_config().map_err(|err| BehaviourError::Gossipsub(err.to_string()))?;
@@ -93,6 +102,11 @@ impl Behaviour {
         let mut kad = kad::Behaviour::new(peer_id, kad::store::MemoryStore::new(peer_id));
         kad.set_mode(Some(kad::Mode::Server));
         Ok(Self {
+            relay_client,
+            dcutr: dcutr::Behaviour::new(peer_id),
+            // The defaults probe 15 s after start and every 15 minutes once sure, and, as a
+            // server, dial back only clients seen at global addresses, with throttling.
+            autonat: autonat::Behaviour::new(peer_id, autonat::Config::default()),
             identify: identify::Behaviour::new(identify::Config::new(
                 IDENTIFY_PROTOCOL.to_owned(),
                 key.public(),
