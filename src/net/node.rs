@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use libp2p::core::transport::ListenerId;
 use libp2p::multiaddr::Protocol;
+use libp2p::swarm::ListenError;
 use libp2p::{autonat, dcutr, relay};
 use tokio::time::Instant;
 
@@ -82,6 +83,8 @@ pub struct NetInfo {
     pub rejected_streams: BTreeMap<PeerId, u64>,
     /// Whether peers can dial this node directly, as AutoNAT last concluded.
     pub nat_status: NatStatus,
+    /// Connections established now, relayed ones included.
+    pub connections: u32,
 }
 
 impl NetInfo {
@@ -514,6 +517,11 @@ impl SwarmTask {
                     connected: self.connected(),
                     rejected_streams: self.rejected.clone(),
                     nat_status: self.nat_status.clone(),
+                    connections: self
+                        .swarm
+                        .network_info()
+                        .connection_counters()
+                        .num_established(),
                 });
             }
             Command::MeshPeers(context, reply) => {
@@ -563,6 +571,15 @@ impl SwarmTask {
             SwarmEvent::ExternalAddrConfirmed { address } => {
                 // AutoNAT found peers can dial this address.
                 tracing::info!(%address, "external address confirmed");
+                None
+            }
+            SwarmEvent::IncomingConnectionError {
+                send_back_addr,
+                error: ListenError::Denied { cause },
+                ..
+            } => {
+                // Over the connection limits, or refused by another behaviour.
+                tracing::debug!(%send_back_addr, %cause, "refused an incoming connection");
                 None
             }
             SwarmEvent::ConnectionEstablished {
