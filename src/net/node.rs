@@ -85,6 +85,8 @@ pub struct NetInfo {
     pub nat_status: NatStatus,
     /// Connections established now, relayed ones included.
     pub connections: u32,
+    /// The peers in the Kademlia routing table.
+    pub routing_table: Vec<PeerId>,
 }
 
 impl NetInfo {
@@ -522,6 +524,7 @@ impl SwarmTask {
                         .network_info()
                         .connection_counters()
                         .num_established(),
+                    routing_table: self.routing_table(),
                 });
             }
             Command::MeshPeers(context, reply) => {
@@ -534,6 +537,20 @@ impl SwarmTask {
                 let _ = reply.send(count);
             }
         }
+    }
+
+    fn routing_table(&mut self) -> Vec<PeerId> {
+        self.swarm
+            .behaviour_mut()
+            .kad
+            .kbuckets()
+            .flat_map(|bucket| {
+                bucket
+                    .iter()
+                    .map(|entry| *entry.node.key.preimage())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     fn penalize(&mut self, peer: PeerId) {
