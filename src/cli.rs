@@ -147,7 +147,13 @@ fn start_node(
     let agent_config = AgentConfig {
         net: NetConfig {
             keypair: identity.keypair().clone(),
-            listen: network.listen_addrs(),
+            // A relay is listened through: the relay transport dials it and asks for a
+            // reservation.
+            listen: network
+                .listen_addrs()
+                .into_iter()
+                .chain(network.relay_listen_addrs())
+                .collect(),
             mdns: network.mdns,
             bootstrap: network.bootstrap_addrs(),
             dial: Vec::new(),

@@ -25,7 +25,7 @@ pub const EPOCH_SECS_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
 pub const BUDGET_LIMIT_RANGE: std::ops::RangeInclusive<u64> = 0..=(1 << 40);
 pub const RESERVE_PERCENT_RANGE: std::ops::RangeInclusive<u64> = 0..=100;
 pub const SYNC_INTERVAL_SECS_RANGE: std::ops::RangeInclusive<u64> = 5..=3600;
-/// Listen and bootstrap addresses each list may hold.
+/// Listen, bootstrap and relay addresses each list may hold.
 pub const MAX_NETWORK_ADDRS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -90,6 +90,8 @@ pub struct NetworkConfig {
     pub mdns: bool,
     pub bootstrap: Vec<String>,
     pub sync_interval_secs: u64,
+    /// Relays to be reached through, each a relay's address ending in `/p2p/PEER_ID`.
+    pub relays: Vec<String>,
 }
 
 impl NetworkConfig {
@@ -106,6 +108,16 @@ impl NetworkConfig {
         self.bootstrap
             .iter()
             .filter_map(|addr| addr.parse().ok())
+            .collect()
+    }
+
+    /// What the node listens on to be reached through each relay: the relay's address (checked
+    /// when the config was loaded) followed by `/p2p-circuit`.
+    pub fn relay_listen_addrs(&self) -> Vec<libp2p::Multiaddr> {
+        self.relays
+            .iter()
+            .filter_map(|addr| addr.parse::<libp2p::Multiaddr>().ok())
+            .map(|addr| addr.with(libp2p::multiaddr::Protocol::P2pCircuit))
             .collect()
     }
 }
@@ -271,6 +283,7 @@ fn validate(config: &Config, path: &Path) -> Result<(), ConfigError> {
     for (key, addrs, needs_peer) in [
         ("network.listen", &config.network.listen, false),
         ("network.bootstrap", &config.network.bootstrap, true),
+        ("network.relays", &config.network.relays, true),
     ] {
         if addrs.len() > MAX_NETWORK_ADDRS {
             return Err(invalid(
@@ -296,7 +309,37 @@ fn validate(config: &Config, path: &Path) -> Result<(), ConfigError> {
             }
         }
     }
+    validate_relays(&config.network.relays, path)?;
     validate_budgets(&config.budgets, path)
+}
+
+/// A relay is named by its own address: `/p2p-circuit` is added by the node, and the relay's
+/// peer id must come last for the reservation address to name the relay.
+fn validate_relays(relays: &[String], path: &Path) -> Result<(), ConfigError> {
+    for addr in relays {
+        // Each one was parsed with the other address lists.
+        let Ok(parsed) = addr.parse::<libp2p::Multiaddr>() else {
+            continue;
+        };
+        let problem = if crate::net::node::is_relayed(&parsed) {
+            Some("is already a relayed address; give the relay's own address")
+        } else if !matches!(
+            parsed.iter().last(),
+            Some(libp2p::multiaddr::Protocol::P2p(_))
+        ) {
+            Some("does not end in /p2p/PEER_ID")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                key: "network.relays".to_owned(),
+                message: format!("{addr:?} {problem}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn validate_budgets(budgets: &BudgetsConfig, path: &Path) -> Result<(), ConfigError> {
@@ -471,6 +514,19 @@ mod tests {
                 "network.sync_interval_secs",
             ),
             ("[network]\nmdns = \"yes\"\n", "network.mdns"),
+            (
+                "[network]\nrelays = [\"/ip4/127.0.0.1/tcp/4001\"]\n",
+                "network.relays",
+            ),
+            ("[network]\nrelays = [\"relay\"]\n", "network.relays"),
+            (
+                &format!("[network]\nrelays = [\"{RELAY}/p2p-circuit\"]\n"),
+                "network.relays",
+            ),
+            (
+                &format!("[network]\nrelays = [\"{RELAY}/ip4/10.0.0.1/tcp/1\"]\n"),
+                "network.relays",
+            ),
         ] {
             let err = user(text).unwrap_err();
             assert!(
@@ -478,6 +534,19 @@ mod tests {
                 "{text}: {err}"
             );
         }
+    }
+
+    /// A relay's address, its peer id last.
+    const RELAY: &str =
+        "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+
+    #[test]
+    fn relays_become_circuit_listen_addresses() {
+        assert!(defaults().unwrap().config.network.relays.is_empty());
+        let loaded = user(&format!("[network]\nrelays = [\"{RELAY}\"]\n")).unwrap();
+        let listen = loaded.config.network.relay_listen_addrs();
+        assert_eq!(listen.len(), 1);
+        assert_eq!(listen[0].to_string(), format!("{RELAY}/p2p-circuit"));
     }
 
     #[test]

@@ -7,6 +7,9 @@ use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{StreamProtocol, gossipsub, identify, identity::Keypair, kad, mdns, ping};
 use sha2::{Digest, Sha256};
 
+// The behaviours that let peers behind NAT reach each other, and the connection limits.
+use libp2p::{autonat, connection_limits, dcutr, relay};
+
 use crate::state::limits::MAX_FRAME_BYTES;
 
 /// Protocol name identify announces.
@@ -25,8 +28,24 @@ const HEARTBEAT: Duration = Duration::from_millis(200);
 /// (see [`crate::agent::session`]).
 pub const SESSION_PROTOCOL: StreamProtocol = StreamProtocol::new("/aura/session/1");
 
+/// Connections established at once, in both directions. A member of a few groups of 2–10
+/// talks to tens of peers; the rest of the room is for the Kademlia and AutoNAT traffic of
+/// strangers, which must not grow without end.
+pub const MAX_ESTABLISHED_CONNECTIONS: u32 = 128;
+/// Connections to one peer: one direct and one relayed, plus the brief overlap of a hole
+/// punch or of both sides dialling at once. More is a peer wasting this node's resources.
+pub const MAX_CONNECTIONS_PER_PEER: u32 = 4;
+/// Incoming connections still in their handshake; bounds what a flood of dials can cost.
+pub const MAX_PENDING_INCOMING: u32 = 32;
+
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    /// First, so that a connection over the limits is refused before any other behaviour
+    /// sets up a handler for it.
+    pub limits: connection_limits::Behaviour,
+    pub relay_client: relay::client::Behaviour,
+    pub dcutr: dcutr::Behaviour,
+    pub autonat: autonat::Behaviour,
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
@@ -75,8 +94,22 @@ pub enum BehaviourError {
     Mdns(std::io::Error),
 }
 
+fn connection_limits() -> connection_limits::Behaviour {
+    connection_limits::Behaviour::new(
+        connection_limits::ConnectionLimits::default()
+            .with_max_established(Some(MAX_ESTABLISHED_CONNECTIONS))
+            .with_max_established_per_peer(Some(MAX_CONNECTIONS_PER_PEER))
+            .with_max_pending_incoming(Some(MAX_PENDING_INCOMING)),
+    )
+}
+
 impl Behaviour {
-    pub fn new(key: &Keypair, mdns: bool) -> Result<Self, BehaviourError> {
+    /// `relay_client` is the behaviour half of the relay transport the swarm was built with.
+    pub fn new(
+        key: &Keypair,
+        mdns: bool,
+        relay_client: relay::client::Behaviour,
+    ) -> Result<Self, BehaviourError> {
         let peer_id = key.public().to_peer_id();
         let gossip_config =
             gossipsub_config().map_err(|err| BehaviourError::Gossipsub(err.to_string()))?;
@@ -94,6 +127,12 @@ impl Behaviour {
         let mut kad = kad::Behaviour::new(peer_id, kad::store::MemoryStore::new(peer_id));
         kad.set_mode(Some(kad::Mode::Server));
         Ok(Self {
+            limits: connection_limits(),
+            relay_client,
+            dcutr: dcutr::Behaviour::new(peer_id),
+            // The defaults probe 15 s after start and every 15 minutes once sure, and, as a
+            // server, dial back only clients seen at global addresses, with throttling.
+            autonat: autonat::Behaviour::new(peer_id, autonat::Config::default()),
             identify: identify::Behaviour::new(identify::Config::new(
                 IDENTIFY_PROTOCOL.to_owned(),
                 key.public(),

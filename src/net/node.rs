@@ -10,6 +10,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
+use libp2p::core::transport::ListenerId;
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::ListenError;
+use libp2p::{autonat, dcutr, relay};
+use tokio::time::Instant;
+
 use futures::StreamExt;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{
@@ -29,11 +35,19 @@ const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(300);
 pub const MAX_REJECTED_STREAMS: u64 = 16;
 /// The topic name prefix of a context; the context id follows in hex.
 const TOPIC_PREFIX: &str = "aura/context/";
+/// After a relay reservation fails or is lost (the relay is down, full or restarted), the
+/// node asks again this much later: a node behind NAT is unreachable without it, and one
+/// attempt every half minute costs the relay nothing.
+const RELAY_RETRY_DELAY: Duration = Duration::from_secs(30);
 
 /// What a node needs to start.
 #[derive(Debug, Clone)]
 pub struct NetConfig {
     pub keypair: Keypair,
+    /// Addresses to listen on. An address ending in `/p2p-circuit` (a relay's address, its
+    /// `/p2p/PEER_ID`, then `/p2p-circuit`) asks that relay for a reservation: the node dials
+    /// the relay, peers reach it through the relay, and DCUtR then tries for a direct
+    /// connection. A reservation that fails or is lost is asked for again.
     pub listen: Vec<Multiaddr>,
     pub mdns: bool,
     /// Kademlia bootstrap peers; each address must end in `/p2p/PEER_ID`.
@@ -67,12 +81,61 @@ pub struct NetInfo {
     /// Protocol violations per peer: session streams that were malformed, oversized,
     /// truncated or out of turn, and gossip messages carrying invalid facts.
     pub violations: BTreeMap<PeerId, u64>,
+    /// Whether peers can dial this node directly, as AutoNAT last concluded.
+    pub nat_status: NatStatus,
+    /// Connections established now, relayed ones included.
+    pub connections: u32,
+    /// The peers in the Kademlia routing table.
+    pub routing_table: Vec<PeerId>,
 }
 
 impl NetInfo {
     pub fn violations_total(&self) -> u64 {
         self.violations.values().sum()
     }
+
+    /// The listen addresses reached through a relay (reservations held now).
+    pub fn relayed_addrs(&self) -> impl Iterator<Item = &Multiaddr> {
+        self.listen_addrs.iter().filter(|addr| is_relayed(addr))
+    }
+}
+
+/// Whether peers can dial this node directly, as AutoNAT concludes from asking peers to dial
+/// it back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum NatStatus {
+    /// Not probed yet, or no peer could answer.
+    #[default]
+    Unknown,
+    /// Peers reached this node at this address.
+    Public(Multiaddr),
+    /// Peers could not dial back: behind NAT or a firewall, reachable only through a relay.
+    Private,
+}
+
+impl From<autonat::NatStatus> for NatStatus {
+    fn from(status: autonat::NatStatus) -> Self {
+        match status {
+            autonat::NatStatus::Public(addr) => Self::Public(addr),
+            autonat::NatStatus::Private => Self::Private,
+            autonat::NatStatus::Unknown => Self::Unknown,
+        }
+    }
+}
+
+impl std::fmt::Display for NatStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unknown => f.write_str("unknown"),
+            Self::Public(addr) => write!(f, "public at {addr}"),
+            Self::Private => f.write_str("private"),
+        }
+    }
+}
+
+/// Whether `addr` goes through a relay.
+pub fn is_relayed(addr: &Multiaddr) -> bool {
+    addr.iter().any(|protocol| protocol == Protocol::P2pCircuit)
 }
 
 /// What the agent found a gossip message to be; gossipsub forwards only accepted ones.
@@ -245,13 +308,10 @@ pub fn spawn(
     ),
     NetError,
 > {
-    let behaviour = Behaviour::new(&config.keypair, config.mdns)?;
-    let sessions = behaviour.sessions.new_control();
-    let incoming = sessions
-        .clone()
-        .accept(SESSION_PROTOCOL)
-        .map_err(|err| NetError::Transport(err.to_string()))?;
-    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
+    // The builder hands the relay client to the closure and only a boxed error back, so the
+    // behaviour's own error is kept aside to be returned as it is.
+    let mut behaviour_error = None;
+    let built = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
         .with_tokio()
         .with_tcp(
             tcp::Config::default().nodelay(true),
@@ -260,17 +320,42 @@ pub fn spawn(
         )
         .map_err(|err| NetError::Transport(err.to_string()))?
         .with_quic()
-        .with_behaviour(|_| behaviour)
+        .with_relay_client(noise::Config::new, yamux::Config::default)
         .map_err(|err| NetError::Transport(err.to_string()))?
-        .with_swarm_config(|swarm| swarm.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
-        .build();
+        .with_behaviour(|key, relay_client| {
+            Behaviour::new(key, config.mdns, relay_client).map_err(|err| {
+                let message = err.to_string();
+                behaviour_error = Some(err);
+                message.into()
+            })
+        });
+    let mut swarm = match built {
+        Ok(builder) => builder
+            .with_swarm_config(|swarm| swarm.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
+            .build(),
+        Err(err) => {
+            return Err(match behaviour_error {
+                Some(err) => NetError::Behaviour(err),
+                None => NetError::Transport(err.to_string()),
+            });
+        }
+    };
+    let sessions = swarm.behaviour().sessions.new_control();
+    let incoming = sessions
+        .clone()
+        .accept(SESSION_PROTOCOL)
+        .map_err(|err| NetError::Transport(err.to_string()))?;
+    let mut relay_listeners = HashMap::new();
     for addr in &config.listen {
-        swarm
+        let listener = swarm
             .listen_on(addr.clone())
             .map_err(|err| NetError::Listen {
                 addr: addr.clone(),
                 reason: err.to_string(),
             })?;
+        if is_relayed(addr) {
+            relay_listeners.insert(listener, addr.clone());
+        }
     }
     for addr in &config.bootstrap {
         if let Some(peer) = peer_of(addr) {
@@ -299,6 +384,11 @@ pub fn spawn(
         pending_dials: HashMap::new(),
         violations: BTreeMap::new(),
         listen_addrs: Vec::new(),
+        relays: RelayReservations {
+            listeners: relay_listeners,
+            retries: Vec::new(),
+        },
+        nat_status: NatStatus::Unknown,
     };
     let join = tokio::spawn(task.run());
     Ok((NetHandle { commands, sessions }, events, join))
@@ -321,16 +411,34 @@ struct SwarmTask {
     pending_dials: HashMap<libp2p::swarm::ConnectionId, oneshot::Sender<Result<(), NetError>>>,
     violations: BTreeMap<PeerId, u64>,
     listen_addrs: Vec<Multiaddr>,
+    relays: RelayReservations,
+    nat_status: NatStatus,
+}
+
+/// The relay reservations this node listens through, and those to ask for again.
+struct RelayReservations {
+    /// Each relayed listener and the `<relay>/p2p-circuit` address it listens on.
+    listeners: HashMap<ListenerId, Multiaddr>,
+    /// Addresses to listen on again, and when.
+    retries: Vec<(Instant, Multiaddr)>,
+}
+
+impl RelayReservations {
+    fn next_retry(&self) -> Option<Instant> {
+        self.retries.iter().map(|(when, _)| *when).min()
+    }
 }
 
 impl SwarmTask {
     async fn run(mut self) {
         loop {
+            let next_relay_retry = self.relays.next_retry();
             tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(command) => self.command(command),
                     None => break,
                 },
+                () = sleep_until_some(next_relay_retry) => self.retry_relays(),
                 event = self.swarm.select_next_some() => {
                     if self.event(event).await.is_err() {
                         break;
@@ -345,6 +453,27 @@ impl SwarmTask {
             }
         }
         tracing::debug!("network task stopped");
+    }
+
+    /// Listens again through every relay whose retry is due.
+    fn retry_relays(&mut self) {
+        let now = Instant::now();
+        let (due, later) = std::mem::take(&mut self.relays.retries)
+            .into_iter()
+            .partition(|(when, _)| *when <= now);
+        self.relays.retries = later;
+        for (_, addr) in due {
+            tracing::debug!(%addr, "asking the relay for a reservation again");
+            match self.swarm.listen_on(addr.clone()) {
+                Ok(listener) => {
+                    self.relays.listeners.insert(listener, addr);
+                }
+                Err(err) => {
+                    tracing::warn!(%addr, %err, "cannot listen through the relay");
+                    self.relays.retries.push((now + RELAY_RETRY_DELAY, addr));
+                }
+            }
+        }
     }
 
     fn connected(&self) -> Vec<PeerId> {
@@ -413,6 +542,13 @@ impl SwarmTask {
                     listen_addrs: self.listen_addrs.clone(),
                     connected: self.connected(),
                     violations: self.violations.clone(),
+                    nat_status: self.nat_status.clone(),
+                    connections: self
+                        .swarm
+                        .network_info()
+                        .connection_counters()
+                        .num_established(),
+                    routing_table: self.routing_table(),
                 });
             }
             Command::MeshPeers(context, reply) => {
@@ -425,6 +561,20 @@ impl SwarmTask {
                 let _ = reply.send(count);
             }
         }
+    }
+
+    fn routing_table(&mut self) -> Vec<PeerId> {
+        self.swarm
+            .behaviour_mut()
+            .kad
+            .kbuckets()
+            .flat_map(|bucket| {
+                bucket
+                    .iter()
+                    .map(|entry| *entry.node.key.preimage())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     fn penalize(&mut self, peer: PeerId) {
@@ -447,6 +597,31 @@ impl SwarmTask {
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 self.listen_addrs.retain(|known| *known != address);
                 Some(NetEvent::ListenAddrsChanged(self.listen_addrs.clone()))
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                addresses,
+                reason,
+            } => {
+                self.relay_listener_closed(listener_id, reason);
+                let before = self.listen_addrs.len();
+                self.listen_addrs.retain(|known| !addresses.contains(known));
+                (self.listen_addrs.len() != before)
+                    .then(|| NetEvent::ListenAddrsChanged(self.listen_addrs.clone()))
+            }
+            SwarmEvent::ExternalAddrConfirmed { address } => {
+                // AutoNAT found peers can dial this address.
+                tracing::info!(%address, "external address confirmed");
+                None
+            }
+            SwarmEvent::IncomingConnectionError {
+                send_back_addr,
+                error: ListenError::Denied { cause },
+                ..
+            } => {
+                // Over the connection limits, or refused by another behaviour.
+                tracing::debug!(%send_back_addr, %cause, "refused an incoming connection");
+                None
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
@@ -546,8 +721,80 @@ impl SwarmTask {
                 tracing::debug!(%peer, "Kademlia routing updated");
                 None
             }
+            BehaviourEvent::RelayClient(event) => {
+                relay_client_event(event);
+                None
+            }
+            BehaviourEvent::Dcutr(event) => {
+                dcutr_event(event);
+                None
+            }
+            BehaviourEvent::Autonat(autonat::Event::StatusChanged { old, new }) => {
+                let new = NatStatus::from(new);
+                tracing::info!(old = %NatStatus::from(old), %new, "AutoNAT status changed");
+                self.nat_status = new;
+                None
+            }
             _ => None,
         }
+    }
+
+    /// A relayed listener closes when its reservation is refused, when the relay cannot be
+    /// dialled, or when the connection to the relay ends; it is asked for again later.
+    fn relay_listener_closed(&mut self, listener: ListenerId, reason: Result<(), std::io::Error>) {
+        let Some(addr) = self.relays.listeners.remove(&listener) else {
+            return;
+        };
+        match reason {
+            Ok(()) => tracing::warn!(%addr, "relay reservation lost or relay unreachable"),
+            Err(err) => tracing::warn!(%addr, %err, "relay reservation failed"),
+        }
+        self.relays
+            .retries
+            .push((Instant::now() + RELAY_RETRY_DELAY, addr));
+    }
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn relay_client_event(event: relay::client::Event) {
+    match event {
+        relay::client::Event::ReservationReqAccepted {
+            relay_peer_id,
+            renewal: false,
+            ..
+        } => tracing::info!(relay = %relay_peer_id, "relay reservation accepted"),
+        relay::client::Event::ReservationReqAccepted {
+            relay_peer_id,
+            renewal: true,
+            ..
+        } => tracing::debug!(relay = %relay_peer_id, "relay reservation renewed"),
+        relay::client::Event::OutboundCircuitEstablished { relay_peer_id, .. } => {
+            tracing::debug!(relay = %relay_peer_id, "reached a peer through a relay")
+        }
+        relay::client::Event::InboundCircuitEstablished { src_peer_id, .. } => {
+            tracing::debug!(peer = %src_peer_id, "a peer reached this node through a relay")
+        }
+    }
+}
+
+fn dcutr_event(event: dcutr::Event) {
+    match event.result {
+        Ok(_) => tracing::info!(
+            peer = %event.remote_peer_id,
+            "DCUtR: direct connection made from a relayed one"
+        ),
+        Err(err) => tracing::info!(
+            peer = %event.remote_peer_id,
+            %err,
+            "DCUtR: no direct connection, staying relayed"
+        ),
     }
 }
 
