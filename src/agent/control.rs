@@ -202,6 +202,11 @@ pub fn status_text(identity: &NodeIdentity, status: &super::task::NodeStatus) ->
         out.push_str(&format!("  connected  {peer} ({})\n", short_peer_id(peer)));
     }
     out.push_str(&format!(
+        "reachable    {} (AutoNAT); {} peer(s) in the Kademlia table\n",
+        status.net.nat_status,
+        status.net.routing_table.len()
+    ));
+    out.push_str(&format!(
         "journal      {} facts in {} context(s)\n",
         status.facts, status.contexts
     ));
