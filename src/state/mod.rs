@@ -32,6 +32,7 @@ pub mod journal;
 pub mod journal_store;
 pub mod kinds;
 pub mod leakage;
+mod ledger_store;
 pub mod limits;
 pub mod lww;
 pub mod max_epoch;
