@@ -215,6 +215,30 @@ impl LeakageLedger {
         self.contexts.insert(context, budget);
     }
 
+    /// Every context's budget settled to the latest epoch the ledger holds, for storing: the
+    /// spend of an older epoch is history and is dropped, the context's limit is kept.
+    pub(super) fn settled(&self) -> impl Iterator<Item = (ContextId, LeakageBudget)> + '_ {
+        let latest = self
+            .contexts
+            .values()
+            .map(|budget| budget.epoch)
+            .max()
+            .unwrap_or_default();
+        self.contexts
+            .iter()
+            .map(move |(context, budget)| (*context, budget.at(latest)))
+    }
+
+    pub(super) fn from_parts(
+        policy: LeakagePolicy,
+        contexts: impl IntoIterator<Item = (ContextId, LeakageBudget)>,
+    ) -> Self {
+        Self {
+            policy,
+            contexts: contexts.into_iter().collect(),
+        }
+    }
+
     /// The context's budget as of `epoch` (the default limit for a context never seen).
     pub fn get(&self, context: ContextId, epoch: Epoch) -> LeakageBudget {
         self.contexts.get(&context).map_or(

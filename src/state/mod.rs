@@ -13,8 +13,8 @@
 //!   size caps shared with the wire.
 //! - Flow control: [`trust_level`], [`flow_budget`] (send budgets per context, peer and
 //!   epoch; stored by `flow_budget_store`), [`receive_budget`] (what each peer spends toward
-//!   this device) and [`leakage`] (privacy cost per context and epoch, size buckets).
-//! - [`store`] — the redb file: schema, migrations, identity.
+//!   this device) and [`leakage`] (privacy cost per context and epoch, size buckets); both
+//!   ledgers are stored by `ledger_store`.
 //! - [`store`] — the redb file: schema, migrations, identity; [`net_store`] — the network
 //!   node's peers and joined contexts.
 
@@ -32,6 +32,7 @@ pub mod journal;
 pub mod journal_store;
 pub mod kinds;
 pub mod leakage;
+mod ledger_store;
 pub mod limits;
 pub mod lww;
 pub mod max_epoch;

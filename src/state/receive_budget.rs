@@ -55,6 +55,18 @@ impl ReceiveLedger {
         }
     }
 
+    pub(super) fn from_parts(
+        policy: OverBudget,
+        default_limit: u64,
+        peers: impl IntoIterator<Item = (DeviceKey, PeerCounters)>,
+    ) -> Self {
+        Self {
+            policy,
+            default_limit,
+            peers: peers.into_iter().collect(),
+        }
+    }
+
     pub fn set_limit(&mut self, peer: DeviceKey, limit: u64) {
         self.entry(peer).limit = limit;
     }

@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 use super::corruption;
 use super::flow_budget_store;
 use super::journal_store;
+use super::ledger_store;
 use super::net_store;
 use crate::paths::FILE_MODE;
 
@@ -44,6 +45,7 @@ const MIGRATIONS: &[Migration] = &[
     journal_store::create_tables,
     flow_budget_store::create_tables,
     net_store::create_tables,
+    ledger_store::create_tables,
 ];
 
 /// The schema version this build writes and reads.
@@ -307,7 +309,9 @@ fn probe(path: &Path, errors: &ErrorContext<'_>) -> Result<(), ProbeFailure> {
         scan_table(&txn, IDENTITY).map_err(refused)?;
         scan_table(&txn, journal_store::FACTS).map_err(refused)?;
         scan_table(&txn, journal_store::IDS).map_err(refused)?;
-        scan_table(&txn, journal_store::VIEWS).map_err(refused)
+        scan_table(&txn, journal_store::VIEWS).map_err(refused)?;
+        scan_table(&txn, ledger_store::LEAKAGE).map_err(refused)?;
+        scan_table(&txn, ledger_store::RECEIVE).map_err(refused)
     });
     outcome.unwrap_or_else(|panic| Err(ProbeFailure::Refused(errors.corrupt(panic))))
 }
