@@ -166,8 +166,26 @@ async fn a_guard_that_refuses_sends_nothing_and_says_why() {
     assert_eq!(status.sessions.completed, 0);
     assert_eq!(closed.facts().await, 0, "nothing got through");
     assert_eq!(honest.facts().await, 1, "the honest node kept its own fact");
+    let dropped = status.guard.dropped_inbound;
     closed.stop().await;
     honest.stop().await;
+
+    // The receive ledger is kept: a restart does not forget who was refused.
+    let closed = start(
+        &dir.path().join("closed.redb"),
+        Vec::new(),
+        budgets(|b| {
+            b.limit_none = 0;
+            b.limit_low = 0;
+        }),
+        QUIET_SYNC_INTERVAL,
+    )
+    .await;
+    assert_eq!(
+        closed.agent.status().await.unwrap().guard.dropped_inbound,
+        dropped
+    );
+    closed.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

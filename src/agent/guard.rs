@@ -15,6 +15,7 @@ use crate::state::flow_budget::{BudgetPolicy, ContextBudgetSettings, Epoch, Flow
 use crate::state::leakage::{LeakageLedger, LeakagePolicy, MessageClass, Relationship, Timing};
 use crate::state::receive_budget::{OverBudget, PeerCounters, ReceiveLedger, Verdict};
 use crate::state::trust_level::TrustLevel;
+use crate::state::{Store, StoreError};
 
 /// The capability a device holds in every context it joined: to gossip its facts and to
 /// run anti-entropy (the name the sync choreography's annotations ask for).
@@ -28,6 +29,15 @@ pub const SESSION_OPEN_COST: u64 = 2;
 /// The trust of a peer that shares a joined context, until relationships say more.
 pub const MEMBER_TRUST: TrustLevel = TrustLevel::Low;
 
+/// What the guard keeps across restarts, so that a restart neither refills a budget nor
+/// forgets who flooded.
+#[derive(Debug, Clone)]
+pub struct KeptLedgers {
+    pub budgets: FlowBudgets,
+    pub leakage: LeakageLedger,
+    pub received: ReceiveLedger,
+}
+
 /// What the guard needs from the configuration.
 #[derive(Debug, Clone)]
 pub struct GuardConfig {
@@ -40,7 +50,8 @@ pub struct GuardConfig {
 pub struct GuardCounters {
     /// Gossip publishes the guard chain refused.
     pub denied_publishes: u64,
-    /// Messages from peers dropped because they were over their budget toward this device.
+    /// Messages from peers dropped because they were over their budget toward this device,
+    /// since the store was created (the receive ledger is kept across restarts).
     pub dropped_inbound: u64,
 }
 
@@ -53,25 +64,38 @@ pub struct NodeGuard {
 }
 
 impl NodeGuard {
-    /// A guard starting from the `budgets` the store kept, at `now_ms`.
-    pub fn new(config: GuardConfig, mut budgets: FlowBudgets, now_ms: u64) -> Self {
+    /// The receive ledger's policy and the limit of a peer nobody gave one: what a store
+    /// needs to load the ledger.
+    pub fn receive_settings(config: &GuardConfig) -> (OverBudget, u64) {
+        (
+            OverBudget::Drop,
+            config
+                .flow
+                .limit(TrustLevel::None, ContextBudgetSettings::default()),
+        )
+    }
+
+    /// A guard starting from the ledgers the store kept, at `now_ms`.
+    pub fn new(config: GuardConfig, kept: KeptLedgers, now_ms: u64) -> Self {
+        let KeptLedgers {
+            mut budgets,
+            leakage,
+            received,
+        } = kept;
         budgets.tick(&config.flow, now_ms);
         let capabilities = CapabilitySet::new([
             Capability::new(PUBLISH_CAPABILITY),
             Capability::new(SYNC_CAPABILITY),
         ]);
-        let receive_limit = config
-            .flow
-            .limit(TrustLevel::None, ContextBudgetSettings::default());
         Self {
             shared: SharedGuard::new(GuardState {
                 capabilities,
                 budgets,
-                leakage: LeakageLedger::new(config.leakage),
+                leakage,
                 journal: Vec::new(),
             }),
             policy: config.flow,
-            receive: ReceiveLedger::new(OverBudget::Drop, receive_limit),
+            receive: received,
             counters: GuardCounters::default(),
         }
     }
@@ -151,24 +175,52 @@ impl NodeGuard {
         let epoch = self.epoch();
         match self.receive.receive(peer, cost, epoch) {
             Verdict::Accept => true,
-            Verdict::Drop | Verdict::Delay { .. } => {
-                self.counters.dropped_inbound += 1;
-                false
-            }
+            Verdict::Drop | Verdict::Delay { .. } => false,
         }
     }
 
     pub fn counters(&self) -> GuardCounters {
-        self.counters
+        GuardCounters {
+            dropped_inbound: self
+                .receive
+                .all()
+                .map(|(_, counters)| counters.dropped + counters.delayed)
+                .sum(),
+            ..self.counters
+        }
     }
 
     pub fn received_from(&self, peer: &DeviceKey) -> Option<PeerCounters> {
         self.receive.counters(peer)
     }
 
-    /// The flow budgets, to keep in the store.
-    pub fn budgets(&self) -> FlowBudgets {
-        self.shared.with(|state| state.budgets.clone())
+    /// The ledgers as they are now, to keep in the store.
+    pub fn ledgers(&self) -> KeptLedgers {
+        let (budgets, leakage) = self
+            .shared
+            .with(|state| (state.budgets.clone(), state.leakage.clone()));
+        KeptLedgers {
+            budgets,
+            leakage,
+            received: self.receive.clone(),
+        }
+    }
+}
+
+impl KeptLedgers {
+    pub fn load(store: &Store, config: &GuardConfig) -> Result<Self, StoreError> {
+        let (policy, default_limit) = NodeGuard::receive_settings(config);
+        Ok(Self {
+            budgets: store.load_flow_budgets()?,
+            leakage: store.load_leakage(config.leakage.clone())?,
+            received: store.load_receive_ledger(policy, default_limit)?,
+        })
+    }
+
+    pub fn save(&self, store: &Store) -> Result<(), StoreError> {
+        store.save_flow_budgets(&self.budgets)?;
+        store.save_leakage(&self.leakage)?;
+        store.save_receive_ledger(&self.received)
     }
 }
 

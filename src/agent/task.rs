@@ -14,7 +14,9 @@ use ed25519_dalek::SigningKey;
 use libp2p::{Multiaddr, PeerId, Stream};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::guard::{GuardConfig, GuardCounters, NodeGuard, PUBLISH_FLOW_COST, SESSION_OPEN_COST};
+use super::guard::{
+    GuardConfig, GuardCounters, KeptLedgers, NodeGuard, PUBLISH_FLOW_COST, SESSION_OPEN_COST,
+};
 use super::session::{self, Outcome};
 use crate::net::{
     GossipVerdict, NetConfig, NetError, NetEvent, NetHandle, NetInfo, NetworkStatus, device_of,
@@ -226,7 +228,8 @@ pub fn spawn(
             Err(err) => tracing::warn!(%addr, %err, "a stored peer address does not parse"),
         }
     }
-    let guard = NodeGuard::new(config.guard, store.load_flow_budgets()?, now_ms());
+    let kept = KeptLedgers::load(&store, &config.guard)?;
+    let guard = NodeGuard::new(config.guard, kept, now_ms());
     let local_peer = config.net.keypair.public().to_peer_id();
     let (net, net_events, net_task) = node::spawn(config.net)?;
     let mut joined = HashSet::new();
@@ -422,8 +425,8 @@ impl Agent {
     }
 
     fn save_budgets(&self) {
-        if let Err(err) = self.store.save_flow_budgets(&self.guard.budgets()) {
-            tracing::error!(%err, "saving flow budgets");
+        if let Err(err) = self.guard.ledgers().save(&self.store) {
+            tracing::error!(%err, "saving the budget ledgers");
         }
     }
 
