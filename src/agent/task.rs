@@ -46,6 +46,10 @@ const EVENT_CAPACITY: usize = 65_536;
 /// Inbound anti-entropy sessions kept at once, in all and per peer.
 pub const MAX_INBOUND_SESSIONS: usize = 64;
 pub const MAX_INBOUND_SESSIONS_PER_PEER: usize = 4;
+/// Responders running at once for one context: each holds a copy of the context's facts, so
+/// this bounds what a large context costs in memory whoever asks. Twice the per-peer cap, so
+/// that one peer alone cannot take every place.
+pub const MAX_RESPONDERS_PER_CONTEXT: usize = 2 * MAX_INBOUND_SESSIONS_PER_PEER;
 /// How often budgets are moved to the clock's epoch.
 const BUDGET_TICK: Duration = Duration::from_secs(1);
 /// Default period of anti-entropy with a random peer of each context.
@@ -262,6 +266,7 @@ pub fn spawn(
         connected: Vec::new(),
         outbound: HashSet::new(),
         inbound: HashMap::new(),
+        responders: HashMap::new(),
         sessions: SessionCounters::default(),
         sync_interval: config.sync_interval,
     };
@@ -328,6 +333,8 @@ struct Agent {
     outbound: HashSet<(PeerId, ContextId)>,
     /// Inbound sessions running, per peer.
     inbound: HashMap<PeerId, usize>,
+    /// Responders running, per context.
+    responders: HashMap<ContextId, usize>,
     sessions: SessionCounters,
     sync_interval: Duration,
 }
@@ -947,7 +954,12 @@ impl Agent {
                 // The only session protocol yet: another one is a compile error here.
                 let session::SessionProtocol::AntiEntropy = preamble.protocol;
                 self.guard.observe_peer_epoch(preamble.epoch, now_ms());
-                let machine = if self.joined.contains(&context) {
+                let busy = self.responders.get(&context).copied().unwrap_or(0)
+                    >= MAX_RESPONDERS_PER_CONTEXT;
+                let machine = if busy {
+                    tracing::debug!(%peer, "anti-entropy declined: the context has enough responders");
+                    None
+                } else if self.joined.contains(&context) {
                     if let Some(device) = device_of(&peer) {
                         // It knows the context: a member, as if it had subscribed.
                         self.guard.admit_member(context, device);
@@ -963,7 +975,13 @@ impl Agent {
                     tracing::debug!(%peer, "anti-entropy asked for a context not joined");
                     None
                 };
-                let _ = reply.send(machine);
+                if machine.is_some() {
+                    *self.responders.entry(context).or_default() += 1;
+                }
+                if let Err(Some(_)) = reply.send(machine) {
+                    // The task is gone: the responder will never report its end.
+                    self.responder_ended(context);
+                }
             }
             Internal::ResponderDone {
                 peer,
@@ -971,6 +989,7 @@ impl Agent {
                 outcome,
             } => {
                 self.inbound_ended(peer);
+                self.responder_ended(context);
                 let (coordinator, _) = outcome.machine.finish();
                 self.persist(coordinator, context);
                 self.session_ended(peer, &outcome.result);
@@ -981,6 +1000,15 @@ impl Agent {
                 if violation {
                     let _ = self.net.penalize(peer);
                 }
+            }
+        }
+    }
+
+    fn responder_ended(&mut self, context: ContextId) {
+        if let Some(count) = self.responders.get_mut(&context) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.responders.remove(&context);
             }
         }
     }
