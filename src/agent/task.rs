@@ -653,6 +653,7 @@ impl Agent {
                 for set in self.subscribers.values_mut() {
                     set.retain(|peer| peers.contains(peer));
                 }
+                self.subscribers.retain(|_, set| !set.is_empty());
                 self.connected = peers;
                 self.publish_ui(UiEvent::Peers(
                     self.connected.iter().map(ToString::to_string).collect(),
@@ -660,10 +661,11 @@ impl Agent {
                 self.publish_status();
             }
             NetEvent::PeerSubscribed { peer, context } => {
-                self.subscribers.entry(context).or_default().insert(peer);
+                // The network reports subscriptions to joined contexts only.
                 if !self.joined.contains(&context) {
                     return;
                 }
+                self.subscribers.entry(context).or_default().insert(peer);
                 if let Some(device) = device_of(&peer) {
                     self.guard.admit_member(context, device);
                 }
@@ -676,6 +678,9 @@ impl Agent {
             NetEvent::PeerUnsubscribed { peer, context } => {
                 if let Some(set) = self.subscribers.get_mut(&context) {
                     set.remove(&peer);
+                    if set.is_empty() {
+                        self.subscribers.remove(&context);
+                    }
                 }
             }
             NetEvent::InboundSession { peer, stream } => self.inbound_session(peer, stream),

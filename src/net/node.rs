@@ -33,8 +33,10 @@ pub const NET_EVENT_CAPACITY: usize = 4096;
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(300);
 /// Protocol violations (session streams or gossip) after which a peer is disconnected.
 pub const MAX_REJECTED_STREAMS: u64 = 16;
-/// The topic name prefix of a context; the context id follows in hex.
+/// The topic name prefix of a context; a hash of the context id follows in hex.
 const TOPIC_PREFIX: &str = "aura/context/";
+/// What the hash of a topic name starts with, so that it is used for nothing else.
+const TOPIC_DOMAIN: &[u8] = b"aura/topic/v1\0";
 /// After a relay reservation fails or is lost (the relay is down, full or restarted), the
 /// node asks again this much later: a node behind NAT is unreachable without it, and one
 /// attempt every half minute costs the relay nothing.
@@ -211,23 +213,17 @@ impl std::fmt::Debug for Command {
     }
 }
 
+/// The gossip topic of a context. Gossipsub announces every topic a node subscribes to to
+/// every peer it connects to, so the name carries a one-way hash of the context id: a peer
+/// that does not know the id learns nothing it could use to read, join or sync the context.
 pub fn topic(context: ContextId) -> gossipsub::IdentTopic {
-    let hex: String = context.0.iter().map(|byte| format!("{byte:02x}")).collect();
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(TOPIC_DOMAIN)
+        .chain_update(context.0)
+        .finalize();
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
     gossipsub::IdentTopic::new(format!("{TOPIC_PREFIX}{hex}"))
-}
-
-/// The context a topic belongs to, read from its name: a peer's subscription may arrive
-/// before this node subscribes itself, and must not be lost.
-fn context_of(topic: &gossipsub::TopicHash) -> Option<ContextId> {
-    let hex = topic.as_str().strip_prefix(TOPIC_PREFIX)?;
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut id = [0u8; 32];
-    for (index, byte) in id.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * index..2 * index + 2)?, 16).ok()?;
-    }
-    Some(ContextId(id))
 }
 
 impl NetHandle {
@@ -382,6 +378,8 @@ pub fn spawn(
         events: event_tx,
         incoming,
         pending_dials: HashMap::new(),
+        contexts: HashMap::new(),
+        queued: Vec::new(),
         violations: BTreeMap::new(),
         listen_addrs: Vec::new(),
         relays: RelayReservations {
@@ -409,6 +407,10 @@ struct SwarmTask {
     /// nobody is waiting for.
     incoming: libp2p_stream::IncomingStreams,
     pending_dials: HashMap<libp2p::swarm::ConnectionId, oneshot::Sender<Result<(), NetError>>>,
+    /// The context of each topic this node subscribed to.
+    contexts: HashMap<gossipsub::TopicHash, ContextId>,
+    /// Events a command produced, sent before the next command is taken.
+    queued: Vec<NetEvent>,
     violations: BTreeMap<PeerId, u64>,
     listen_addrs: Vec<Multiaddr>,
     relays: RelayReservations,
@@ -435,7 +437,16 @@ impl SwarmTask {
             let next_relay_retry = self.relays.next_retry();
             tokio::select! {
                 command = self.commands.recv() => match command {
-                    Some(command) => self.command(command),
+                    Some(command) => {
+                        self.command(command);
+                        let mut stopped = false;
+                        for event in std::mem::take(&mut self.queued) {
+                            stopped |= self.events.send(event).await.is_err();
+                        }
+                        if stopped {
+                            break;
+                        }
+                    }
                     None => break,
                 },
                 () = sleep_until_some(next_relay_retry) => self.retry_relays(),
@@ -504,6 +515,23 @@ impl SwarmTask {
                 if let Err(err) = self.swarm.behaviour_mut().gossipsub.subscribe(&topic) {
                     tracing::warn!(%err, "subscribing to a context");
                 }
+                let hash = topic.hash();
+                self.contexts.insert(hash.clone(), context);
+                // Peers that subscribed before this node did were announced then, when their
+                // topic meant nothing here: they are reported now.
+                let known: Vec<PeerId> = self
+                    .swarm
+                    .behaviour()
+                    .gossipsub
+                    .all_peers()
+                    .filter(|(_, topics)| topics.contains(&&hash))
+                    .map(|(peer, _)| *peer)
+                    .collect();
+                self.queued.extend(
+                    known
+                        .into_iter()
+                        .map(|peer| NetEvent::PeerSubscribed { peer, context }),
+                );
             }
             Command::Publish { context, data } => {
                 match self
@@ -664,17 +692,16 @@ impl SwarmTask {
                 message_id,
                 message,
             }) => {
-                let Some(context) = context_of(&message.topic) else {
-                    // Not a context's topic: nothing this node forwards.
+                let Some(context) = self.contexts.get(&message.topic).copied() else {
+                    // A topic this node does not take part in: nothing to judge or forward.
                     self.swarm
                         .behaviour_mut()
                         .gossipsub
                         .report_message_validation_result(
                             &message_id,
                             &propagation_source,
-                            gossipsub::MessageAcceptance::Reject,
+                            gossipsub::MessageAcceptance::Ignore,
                         );
-                    self.penalize(propagation_source);
                     return None;
                 };
                 Some(NetEvent::Gossip {
@@ -685,14 +712,14 @@ impl SwarmTask {
                 })
             }
             BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed { peer_id, topic }) => {
-                let context = context_of(&topic)?;
+                let context = self.contexts.get(&topic).copied()?;
                 Some(NetEvent::PeerSubscribed {
                     peer: peer_id,
                     context,
                 })
             }
             BehaviourEvent::Gossipsub(gossipsub::Event::Unsubscribed { peer_id, topic }) => {
-                let context = context_of(&topic)?;
+                let context = self.contexts.get(&topic).copied()?;
                 Some(NetEvent::PeerUnsubscribed {
                     peer: peer_id,
                     context,
@@ -803,12 +830,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_topic_names_its_context() {
+    fn a_topic_does_not_reveal_its_context() {
         let context = ContextId([0xA5; 32]);
-        assert_eq!(context_of(&topic(context).hash()), Some(context));
-        assert_eq!(
-            context_of(&gossipsub::IdentTopic::new("other").hash()),
-            None
-        );
+        let name = topic(context).hash().into_string();
+        let hex: String = context.0.iter().map(|byte| format!("{byte:02x}")).collect();
+        assert!(name.starts_with(TOPIC_PREFIX));
+        assert!(!name.contains(&hex));
+        assert_eq!(topic(context).hash(), topic(ContextId([0xA5; 32])).hash());
+        assert_ne!(topic(context).hash(), topic(ContextId([0xA6; 32])).hash());
     }
 }
