@@ -14,6 +14,7 @@ use aura::protocol::annotation::Payload;
 use aura::state::Store;
 use aura::state::fact::ContextId;
 use aura::state::kinds;
+use aura::state::sync_frame::Frame;
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{Multiaddr, PeerId, gossipsub, noise, tcp, yamux};
@@ -66,7 +67,8 @@ async fn start(
 fn preamble(protocol: u8, context: ContextId) -> Vec<u8> {
     let mut out = vec![protocol];
     out.extend_from_slice(&context.0);
-    // A budget epoch far in the future: the node must not let it refill its budgets.
+    // A budget epoch far in the future: the node may move its own at most one epoch past its
+    // clock, so a peer cannot refill budgets at will.
     out.extend_from_slice(&u64::MAX.to_be_bytes());
     out
 }
@@ -103,6 +105,7 @@ fn violations() -> Vec<(&'static str, Vec<u8>)> {
     oversized.extend_from_slice(&u32::MAX.to_be_bytes());
     let whole = message("Hello", &turn(vec![vec![1; 200]]));
     let truncated = whole[..whole.len() - 50].to_vec();
+    let hello = Frame::Hello { context: CONTEXT }.encode(true);
     let mut too_many_frames = u16::MAX.to_be_bytes().to_vec();
     too_many_frames.extend_from_slice(&[0; 16]);
     vec![

@@ -157,7 +157,7 @@ async fn a_guard_that_refuses_sends_nothing_and_says_why() {
     honest.agent.sync_now(CONTEXT).await.unwrap();
     eventually("both sessions to end", || async {
         let status = closed.agent.status().await.unwrap();
-        status.sessions.denied >= 1 || status.sessions.refused >= 1
+        status.sessions.denied >= 1 && status.sessions.refused >= 1
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -218,7 +218,8 @@ async fn a_peer_cannot_open_more_connections_than_the_per_peer_limit() {
         .unwrap()
         .with_behaviour(|_| dummy::Behaviour)
         .unwrap()
-        .with_swarm_config(|config| config.with_idle_connection_timeout(TIMEOUT))
+        // Far longer than the test may run: idle connections must not close under it.
+        .with_swarm_config(|config| config.with_idle_connection_timeout(10 * TIMEOUT))
         .build();
     for _ in 0..DIALS {
         greedy

@@ -25,7 +25,7 @@ pub const SYNC_CAPABILITY: &str = "sync";
 pub const PUBLISH_FLOW_COST: u64 = 1;
 /// Flow units a peer spends toward this device by opening a session: the cost of the
 /// choreography's first message.
-pub const SESSION_OPEN_COST: u64 = 2;
+pub const SESSION_OPEN_COST: u64 = crate::protocol::anti_entropy::Hello::ANNOTATION.flow_cost;
 /// The trust of a peer that shares a joined context, until relationships say more.
 pub const MEMBER_TRUST: TrustLevel = TrustLevel::Low;
 

@@ -32,10 +32,13 @@ pub enum SessionProtocol {
 
 /// Bytes of the preamble: protocol, context and epoch.
 const PREAMBLE_BYTES: usize = 1 + 32 + 8;
-/// How long a peer that opened a stream may take to say what it is for.
-pub const PREAMBLE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long either side of a session waits for the other's next message.
+/// How long a peer that opened a stream may take to say what it is for: it has nothing to
+/// compute first, so a short wait keeps silent streams from holding places.
+pub const PREAMBLE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long either side of a session waits for the other to send or take the next chunk.
 pub const SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a whole session may take, however busy both sides keep it.
+pub const SESSION_DEADLINE: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PreambleError {
@@ -134,14 +137,15 @@ pub async fn run_initiator(
         route,
     );
     let run = anti_entropy::initiator(Chan::new(transport), &mut machine, first_turn, now_ms);
-    let (result, counts) = match run.await {
-        Ok((_closed, transport)) => {
+    let (result, counts) = match tokio::time::timeout(SESSION_DEADLINE, run).await {
+        Ok(Ok((_closed, transport))) => {
             let wire = transport.into_inner();
             let counts = (wire.bytes_sent, wire.bytes_received);
             let _ = wire.finish().await;
             (Ok(()), counts)
         }
-        Err(err) => (Err(err), (0, 0)),
+        Ok(Err(err)) => (Err(err), (0, 0)),
+        Err(_) => (Err(SessionError::TimedOut.into()), (0, 0)),
     };
     Outcome {
         machine,
@@ -165,14 +169,15 @@ pub async fn run_responder(
         route,
     );
     let run = anti_entropy::responder(Chan::new(transport), &mut machine, route.context, now_ms);
-    let (result, counts) = match run.await {
-        Ok((_closed, transport)) => {
+    let (result, counts) = match tokio::time::timeout(SESSION_DEADLINE, run).await {
+        Ok(Ok((_closed, transport))) => {
             let wire = transport.into_inner();
             let counts = (wire.bytes_sent, wire.bytes_received);
             let _ = wire.finish().await;
             (Ok(()), counts)
         }
-        Err(err) => (Err(err), (0, 0)),
+        Ok(Err(err)) => (Err(err), (0, 0)),
+        Err(_) => (Err(SessionError::TimedOut.into()), (0, 0)),
     };
     Outcome {
         machine,

@@ -46,6 +46,12 @@ const EVENT_CAPACITY: usize = 65_536;
 /// Inbound anti-entropy sessions kept at once, in all and per peer.
 pub const MAX_INBOUND_SESSIONS: usize = 64;
 pub const MAX_INBOUND_SESSIONS_PER_PEER: usize = 4;
+/// Sessions one peer may open per budget epoch: an honest peer opens one when it connects
+/// and one per sync period, and each session this device answers spends its budget toward
+/// that peer, which a peer opening sessions at will could otherwise drain.
+pub const MAX_SESSIONS_PER_PEER_PER_EPOCH: u32 = 16;
+/// How long opening a session stream may take, dialling included.
+const OPEN_SESSION_TIMEOUT: Duration = Duration::from_secs(15);
 /// Responders running at once for one context: each holds a copy of the context's facts, so
 /// this bounds what a large context costs in memory whoever asks. Twice the per-peer cap, so
 /// that one peer alone cannot take every place.
@@ -267,6 +273,7 @@ pub fn spawn(
         outbound: HashSet::new(),
         inbound: HashMap::new(),
         responders: HashMap::new(),
+        session_opens: HashMap::new(),
         sessions: SessionCounters::default(),
         sync_interval: config.sync_interval,
     };
@@ -295,22 +302,47 @@ enum Internal {
     InitiatorDone {
         peer: PeerId,
         context: ContextId,
+        /// Facts the session's journal started with.
+        loaded: usize,
         outcome: Outcome<sync::Initiator>,
     },
-    /// An inbound stream's preamble asked for anti-entropy of `context`: the agent answers
-    /// with a responder over the context's facts, or nothing to refuse.
+    /// An outbound session's task ended, however: its place is free.
+    OutboundEnded { peer: PeerId, context: ContextId },
+    /// An inbound stream's preamble asked for anti-entropy: the agent answers with a
+    /// responder over the context's facts and their count, or nothing to refuse.
     OpenResponder {
         peer: PeerId,
         preamble: session::Preamble,
-        reply: oneshot::Sender<Option<sync::Responder>>,
+        reply: oneshot::Sender<Option<(sync::Responder, usize)>>,
     },
     ResponderDone {
         peer: PeerId,
         context: ContextId,
+        loaded: usize,
         outcome: Outcome<sync::Responder>,
     },
     /// An inbound stream ended before a session ran; `violation` when its preamble was bad.
     InboundRefused { peer: PeerId, violation: bool },
+    /// An inbound stream's task ended, however: its place, and its responder's, are free.
+    InboundEnded {
+        peer: PeerId,
+        responder: Option<ContextId>,
+    },
+}
+
+/// Tells the agent that a session task ended when it is dropped: at the end of the task, and
+/// also when the task panics, so that no place is held for ever.
+struct SessionTicket {
+    internal: mpsc::UnboundedSender<Internal>,
+    ended: Option<Internal>,
+}
+
+impl Drop for SessionTicket {
+    fn drop(&mut self) {
+        if let Some(ended) = self.ended.take() {
+            let _ = self.internal.send(ended);
+        }
+    }
 }
 
 struct Agent {
@@ -335,6 +367,8 @@ struct Agent {
     inbound: HashMap<PeerId, usize>,
     /// Responders running, per context.
     responders: HashMap<ContextId, usize>,
+    /// Sessions each peer opened in the current budget epoch.
+    session_opens: HashMap<PeerId, (u64, u32)>,
     sessions: SessionCounters,
     sync_interval: Duration,
 }
@@ -412,7 +446,9 @@ impl Agent {
                 }
                 Some(message) = internal.recv() => self.internal(message),
                 _ = budget_tick.tick() => {
-                    self.guard.tick(now_ms());
+                    if self.guard.tick(now_ms()) {
+                        self.session_opens.clear();
+                    }
                 }
                 () = tokio::time::sleep_until(next_sync) => {
                     self.periodic();
@@ -783,18 +819,24 @@ impl Agent {
         }
     }
 
-    /// A coordinator over the stored facts of `context`, for one anti-entropy session.
-    fn coordinator(&self, context: ContextId) -> Result<JournalCoordinator, StoreError> {
+    /// A coordinator over the stored facts of `context`, for one anti-entropy session, and
+    /// how many facts it holds.
+    fn coordinator(&self, context: ContextId) -> Result<(JournalCoordinator, usize), StoreError> {
         let mut journal = Journal::new();
         for fact in self.store.journal_facts_of(context)? {
             journal.insert_checked(fact);
         }
-        Ok(CrdtCoordinator::with_cv_state(self.device, journal))
+        let loaded = journal.len();
+        Ok((CrdtCoordinator::with_cv_state(self.device, journal), loaded))
     }
 
-    /// Stores what a session received: the facts of its journal the store lacks.
-    fn persist(&mut self, coordinator: JournalCoordinator, context: ContextId) {
+    /// Stores what a session received: the facts of its journal the store lacks. A session
+    /// that received nothing costs no store reads.
+    fn persist(&mut self, coordinator: JournalCoordinator, context: ContextId, loaded: usize) {
         let journal = coordinator.cv_handler().get_state();
+        if journal.len() <= loaded {
+            return;
+        }
         let fresh: Vec<Fact> = journal
             .facts_of(context)
             .filter(|fact| matches!(self.store.journal_fact(&fact.id()), Ok(None)))
@@ -813,6 +855,11 @@ impl Agent {
         }
     }
 
+    /// Whether `peer` takes part in a context this device joined.
+    fn is_member(&self, peer: &PeerId) -> bool {
+        self.subscribers.values().any(|peers| peers.contains(peer))
+    }
+
     /// Starts anti-entropy of `context` with `peer` unless one runs; `true` if it started.
     fn start_sync(&mut self, peer: PeerId, context: ContextId) -> bool {
         let Some(device) = device_of(&peer) else {
@@ -824,10 +871,12 @@ impl Agent {
         let started = self
             .coordinator(context)
             .map_err(|err| err.to_string())
-            .and_then(|coordinator| {
-                sync::Initiator::start(coordinator, context).map_err(|err| err.to_string())
+            .and_then(|(coordinator, loaded)| {
+                sync::Initiator::start(coordinator, context)
+                    .map(|started| (started, loaded))
+                    .map_err(|err| err.to_string())
             });
-        let (machine, first_turn) = match started {
+        let ((machine, first_turn), loaded) = match started {
             Ok(started) => started,
             Err(err) => {
                 tracing::error!(%err, "starting anti-entropy");
@@ -839,9 +888,16 @@ impl Agent {
         let guard = self.guard.shared();
         let epoch = self.guard.epoch();
         let internal = self.internal.clone();
+        // Removes the session from `outbound` however the task ends, a panic included.
+        let ticket = SessionTicket {
+            internal: internal.clone(),
+            ended: Some(Internal::OutboundEnded { peer, context }),
+        };
         tokio::spawn(async move {
-            let outcome = match net.open_session(peer).await {
-                Ok(stream) => {
+            let _ticket = ticket;
+            let opened = tokio::time::timeout(OPEN_SESSION_TIMEOUT, net.open_session(peer)).await;
+            let outcome = match opened {
+                Ok(Ok(stream)) => {
                     session::run_initiator(
                         stream,
                         guard,
@@ -853,7 +909,7 @@ impl Agent {
                     )
                     .await
                 }
-                Err(err) => {
+                Ok(Err(err)) => {
                     tracing::debug!(%err, "opening an anti-entropy session");
                     Outcome {
                         machine,
@@ -862,10 +918,17 @@ impl Agent {
                         bytes_received: 0,
                     }
                 }
+                Err(_) => Outcome {
+                    machine,
+                    result: Err(SessionError::TimedOut.into()),
+                    bytes_sent: 0,
+                    bytes_received: 0,
+                },
             };
             let _ = internal.send(Internal::InitiatorDone {
                 peer,
                 context,
+                loaded,
                 outcome,
             });
         });
@@ -881,17 +944,37 @@ impl Agent {
         };
         let running: usize = self.inbound.values().sum();
         let of_peer = self.inbound.get(&peer).copied().unwrap_or(0);
+        // A peer in none of this device's contexts has nothing to sync yet: one place at most.
+        let per_peer = if self.is_member(&peer) {
+            MAX_INBOUND_SESSIONS_PER_PEER
+        } else {
+            1
+        };
+        let epoch = self.guard.epoch();
+        let opens = self.session_opens.entry(peer).or_insert((epoch, 0));
+        if opens.0 != epoch {
+            *opens = (epoch, 0);
+        }
         if running >= MAX_INBOUND_SESSIONS
-            || of_peer >= MAX_INBOUND_SESSIONS_PER_PEER
+            || of_peer >= per_peer
+            || opens.1 >= MAX_SESSIONS_PER_PEER_PER_EPOCH
             || !self.guard.receive(device, SESSION_OPEN_COST)
         {
             tracing::debug!(%peer, "an inbound session refused");
             self.sessions.refused += 1;
             return;
         }
+        opens.1 += 1;
         *self.inbound.entry(peer).or_default() += 1;
         let guard = self.guard.shared();
         let internal = self.internal.clone();
+        let mut ticket = SessionTicket {
+            internal: internal.clone(),
+            ended: Some(Internal::InboundEnded {
+                peer,
+                responder: None,
+            }),
+        };
         tokio::spawn(async move {
             let mut stream = stream;
             let preamble = match session::read_preamble(&mut stream).await {
@@ -910,7 +993,7 @@ impl Agent {
                 preamble,
                 reply,
             });
-            let Ok(Some(machine)) = (match asked {
+            let Ok(Some((machine, loaded))) = (match asked {
                 Ok(()) => answer.await,
                 Err(_) => return,
             }) else {
@@ -920,14 +1003,21 @@ impl Agent {
                 });
                 return;
             };
+            // The agent counted a responder for the context: the ticket now returns it too.
+            ticket.ended = Some(Internal::InboundEnded {
+                peer,
+                responder: Some(context),
+            });
             let outcome =
                 session::run_responder(stream, guard, route(context, device), machine, now_ms())
                     .await;
             let _ = internal.send(Internal::ResponderDone {
                 peer,
                 context,
+                loaded,
                 outcome,
             });
+            drop(ticket);
         });
     }
 
@@ -936,9 +1026,9 @@ impl Agent {
             Internal::InitiatorDone {
                 peer,
                 context,
+                loaded,
                 outcome,
             } => {
-                self.outbound.remove(&(peer, context));
                 let (coordinator, report) = outcome.machine.finish();
                 tracing::debug!(
                     %peer,
@@ -947,8 +1037,11 @@ impl Agent {
                     received = outcome.bytes_received,
                     "anti-entropy initiated"
                 );
-                self.persist(coordinator, context);
+                self.persist(coordinator, context, loaded);
                 self.session_ended(peer, &outcome.result);
+            }
+            Internal::OutboundEnded { peer, context } => {
+                self.outbound.remove(&(peer, context));
             }
             Internal::OpenResponder {
                 peer,
@@ -958,19 +1051,21 @@ impl Agent {
                 let context = preamble.context;
                 // The only session protocol yet: another one is a compile error here.
                 let session::SessionProtocol::AntiEntropy = preamble.protocol;
-                self.guard.observe_peer_epoch(preamble.epoch, now_ms());
                 let busy = self.responders.get(&context).copied().unwrap_or(0)
                     >= MAX_RESPONDERS_PER_CONTEXT;
                 let machine = if busy {
                     tracing::debug!(%peer, "anti-entropy declined: the context has enough responders");
                     None
                 } else if self.joined.contains(&context) {
+                    // A peer that names the context knows it: a member, whose epoch counts.
+                    self.guard.observe_peer_epoch(preamble.epoch, now_ms());
                     if let Some(device) = device_of(&peer) {
-                        // It knows the context: a member, as if it had subscribed.
                         self.guard.admit_member(context, device);
                     }
                     match self.coordinator(context) {
-                        Ok(coordinator) => Some(sync::Responder::new(coordinator)),
+                        Ok((coordinator, loaded)) => {
+                            Some((sync::Responder::new(coordinator), loaded))
+                        }
                         Err(err) => {
                             tracing::error!(%err, "loading a context for anti-entropy");
                             None
@@ -984,26 +1079,30 @@ impl Agent {
                     *self.responders.entry(context).or_default() += 1;
                 }
                 if let Err(Some(_)) = reply.send(machine) {
-                    // The task is gone: the responder will never report its end.
+                    // The task is gone before its ticket could learn of the responder.
                     self.responder_ended(context);
                 }
             }
             Internal::ResponderDone {
                 peer,
                 context,
+                loaded,
                 outcome,
             } => {
-                self.inbound_ended(peer);
-                self.responder_ended(context);
                 let (coordinator, _) = outcome.machine.finish();
-                self.persist(coordinator, context);
+                self.persist(coordinator, context, loaded);
                 self.session_ended(peer, &outcome.result);
             }
             Internal::InboundRefused { peer, violation } => {
-                self.inbound_ended(peer);
                 self.sessions.refused += 1;
                 if violation {
                     let _ = self.net.penalize(peer);
+                }
+            }
+            Internal::InboundEnded { peer, responder } => {
+                self.inbound_ended(peer);
+                if let Some(context) = responder {
+                    self.responder_ended(context);
                 }
             }
         }

@@ -20,11 +20,12 @@ pub struct Annotation {
 }
 
 /// Frames one turn may carry. A turn of the journal's sync state machines is the largest
-/// message of any protocol: facts up to its reply budget, ids up to its want cap and a
-/// Negentropy message up to its cap, plus a few part-filled frames.
-pub const MAX_TURN_FRAMES: usize = crate::state::sync::MAX_REPLY_FACT_BYTES / MAX_FRAME_BYTES
+/// message of any protocol: facts up to its reply budget (packed whole, so a frame may be
+/// little more than half full), ids up to its want cap and a Negentropy message up to its
+/// cap (likewise), plus a few part-filled frames.
+pub const MAX_TURN_FRAMES: usize = 2 * crate::state::sync::MAX_REPLY_FACT_BYTES / MAX_FRAME_BYTES
     + crate::state::sync::MAX_WANTS_PER_TURN * 32 / MAX_FRAME_BYTES
-    + crate::state::sync::MAX_RECONCILE_MESSAGE_BYTES / MAX_FRAME_BYTES
+    + 2 * crate::state::sync::MAX_RECONCILE_MESSAGE_BYTES / MAX_FRAME_BYTES
     + 8;
 
 /// The largest encoded payload of any message; a wire transport refuses a longer one before

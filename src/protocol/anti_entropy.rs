@@ -44,8 +44,12 @@ pub enum AntiEntropyError {
     Session(#[from] SessionError),
     #[error(transparent)]
     Sync(#[from] SyncError),
-    #[error("the session opened for one context says Hello for another")]
-    WrongContext,
+    #[error("the first turn is not a Hello for the context the session was opened for")]
+    BadHello,
+    #[error("a turn without frames")]
+    EmptyTurn,
+    #[error("more than {} rounds", sync::MAX_ROUNDS)]
+    TooManyRounds,
 }
 
 impl AntiEntropyError {
@@ -53,7 +57,7 @@ impl AntiEntropyError {
     pub fn is_violation(&self) -> bool {
         match self {
             Self::Session(err) => err.is_violation(),
-            Self::Sync(_) | Self::WrongContext => true,
+            Self::Sync(_) | Self::BadHello | Self::EmptyTurn | Self::TooManyRounds => true,
         }
     }
 }
@@ -108,7 +112,17 @@ pub async fn initiator<T: Transport>(
     let chan = chan.send(Hello(first_turn)).await?;
     let (Reconcile(reply), mut chan) = chan.recv().await?;
     let mut turn = feed_initiator(machine, &reply, now_ms)?;
+    let mut rounds = 0;
     loop {
+        // A turn with nothing to say that does not end the session would loop for ever; so
+        // would a peer whose answers never converge.
+        if turn.is_empty() {
+            return Err(AntiEntropyError::EmptyTurn);
+        }
+        rounds += 1;
+        if rounds > sync::MAX_ROUNDS + 1 {
+            return Err(AntiEntropyError::TooManyRounds);
+        }
         let choice = chan.enter();
         if ends_session(&turn) {
             let chan = choice.right().await?.send(Done(turn)).await?;
@@ -131,14 +145,22 @@ pub async fn responder<T: Transport>(
 ) -> Result<(Closed, T), AntiEntropyError> {
     let (Hello(turn), chan) = chan.recv().await?;
     if hello_context(&turn) != Some(context) {
-        return Err(AntiEntropyError::WrongContext);
+        return Err(AntiEntropyError::BadHello);
     }
     let reply = feed_responder(machine, &turn, now_ms)?;
     let mut chan = chan.send(Reconcile(reply)).await?;
+    let mut rounds = 0;
     loop {
+        rounds += 1;
+        if rounds > sync::MAX_ROUNDS + 1 {
+            return Err(AntiEntropyError::TooManyRounds);
+        }
         match chan.enter().offer().await? {
             Branch::Left(round) => {
                 let (Want(turn), round) = round.recv().await?;
+                if turn.is_empty() {
+                    return Err(AntiEntropyError::EmptyTurn);
+                }
                 let reply = feed_responder(machine, &turn, now_ms)?;
                 chan = round.send(Facts(reply)).await?;
             }

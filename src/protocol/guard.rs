@@ -87,14 +87,16 @@ pub struct GuardChain;
 
 impl GuardChain {
     pub fn evaluate(snapshot: &Snapshot<'_>, request: &SendRequest<'_>) -> Result<Effects, Denial> {
-        Self::evaluate_for(snapshot, request, &[request.peer])
+        Self::evaluate_for(snapshot, request, &[request.peer], true)
     }
 
-    /// The chain with the flow guard run for each of `flow_peers`.
+    /// The chain with the flow guard run for each of `flow_peers`, and the leakage guard only
+    /// when something is sent.
     fn evaluate_for(
         snapshot: &Snapshot<'_>,
         request: &SendRequest<'_>,
         flow_peers: &[DeviceKey],
+        sent: bool,
     ) -> Result<Effects, Denial> {
         if !snapshot.capabilities.allows_name(request.capability) {
             return Err(Denial::MissingCapability {
@@ -123,9 +125,11 @@ impl GuardChain {
         let padded = padded_size(request.size).ok_or(LeakageDenial::TooLarge(request.size))?;
         let leakage = leakage_cost(padded, request.timing, request.relationship)
             .ok_or(LeakageDenial::TooLarge(request.size))?;
-        snapshot
-            .leakage
-            .check(request.context, epoch, &leakage, request.class)?;
+        if sent {
+            snapshot
+                .leakage
+                .check(request.context, epoch, &leakage, request.class)?;
+        }
         Ok(Effects {
             context: request.context,
             peer: request.peer,
@@ -160,18 +164,23 @@ impl GuardChain {
         let mut peers = peers.to_vec();
         peers.sort();
         peers.dedup();
-        let first = peers.first().copied().unwrap_or(request.peer);
-        let mut send = Self::evaluate_for(
+        let Some(first) = peers.first().copied() else {
+            // Nobody listens, so nothing is sent: no flow or leakage to charge, but the device
+            // must still hold the capability, and what the send records is still recorded.
+            let mut send = Self::evaluate_for(snapshot, request, &[], false)?;
+            send.flow_cost = 0;
+            send.leakage = LeakageCost::default();
+            return Ok(BroadcastEffects { send, peers });
+        };
+        let send = Self::evaluate_for(
             snapshot,
             &SendRequest {
                 peer: first,
                 ..*request
             },
             &peers,
+            true,
         )?;
-        if peers.is_empty() {
-            send.flow_cost = 0;
-        }
         Ok(BroadcastEffects { send, peers })
     }
 }
@@ -214,20 +223,28 @@ impl GuardState {
     }
 
     /// Performs a broadcast's effects: every peer's charge is checked before any is made.
+    /// Nothing is sent when nobody listens, so a broadcast to no peer charges no leakage.
     pub fn apply_broadcast(&mut self, effects: &BroadcastEffects) -> Result<(), Denial> {
         let send = &effects.send;
+        let mut peers = effects.peers.clone();
+        peers.sort();
+        peers.dedup();
         if send.epoch != self.budgets.epoch() {
             return Err(Denial::EpochChanged {
                 evaluated: send.epoch,
                 current: self.budgets.epoch(),
             });
         }
-        for peer in &effects.peers {
+        for peer in &peers {
             self.budgets.check(send.context, *peer, send.flow_cost)?;
+        }
+        if peers.is_empty() {
+            self.journal.extend_from_slice(&send.journal);
+            return Ok(());
         }
         self.leakage
             .check(send.context, send.epoch, &send.leakage, send.class)?;
-        for peer in &effects.peers {
+        for peer in &peers {
             self.budgets.charge(send.context, *peer, send.flow_cost)?;
         }
         self.leakage

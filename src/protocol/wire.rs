@@ -9,10 +9,11 @@
 //! - `1` choice: one byte, `1` for the left branch, `0` for the right;
 //! - `2` abort: the reason, UTF-8, at most [`MAX_ABORT_REASON_BYTES`].
 //!
-//! Every length is checked against its cap before anything is read into memory for it, the
-//! body is read as it arrives (a peer must send the bytes it announces, not merely announce
-//! them), and every read has a deadline, so a silent or hostile peer costs a bounded amount
-//! of memory and time. Any violation ends the session with [`SessionError::Malformed`].
+//! Every length is checked against the cap of its signal's kind before anything is read for
+//! it, the body is read as it arrives (a peer must send the bytes it announces, not merely
+//! announce them), and the peer may fall silent for at most the idle timeout between chunks,
+//! so a silent or hostile peer costs a bounded amount of memory and time. Any violation ends
+//! the session with [`SessionError::Malformed`].
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::annotation::MAX_PAYLOAD_BYTES;
 use super::guard::Denial;
 use super::transport::{Incoming, Outgoing, SessionError, Transport};
+use crate::state::leakage::{SIZE_BUCKETS, padded_size};
 
 const TAG_MESSAGE: u8 = 0;
 const TAG_CHOICE: u8 = 1;
@@ -31,15 +33,17 @@ const SIGNAL_HEADER_BYTES: usize = 1 + 4;
 pub const MAX_MESSAGE_NAME_BYTES: usize = 64;
 /// An abort's reason is for a log line.
 pub const MAX_ABORT_REASON_BYTES: usize = 256;
-/// Padding may at most double a message (the size buckets grow by powers of two).
-const MAX_PADDING_FACTOR: usize = 2;
-/// The longest body of any signal.
+/// Padding stays below the largest size bucket (see [`padded_size`]).
+const MAX_PADDING_BYTES: usize = SIZE_BUCKETS[SIZE_BUCKETS.len() - 1];
+/// The longest body of a message signal.
 pub const MAX_SIGNAL_BYTES: usize =
-    (1 + MAX_MESSAGE_NAME_BYTES + 4 + MAX_PAYLOAD_BYTES) * MAX_PADDING_FACTOR;
-/// Bytes read at a time while a body arrives.
-const READ_CHUNK_BYTES: usize = 64 * 1024;
-/// How long a session waits for its peer's next signal by default.
+    1 + MAX_MESSAGE_NAME_BYTES + 4 + MAX_PAYLOAD_BYTES + MAX_PADDING_BYTES;
+/// Bytes read or written at a time; the idle timeout runs per chunk.
+const CHUNK_BYTES: usize = 64 * 1024;
+/// How long a session waits for its peer to send or take the next chunk, by default.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long closing a stream may take.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One end of a session over `S`.
 #[derive(Debug)]
@@ -63,10 +67,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> StreamTransport<S> {
 
     /// Flushes and closes the stream: the peer reads its end.
     pub async fn finish(mut self) -> Result<(), SessionError> {
-        self.stream
-            .close()
-            .await
-            .map_err(|_| SessionError::Disconnected)
+        match tokio::time::timeout(CLOSE_TIMEOUT, self.stream.close()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(SessionError::Disconnected),
+            Err(_) => Err(SessionError::TimedOut),
+        }
     }
 
     async fn write_signal(&mut self, tag: u8, body: &[u8]) -> Result<(), SessionError> {
@@ -77,80 +82,76 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> StreamTransport<S> {
         let mut header = [0; SIGNAL_HEADER_BYTES];
         header[0] = tag;
         header[1..].copy_from_slice(&len.to_be_bytes());
-        let write = async {
-            self.stream.write_all(&header).await?;
-            self.stream.write_all(body).await?;
-            self.stream.flush().await
-        };
-        match tokio::time::timeout(self.idle_timeout, write).await {
-            Ok(Ok(())) => {
-                self.bytes_sent += (SIGNAL_HEADER_BYTES + body.len()) as u64;
-                Ok(())
-            }
-            Ok(Err(_)) => Err(SessionError::Disconnected),
-            Err(_) => Err(SessionError::TimedOut),
+        let idle = self.idle_timeout;
+        timed(idle, self.stream.write_all(&header)).await?;
+        for chunk in body.chunks(CHUNK_BYTES) {
+            timed(idle, self.stream.write_all(chunk)).await?;
         }
+        timed(idle, self.stream.flush()).await?;
+        self.bytes_sent += (SIGNAL_HEADER_BYTES + body.len()) as u64;
+        Ok(())
     }
 
     async fn read_signal(&mut self) -> Result<(u8, Vec<u8>), SessionError> {
-        let read = async {
-            let mut header = [0; SIGNAL_HEADER_BYTES];
-            self.stream.read_exact(&mut header).await?;
-            let [tag, len @ ..] = header;
-            let len = u32::from_be_bytes(len) as usize;
-            if len > MAX_SIGNAL_BYTES {
-                return Ok(Err(format!(
-                    "a signal of {len} bytes, over the cap of {MAX_SIGNAL_BYTES}"
-                )));
-            }
-            let mut body = Vec::with_capacity(len.min(READ_CHUNK_BYTES));
-            (&mut self.stream)
-                .take(len as u64)
-                .read_to_end(&mut body)
-                .await?;
-            if body.len() < len {
-                return Ok(Err(format!(
+        let mut header = [0; SIGNAL_HEADER_BYTES];
+        let idle = self.idle_timeout;
+        timed(idle, self.stream.read_exact(&mut header)).await?;
+        let [tag, len @ ..] = header;
+        let len = u32::from_be_bytes(len) as usize;
+        let cap = match tag {
+            TAG_MESSAGE => MAX_SIGNAL_BYTES,
+            TAG_CHOICE => 1,
+            TAG_ABORT => MAX_ABORT_REASON_BYTES,
+            other => return Err(SessionError::Malformed(format!("unknown signal {other}"))),
+        };
+        if len > cap {
+            return Err(SessionError::Malformed(format!(
+                "a signal {tag} of {len} bytes, over its cap of {cap}"
+            )));
+        }
+        let mut body = Vec::with_capacity(len.min(CHUNK_BYTES));
+        let mut chunk = vec![0; len.min(CHUNK_BYTES)];
+        while body.len() < len {
+            let want = (len - body.len()).min(CHUNK_BYTES);
+            let read = timed(idle, self.stream.read(&mut chunk[..want])).await?;
+            if read == 0 {
+                return Err(SessionError::Malformed(format!(
                     "the stream ended {} bytes into a {len}-byte signal",
                     body.len()
                 )));
             }
-            Ok::<_, std::io::Error>(Ok((tag, body)))
-        };
-        match tokio::time::timeout(self.idle_timeout, read).await {
-            Ok(Ok(Ok((tag, body)))) => {
-                self.bytes_received += (SIGNAL_HEADER_BYTES + body.len()) as u64;
-                Ok((tag, body))
-            }
-            Ok(Ok(Err(reason))) => Err(SessionError::Malformed(reason)),
-            Ok(Err(err)) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
-                Err(SessionError::Disconnected)
-            }
-            Ok(Err(_)) => Err(SessionError::Disconnected),
-            Err(_) => Err(SessionError::TimedOut),
+            body.extend_from_slice(&chunk[..read]);
         }
+        self.bytes_received += (SIGNAL_HEADER_BYTES + len) as u64;
+        Ok((tag, body))
     }
 
     /// The next signal that is not an abort; an abort ends the session with its reason.
     async fn next_signal(&mut self) -> Result<(u8, Vec<u8>), SessionError> {
         match self.read_signal().await? {
-            (TAG_ABORT, reason) => {
-                if reason.len() > MAX_ABORT_REASON_BYTES {
-                    return Err(SessionError::Malformed(format!(
-                        "an abort reason of {} bytes",
-                        reason.len()
-                    )));
-                }
-                Err(SessionError::Aborted(
-                    String::from_utf8_lossy(&reason).into_owned(),
-                ))
-            }
+            (TAG_ABORT, reason) => Err(SessionError::Aborted(
+                String::from_utf8_lossy(&reason).into_owned(),
+            )),
             signal => Ok(signal),
         }
     }
 }
 
-/// The name and payload of a message body, padding dropped.
-fn decode_message(body: &[u8]) -> Result<Incoming, SessionError> {
+/// Runs one I/O step under the idle timeout.
+async fn timed<T>(
+    idle: Duration,
+    io: impl std::future::Future<Output = std::io::Result<T>>,
+) -> Result<T, SessionError> {
+    match tokio::time::timeout(idle, io).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(_)) => Err(SessionError::Disconnected),
+        Err(_) => Err(SessionError::TimedOut),
+    }
+}
+
+/// The name and payload of a message body, padding dropped; the payload keeps the body's
+/// allocation rather than being copied out of it.
+fn decode_message(mut body: Vec<u8>) -> Result<Incoming, SessionError> {
     let malformed = |what: &str| SessionError::Malformed(what.to_owned());
     let (&name_len, rest) = body.split_first().ok_or_else(|| malformed("no name"))?;
     let name_len = usize::from(name_len);
@@ -160,7 +161,9 @@ fn decode_message(body: &[u8]) -> Result<Incoming, SessionError> {
     let name = rest
         .get(..name_len)
         .ok_or_else(|| malformed("a cut message name"))?;
-    let name = std::str::from_utf8(name).map_err(|_| malformed("a message name not UTF-8"))?;
+    let name = std::str::from_utf8(name)
+        .map_err(|_| malformed("a message name not UTF-8"))?
+        .to_owned();
     let rest = &rest[name_len..];
     let (payload_len, rest) = rest
         .split_first_chunk::<4>()
@@ -169,19 +172,22 @@ fn decode_message(body: &[u8]) -> Result<Incoming, SessionError> {
     if payload_len > MAX_PAYLOAD_BYTES {
         return Err(malformed("a payload over the cap"));
     }
-    let payload = rest
-        .get(..payload_len)
+    let padding = rest
+        .get(payload_len..)
         .ok_or_else(|| malformed("a cut payload"))?;
-    let padding = &rest[payload_len..];
     if padding.iter().any(|byte| *byte != 0) {
         return Err(malformed("padding that is not zeros"));
     }
-    if padding.len() > payload_len.max(READ_CHUNK_BYTES) * MAX_PADDING_FACTOR {
-        return Err(malformed("more padding than any size bucket needs"));
+    let bucket = padded_size(payload_len).unwrap_or(payload_len);
+    if payload_len + padding.len() > bucket.max(payload_len) {
+        return Err(malformed("more padding than the payload's size bucket"));
     }
+    let start = 1 + name_len + 4;
+    body.truncate(start + payload_len);
+    body.drain(..start);
     Ok(Incoming {
-        message: name.to_owned(),
-        payload: payload.to_vec(),
+        message: name,
+        payload: body,
     })
 }
 
@@ -215,7 +221,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for StreamTransport<S> 
 
     async fn recv(&mut self) -> Result<Incoming, SessionError> {
         match self.next_signal().await? {
-            (TAG_MESSAGE, body) => decode_message(&body),
+            (TAG_MESSAGE, body) => decode_message(body),
             (TAG_CHOICE, _) => Err(SessionError::UnexpectedMessage {
                 expected: "message",
                 got: "branch choice".to_owned(),
@@ -238,7 +244,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for StreamTransport<S> 
                 )),
             },
             (TAG_MESSAGE, body) => Err(SessionError::ExpectedChoice {
-                got: decode_message(&body)
+                got: decode_message(body)
                     .map_or_else(|_| "a malformed message".to_owned(), |m| m.message),
             }),
             (tag, _) => Err(SessionError::Malformed(format!("unknown signal {tag}"))),
@@ -254,7 +260,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for StreamTransport<S> 
         text.truncate(cut);
         // The session ends either way; a peer that is gone needs no notice.
         let _ = self.write_signal(TAG_ABORT, text.as_bytes()).await;
-        let _ = self.stream.close().await;
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.stream.close()).await;
     }
 }
 
@@ -282,15 +288,18 @@ mod tests {
         };
         let body = encode_message(&message).unwrap();
         assert_eq!(body.len(), 1 + 5 + 4 + 64);
-        let incoming = decode_message(&body).unwrap();
+        let incoming = decode_message(body.clone()).unwrap();
         assert_eq!(incoming.message, "Hello");
         assert_eq!(incoming.payload, b"abc");
         for cut in 0..1 + 5 + 4 + 3 {
-            assert!(decode_message(&body[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                decode_message(body[..cut].to_vec()).is_err(),
+                "cut at {cut}"
+            );
         }
         let mut dirty = body.clone();
         *dirty.last_mut().unwrap() = 1;
-        assert!(decode_message(&dirty).is_err());
+        assert!(decode_message(dirty).is_err());
     }
 
     #[tokio::test]

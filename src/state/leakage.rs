@@ -22,8 +22,8 @@ pub const IMMEDIATE_TIMING_COST: u64 = 1;
 pub const EXTERNAL_WEIGHT: u64 = 2;
 
 /// The largest message that is padded and sent; above it, a message fits no bucket. It is
-/// above the largest turn of any protocol (an anti-entropy reply of up to 32 MiB of facts).
-pub const MAX_PADDED_BYTES: usize = 128 * 1024 * 1024;
+/// above the largest payload of any protocol (an anti-entropy turn, about 12 MiB at most).
+pub const MAX_PADDED_BYTES: usize = 32 * 1024 * 1024;
 
 /// The smallest bucket that holds `size`, or `None` above [`MAX_PADDED_BYTES`]. Beyond the
 /// largest bucket, a message (an anti-entropy turn full of facts) is padded to a whole number

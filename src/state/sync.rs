@@ -45,12 +45,13 @@ pub const MAX_RECONCILE_MESSAGE_BYTES: usize = 16 * MAX_FRAME_BYTES;
 /// so more means a peer that never converges.
 pub const MAX_ROUNDS: u32 = 32;
 /// Bytes of facts either side sends in one turn; facts beyond it are left for the next
-/// session, so that no turn makes a replica buffer an unbounded amount.
-pub const MAX_REPLY_FACT_BYTES: usize = 512 * MAX_FRAME_BYTES;
+/// session, so that no turn makes a replica buffer more than a few MiB per session (a node
+/// runs dozens of sessions at once). A catch-up of more takes more turns, not more memory.
+pub const MAX_REPLY_FACT_BYTES: usize = 64 * MAX_FRAME_BYTES;
 /// Fact ids one session may have outstanding, and one turn may ask for: more than a reply
-/// of [`MAX_REPLY_FACT_BYTES`] can carry, so the cap never slows a sync, while the lists both
-/// sides hold stay bounded.
-pub const MAX_WANTS_PER_TURN: usize = 1 << 20;
+/// of [`MAX_REPLY_FACT_BYTES`] can carry (a fact is at least 145 bytes), so the cap never
+/// slows a sync, while the lists both sides hold stay bounded.
+pub const MAX_WANTS_PER_TURN: usize = 1 << 15;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
