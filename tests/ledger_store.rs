@@ -304,3 +304,39 @@ fn a_store_of_the_previous_schema_migrates() {
         receive
     );
 }
+
+#[test]
+fn limits_follow_the_configuration_of_the_next_start_and_spends_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_path(&dir);
+    let mut leakage = LeakageLedger::new(policy());
+    leakage
+        .charge(context(1), 0, &group_message(), MessageClass::Essential)
+        .unwrap();
+    let mut received = ReceiveLedger::new(OverBudget::Drop, 3);
+    received.set_limit(device(2), 50);
+    assert_eq!(received.receive(device(2), 5, 0), Verdict::Accept);
+    {
+        let store = Store::open(&path, "p").unwrap();
+        store.save_leakage(&leakage).unwrap();
+        store.save_receive_ledger(&received).unwrap();
+    }
+    let store = Store::open(&path, "p").unwrap();
+    let lower = LeakagePolicy {
+        default_limit: LeakageCost {
+            external: 1,
+            neighbour: 1,
+            group: 2,
+        },
+        ..policy()
+    };
+    let mut leakage = store.load_leakage(lower.clone()).unwrap();
+    leakage.apply_policy_limits();
+    let budget = leakage.get(context(1), 0);
+    assert_eq!(budget.limit, lower.default_limit);
+    assert_eq!(budget.spent, group_message());
+    let mut received = store.load_receive_ledger(OverBudget::Drop, 3).unwrap();
+    received.reset_limits();
+    let counters = received.counters(&device(2)).unwrap();
+    assert_eq!((counters.limit, counters.spent), (3, 5));
+}

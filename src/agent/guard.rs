@@ -79,10 +79,12 @@ impl NodeGuard {
     pub fn new(config: GuardConfig, kept: KeptLedgers, now_ms: u64) -> Self {
         let KeptLedgers {
             mut budgets,
-            leakage,
-            received,
+            mut leakage,
+            mut received,
         } = kept;
         budgets.tick(&config.flow, now_ms);
+        leakage.apply_policy_limits();
+        received.reset_limits();
         let capabilities = CapabilitySet::new([
             Capability::new(PUBLISH_CAPABILITY),
             Capability::new(SYNC_CAPABILITY),
@@ -135,10 +137,7 @@ impl NodeGuard {
             .limit(MEMBER_TRUST, ContextBudgetSettings::default());
         self.shared
             .with(|state| state.budgets.set_limit(context, peer, limit));
-        let current = self.receive.counters(&peer).map_or(0, |c| c.limit);
-        if current < limit {
-            self.receive.set_limit(peer, limit);
-        }
+        self.receive.set_limit(peer, limit);
     }
 
     /// Charges one gossip publish of `size` bytes to `context` and each of `subscribers`.

@@ -215,6 +215,14 @@ impl LeakageLedger {
         self.contexts.insert(context, budget);
     }
 
+    /// Gives every context the policy's limit again, keeping what was spent: limits kept in
+    /// the store follow the configuration as it is now.
+    pub fn apply_policy_limits(&mut self) {
+        for budget in self.contexts.values_mut() {
+            budget.limit = self.policy.default_limit;
+        }
+    }
+
     /// Every context's budget settled to the latest epoch the ledger holds, for storing: the
     /// spend of an older epoch is history and is dropped, the context's limit is kept.
     pub(super) fn settled(&self) -> impl Iterator<Item = (ContextId, LeakageBudget)> + '_ {

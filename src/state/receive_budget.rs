@@ -67,6 +67,14 @@ impl ReceiveLedger {
         }
     }
 
+    /// Gives every peer the default limit again, keeping its counters: limits kept in the
+    /// store follow the configuration as it is now, and members get theirs when admitted.
+    pub fn reset_limits(&mut self) {
+        for counters in self.peers.values_mut() {
+            counters.limit = self.default_limit;
+        }
+    }
+
     pub fn set_limit(&mut self, peer: DeviceKey, limit: u64) {
         self.entry(peer).limit = limit;
     }
