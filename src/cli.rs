@@ -53,6 +53,16 @@ pub enum CliCommand {
     /// Manage the peers this profile dials at start.
     #[command(subcommand)]
     Peer(PeerCommand),
+    /// Inspect flow budgets: what this device may still send each peer in each context, each
+    /// context's leakage, and what peers sent it.
+    #[command(subcommand)]
+    Budget(BudgetCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BudgetCommand {
+    /// Every budget, from the running node or, when none runs, as the store kept them.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,7 +106,27 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(CliCommand::Status) => status(&paths),
         Some(CliCommand::Daemon) => daemon(&paths),
         Some(CliCommand::Peer(PeerCommand::Add { addr })) => peer_add(&paths, &addr),
+        Some(CliCommand::Budget(BudgetCommand::List)) => budget_list(&paths),
     }
+}
+
+fn budget_list(paths: &ProfilePaths) -> Result<()> {
+    if let Some(answer) = ask_node(paths, "budget list")? {
+        print!("{answer}");
+        return Ok(());
+    }
+    let (store, _identity, config) = open_profile(paths, true)?;
+    let guard = GuardConfig::from_config(&config.config.budgets);
+    let now = now_ms();
+    let ledgers = agent::KeptLedgers::load(&store, &guard)?.as_of(&guard, now);
+    let report = agent::BudgetReport {
+        ledgers,
+        policy: guard.flow,
+        now_ms: now,
+    };
+    println!("(no node is running: budgets as the store kept them)");
+    print!("{}", report.text());
+    Ok(())
 }
 
 /// Asks the node running on the profile, if one does; `None` when none runs.

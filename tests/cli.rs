@@ -138,3 +138,14 @@ fn a_damaged_store_is_reported_and_kept() {
     }
     assert!(std::fs::read(&store).unwrap() == bytes);
 }
+
+#[test]
+fn budget_list_without_a_node_reads_the_store() {
+    let home = tempfile::tempdir().unwrap();
+    let listed = aura(home.path(), &["budget", "list"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let text = stdout(&listed);
+    assert!(text.contains("no node is running"), "{text}");
+    assert!(text.contains("budgets refill in"), "{text}");
+    assert!(text.contains("no budgets yet"), "{text}");
+}

@@ -151,6 +151,26 @@ async fn a_guard_that_refuses_sends_nothing_and_says_why() {
         closed.agent.status().await.unwrap().guard.dropped_inbound >= 1
     })
     .await;
+    // The honest node paid for that publish toward the closed node (and perhaps for the Hello
+    // of a session the closed node refused), and says so.
+    let closed_device = closed
+        .addr
+        .iter()
+        .find_map(|protocol| match protocol {
+            libp2p::multiaddr::Protocol::P2p(peer) => aura::net::device_of(&peer),
+            _ => None,
+        })
+        .unwrap();
+    let report = honest.agent.budgets().await.unwrap();
+    let budget = report.ledgers.budgets.get(CONTEXT, closed_device).unwrap();
+    assert_eq!(budget.spent, 1);
+    assert!(
+        report
+            .text()
+            .contains(&format!("{} / {}", budget.limit - 1, budget.limit)),
+        "{}",
+        report.text()
+    );
     // Anti-entropy either way: the closed node's Hello is refused by its own guard, the
     // honest node's session is refused by the closed node's receive budget.
     closed.agent.sync_now(CONTEXT).await.unwrap();

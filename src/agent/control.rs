@@ -163,6 +163,10 @@ async fn handle(
             let status = agent.status().await.map_err(|err| err.to_string())?;
             Ok(status_text(identity, &status))
         }
+        (Some("budget"), Some("list"), None, _) => {
+            let report = agent.budgets().await.map_err(|err| err.to_string())?;
+            Ok(report.text())
+        }
         (Some("peer"), Some("add"), Some(addr), None) => {
             let addr: Multiaddr = addr
                 .parse()

@@ -78,13 +78,10 @@ impl NodeGuard {
     /// A guard starting from the ledgers the store kept, at `now_ms`.
     pub fn new(config: GuardConfig, kept: KeptLedgers, now_ms: u64) -> Self {
         let KeptLedgers {
-            mut budgets,
-            mut leakage,
-            mut received,
-        } = kept;
-        budgets.tick(&config.flow, now_ms);
-        leakage.apply_policy_limits();
-        received.reset_limits();
+            budgets,
+            leakage,
+            received,
+        } = kept.as_of(&config, now_ms);
         let capabilities = CapabilitySet::new([
             Capability::new(PUBLISH_CAPABILITY),
             Capability::new(SYNC_CAPABILITY),
@@ -193,6 +190,10 @@ impl NodeGuard {
         self.receive.counters(peer)
     }
 
+    pub fn policy(&self) -> &BudgetPolicy {
+        &self.policy
+    }
+
     /// The ledgers as they are now, to keep in the store.
     pub fn ledgers(&self) -> KeptLedgers {
         let (budgets, leakage) = self
@@ -214,6 +215,15 @@ impl KeptLedgers {
             leakage: store.load_leakage(config.leakage.clone())?,
             received: store.load_receive_ledger(policy, default_limit)?,
         })
+    }
+
+    /// The kept ledgers brought to `now_ms` under `config`: budgets in the clock's epoch,
+    /// limits as the configuration sets them now (what was spent stays spent).
+    pub fn as_of(mut self, config: &GuardConfig, now_ms: u64) -> Self {
+        self.budgets.tick(&config.flow, now_ms);
+        self.leakage.apply_policy_limits();
+        self.received.reset_limits();
+        self
     }
 
     pub fn save(&self, store: &Store) -> Result<(), StoreError> {

@@ -4,12 +4,14 @@
 //! streams as tasks ([`session`]), and answers the CLI over the profile's control socket
 //! ([`control`]).
 
+pub mod budget_report;
 pub mod control;
 pub mod guard;
 pub mod session;
 pub mod task;
 
-pub use guard::{GuardConfig, GuardCounters, NodeGuard};
+pub use budget_report::BudgetReport;
+pub use guard::{GuardConfig, GuardCounters, KeptLedgers, NodeGuard};
 pub use task::{
     AgentConfig, AgentError, AgentEvent, AgentHandle, NodeStatus, SessionCounters, spawn,
 };

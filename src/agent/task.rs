@@ -14,6 +14,7 @@ use ed25519_dalek::SigningKey;
 use libp2p::{Multiaddr, PeerId, Stream};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::budget_report::BudgetReport;
 use super::guard::{
     GuardConfig, GuardCounters, KeptLedgers, NodeGuard, PUBLISH_FLOW_COST, SESSION_OPEN_COST,
 };
@@ -136,6 +137,7 @@ enum AgentCommand {
     FactCount(ContextId, oneshot::Sender<Result<usize, AgentError>>),
     MeshPeers(ContextId, oneshot::Sender<Result<usize, AgentError>>),
     SyncNow(ContextId, oneshot::Sender<usize>),
+    Budgets(oneshot::Sender<BudgetReport>),
     Shutdown,
 }
 
@@ -211,6 +213,11 @@ impl AgentHandle {
     pub async fn sync_now(&self, context: ContextId) -> Result<usize, AgentError> {
         self.ask(|reply| AgentCommand::SyncNow(context, reply))
             .await
+    }
+
+    /// The flow, leakage and receive ledgers as they are now.
+    pub async fn budgets(&self) -> Result<BudgetReport, AgentError> {
+        self.ask(AgentCommand::Budgets).await
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<AgentEvent> {
@@ -555,6 +562,13 @@ impl Agent {
                     .filter(|peer| self.start_sync(*peer, context))
                     .count();
                 let _ = reply.send(started);
+            }
+            AgentCommand::Budgets(reply) => {
+                let _ = reply.send(BudgetReport {
+                    ledgers: self.guard.ledgers(),
+                    policy: self.guard.policy().clone(),
+                    now_ms: now_ms(),
+                });
             }
             AgentCommand::Write { reply, .. } => {
                 let _ = reply.send(Err(AgentError::Stopped));

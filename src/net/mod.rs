@@ -44,6 +44,13 @@ pub fn device_of(peer: &libp2p::PeerId) -> Option<crate::state::fact::DeviceKey>
     Some(crate::state::fact::DeviceKey(key.to_bytes()))
 }
 
+/// The peer id of a device: the inverse of [`device_of`]; `None` for bytes that are not an
+/// Ed25519 public key.
+pub fn peer_of_device(device: &crate::state::fact::DeviceKey) -> Option<libp2p::PeerId> {
+    let key = libp2p::identity::ed25519::PublicKey::try_from_bytes(&device.0).ok()?;
+    Some(libp2p::identity::PublicKey::from(key).to_peer_id())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +67,7 @@ mod tests {
             Some(crate::state::fact::DeviceKey(ed25519.public().to_bytes()))
         );
         assert_eq!(device_of(&libp2p::PeerId::random()), None);
+        let device = crate::state::fact::DeviceKey(ed25519.public().to_bytes());
+        assert_eq!(peer_of_device(&device), Some(peer));
     }
 }

@@ -157,7 +157,8 @@ pub struct LeakageBudget {
 }
 
 impl LeakageBudget {
-    fn at(&self, epoch: Epoch) -> Self {
+    /// This budget as seen from `epoch`: a later epoch starts with nothing spent.
+    pub fn at(&self, epoch: Epoch) -> Self {
         if epoch > self.epoch {
             Self {
                 epoch,
@@ -223,9 +224,9 @@ impl LeakageLedger {
         }
     }
 
-    /// Every context's budget settled to the latest epoch the ledger holds, for storing: the
-    /// spend of an older epoch is history and is dropped, the context's limit is kept.
-    pub(super) fn settled(&self) -> impl Iterator<Item = (ContextId, LeakageBudget)> + '_ {
+    /// Every context's budget settled to the latest epoch the ledger holds, for storing and
+    /// showing: the spend of an older epoch is history and is dropped, the limit is kept.
+    pub fn settled(&self) -> impl Iterator<Item = (ContextId, LeakageBudget)> + '_ {
         let latest = self
             .contexts
             .values()
