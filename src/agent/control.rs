@@ -6,8 +6,8 @@
 //!
 //! The client writes one request of at most [`MAX_REQUEST_BYTES`] and closes its writing
 //! side; the node answers `ok` or `error` on the first line, the text after it, and closes.
-//! Requests: `id`, `status`, `peer add MULTIADDR`. A request that is too long, not UTF-8 or
-//! unknown gets an `error` answer; it never stops the node.
+//! Requests: `id`, `status`, `peer add MULTIADDR`, `budget list`. A request that is too long,
+//! not UTF-8 or unknown gets an `error` answer; it never stops the node.
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
