@@ -99,3 +99,21 @@ fn an_unknown_peer_gets_the_no_trust_limit_and_the_next_epoch_resets_spend() {
         (1, 20, 1)
     );
 }
+
+#[test]
+fn quiet_strangers_are_forgotten_while_members_and_flooders_are_kept() {
+    let mut ledger = ReceiveLedger::new(OverBudget::Drop, 10);
+    let (stranger, member, flooder) = (device(2), device(3), device(4));
+    ledger.set_limit(member, 100);
+    assert_eq!(ledger.receive(stranger, 1, 1), Verdict::Accept);
+    assert_eq!(ledger.receive(member, 1, 1), Verdict::Accept);
+    assert_eq!(ledger.receive(flooder, 11, 1), Verdict::Drop);
+    ledger.forget_quiet(1);
+    assert_eq!(ledger.all().count(), 3, "everyone sent in epoch 1");
+    ledger.forget_quiet(2);
+    let mut kept: Vec<_> = ledger.all().map(|(peer, _)| peer).collect();
+    let mut expected = vec![member, flooder];
+    kept.sort();
+    expected.sort();
+    assert_eq!(kept, expected);
+}

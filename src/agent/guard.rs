@@ -108,10 +108,15 @@ impl NodeGuard {
     /// sends left for the journal are dropped: no fact kind carries them yet.
     pub fn tick(&mut self, now_ms: u64) -> bool {
         let policy = &self.policy;
-        self.shared.with(|state| {
+        let (turned, epoch) = self.shared.with(|state| {
             state.journal.clear();
-            state.budgets.tick(policy, now_ms)
-        })
+            let turned = state.budgets.tick(policy, now_ms);
+            (turned, state.budgets.epoch())
+        });
+        if turned {
+            self.receive.forget_quiet(epoch.saturating_sub(1));
+        }
+        turned
     }
 
     /// The budget epoch this device is in.

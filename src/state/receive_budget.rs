@@ -75,6 +75,19 @@ impl ReceiveLedger {
         }
     }
 
+    /// Forgets peers that sent nothing since `epoch`, were never over budget and hold no
+    /// limit of their own: any key can send once, so the ledger would otherwise keep a row
+    /// for every identity that ever did. Members (a limit of their own) and flooders stay.
+    pub fn forget_quiet(&mut self, epoch: Epoch) {
+        let default_limit = self.default_limit;
+        self.peers.retain(|_, counters| {
+            counters.epoch >= epoch
+                || counters.dropped > 0
+                || counters.delayed > 0
+                || counters.limit != default_limit
+        });
+    }
+
     pub fn set_limit(&mut self, peer: DeviceKey, limit: u64) {
         self.entry(peer).limit = limit;
     }
