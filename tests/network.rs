@@ -1,7 +1,8 @@
 //! Nodes in one process over real loopback sockets (TCP and QUIC), with mDNS off: gossip along
 //! a chain, catch-up by anti-entropy after a restart on the same store, and small groups.
 
-use std::future::Future;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,10 +13,8 @@ use aura::state::Store;
 use aura::state::fact::ContextId;
 use aura::state::kinds;
 use libp2p::Multiaddr;
+use support::poll::{POLL, TIMEOUT, eventually};
 
-/// Generous: the machine running the tests may be busy with other builds.
-const TIMEOUT: Duration = Duration::from_secs(60);
-const POLL: Duration = Duration::from_millis(50);
 /// Periodic anti-entropy is kept out of the way, so that what a test sees arrived by gossip
 /// or by the sync that starts when peers meet.
 const QUIET_SYNC_INTERVAL: Duration = Duration::from_secs(3600);
@@ -42,21 +41,6 @@ struct Node {
     /// A dialable address, ending in /p2p/PEER_ID.
     addr: Multiaddr,
     store_path: PathBuf,
-}
-
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(POLL).await;
-    }
 }
 
 async fn start(store_path: &Path, transport: Transport, dial: Vec<Multiaddr>) -> Node {

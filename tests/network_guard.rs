@@ -2,7 +2,8 @@
 //! loopback TCP: a guard that refuses sends nothing and says why; gossip dropped over a
 //! peer's budget is repaired by periodic anti-entropy alone.
 
-use std::future::Future;
+mod support;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,26 +17,10 @@ use aura::state::fact::ContextId;
 use aura::state::flow_budget::BudgetError;
 use aura::state::kinds;
 use libp2p::Multiaddr;
+use support::poll::{POLL, TIMEOUT, eventually};
 
-const TIMEOUT: Duration = Duration::from_secs(60);
-const POLL: Duration = Duration::from_millis(50);
 const QUIET_SYNC_INTERVAL: Duration = Duration::from_secs(3600);
 const CONTEXT: ContextId = ContextId([5; 32]);
-
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(POLL).await;
-    }
-}
 
 fn budgets(adjust: impl FnOnce(&mut BudgetsConfig)) -> GuardConfig {
     let mut budgets = aura::config::defaults().unwrap().config.budgets;

@@ -2,10 +2,10 @@
 //! connection limits: real nodes (`aura::net::node::spawn`) and small test swarms, on loopback
 //! only, with mDNS off.
 
-use std::future::Future;
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use aura::net::behaviour::MAX_CONNECTIONS_PER_PEER;
 use aura::net::node::{self, NetConfig, NetHandle, NetInfo};
@@ -14,28 +14,11 @@ use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent, dummy};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, identity::Keypair, noise, relay, tcp, yamux};
+use support::poll::{POLL, TIMEOUT, eventually};
 
-/// Generous: the machine running the tests may be busy with other builds.
-const TIMEOUT: Duration = Duration::from_secs(60);
-const POLL: Duration = Duration::from_millis(50);
 const LOOPBACK_TCP: &str = "/ip4/127.0.0.1/tcp/0";
 /// Dials the connection-limit test makes to one node, twice what one peer may hold.
 const DIALS: usize = 2 * MAX_CONNECTIONS_PER_PEER as usize;
-
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(POLL).await;
-    }
-}
 
 fn logs() {
     let _ = tracing_subscriber::fmt()

@@ -16,7 +16,7 @@ use libp2p::Stream;
 
 use crate::protocol::anti_entropy::{self, AntiEntropyError, Turn};
 use crate::protocol::guarded::{GuardedTransport, Route, SharedGuard};
-use crate::protocol::session::Chan;
+use crate::protocol::session::{Chan, Closed};
 use crate::protocol::transport::SessionError;
 use crate::protocol::wire::StreamTransport;
 use crate::state::fact::ContextId;
@@ -112,6 +112,26 @@ pub struct Outcome<M> {
     pub bytes_received: u64,
 }
 
+/// The transport a session runs on.
+type SessionTransport = GuardedTransport<StreamTransport<Stream>, SharedGuard>;
+
+/// Runs a role to its end under [`SESSION_DEADLINE`], closes the stream, and says how it went
+/// and how many bytes it moved (none are known when it failed).
+async fn drive(
+    run: impl std::future::Future<Output = Result<(Closed, SessionTransport), AntiEntropyError>>,
+) -> (Result<(), AntiEntropyError>, (u64, u64)) {
+    match tokio::time::timeout(SESSION_DEADLINE, run).await {
+        Ok(Ok((_closed, transport))) => {
+            let wire = transport.into_inner();
+            let counts = (wire.bytes_sent, wire.bytes_received);
+            let _ = wire.finish().await;
+            (Ok(()), counts)
+        }
+        Ok(Err(err)) => (Err(err), (0, 0)),
+        Err(_) => (Err(SessionError::TimedOut.into()), (0, 0)),
+    }
+}
+
 /// Runs the initiator of anti-entropy over `stream`: `first_turn` is what
 /// [`sync::Initiator::start`] returned with `machine`; `epoch` is this device's budget epoch.
 pub async fn run_initiator(
@@ -137,16 +157,7 @@ pub async fn run_initiator(
         route,
     );
     let run = anti_entropy::initiator(Chan::new(transport), &mut machine, first_turn, now_ms);
-    let (result, counts) = match tokio::time::timeout(SESSION_DEADLINE, run).await {
-        Ok(Ok((_closed, transport))) => {
-            let wire = transport.into_inner();
-            let counts = (wire.bytes_sent, wire.bytes_received);
-            let _ = wire.finish().await;
-            (Ok(()), counts)
-        }
-        Ok(Err(err)) => (Err(err), (0, 0)),
-        Err(_) => (Err(SessionError::TimedOut.into()), (0, 0)),
-    };
+    let (result, counts) = drive(run).await;
     Outcome {
         machine,
         result,
@@ -169,16 +180,7 @@ pub async fn run_responder(
         route,
     );
     let run = anti_entropy::responder(Chan::new(transport), &mut machine, route.context, now_ms);
-    let (result, counts) = match tokio::time::timeout(SESSION_DEADLINE, run).await {
-        Ok(Ok((_closed, transport))) => {
-            let wire = transport.into_inner();
-            let counts = (wire.bytes_sent, wire.bytes_received);
-            let _ = wire.finish().await;
-            (Ok(()), counts)
-        }
-        Ok(Err(err)) => (Err(err), (0, 0)),
-        Err(_) => (Err(SessionError::TimedOut.into()), (0, 0)),
-    };
+    let (result, counts) = drive(run).await;
     Outcome {
         machine,
         result,

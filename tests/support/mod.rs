@@ -1,6 +1,7 @@
-//! Helpers shared by the journal's tests: deterministic keys and facts, and the simulator.
+//! Helpers shared by the tests: deterministic keys and facts, the simulator, and polling.
 #![allow(dead_code)]
 
+pub mod poll;
 pub mod sim;
 
 use aura::state::fact::{ContextId, DeviceKey, Fact, FactKind};
