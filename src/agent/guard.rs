@@ -13,7 +13,7 @@ use crate::state::capability::{Capability, CapabilitySet};
 use crate::state::fact::{ContextId, DeviceKey};
 use crate::state::flow_budget::{BudgetPolicy, ContextBudgetSettings, Epoch, FlowBudgets};
 use crate::state::leakage::{LeakageLedger, LeakagePolicy, MessageClass, Relationship, Timing};
-use crate::state::receive_budget::{OverBudget, PeerCounters, ReceiveLedger, Verdict};
+use crate::state::receive_budget::{OverBudget, ReceiveLedger, Verdict};
 use crate::state::trust_level::TrustLevel;
 use crate::state::{Store, StoreError};
 
@@ -50,8 +50,9 @@ pub struct GuardConfig {
 pub struct GuardCounters {
     /// Gossip publishes the guard chain refused.
     pub denied_publishes: u64,
-    /// Messages from peers dropped because they were over their budget toward this device,
-    /// since the store was created (the receive ledger is kept across restarts).
+    /// Gossip messages dropped and session opens refused because their peer was over its
+    /// budget toward this device, since the store was created (the receive ledger is kept
+    /// across restarts; strangers it forgets take their counts with them).
     pub dropped_inbound: u64,
 }
 
@@ -60,7 +61,8 @@ pub struct NodeGuard {
     shared: SharedGuard,
     policy: BudgetPolicy,
     receive: ReceiveLedger,
-    counters: GuardCounters,
+    /// Gossip publishes the guard chain refused since the node started.
+    denied_publishes: u64,
 }
 
 impl NodeGuard {
@@ -95,7 +97,7 @@ impl NodeGuard {
             }),
             policy: config.flow,
             receive: received,
-            counters: GuardCounters::default(),
+            denied_publishes: 0,
         }
     }
 
@@ -165,7 +167,7 @@ impl NodeGuard {
             .shared
             .with(|state| state.authorize_broadcast(&request, subscribers));
         if result.is_err() {
-            self.counters.denied_publishes += 1;
+            self.denied_publishes += 1;
         }
         result
     }
@@ -182,17 +184,13 @@ impl NodeGuard {
 
     pub fn counters(&self) -> GuardCounters {
         GuardCounters {
+            denied_publishes: self.denied_publishes,
             dropped_inbound: self
                 .receive
                 .all()
                 .map(|(_, counters)| counters.dropped + counters.delayed)
                 .sum(),
-            ..self.counters
         }
-    }
-
-    pub fn received_from(&self, peer: &DeviceKey) -> Option<PeerCounters> {
-        self.receive.counters(peer)
     }
 
     pub fn policy(&self) -> &BudgetPolicy {
