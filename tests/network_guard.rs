@@ -148,11 +148,13 @@ async fn a_guard_that_refuses_sends_nothing_and_says_why() {
         .unwrap();
     let report = honest.agent.budgets().await.unwrap();
     let budget = report.ledgers.budgets.get(CONTEXT, closed_device).unwrap();
-    assert_eq!(budget.spent, 1);
+    assert!(budget.spent >= 1, "{budget:?}");
     assert!(
-        report
-            .text()
-            .contains(&format!("{} / {}", budget.limit - 1, budget.limit)),
+        report.text().contains(&format!(
+            "{} / {}",
+            budget.limit - budget.spent,
+            budget.limit
+        )),
         "{}",
         report.text()
     );
