@@ -340,3 +340,37 @@ fn limits_follow_the_configuration_of_the_next_start_and_spends_stay() {
     let counters = received.counters(&device(2)).unwrap();
     assert_eq!((counters.limit, counters.spent), (3, 5));
 }
+
+#[test]
+fn the_three_ledgers_are_saved_together_and_load_as_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_path(&dir);
+    let mut budgets = FlowBudgets::default();
+    budgets.set_limit(context(1), device(2), 40);
+    budgets.charge(context(1), device(2), 15).unwrap();
+    let mut leakage = LeakageLedger::new(policy());
+    leakage
+        .charge(context(1), 0, &group_message(), MessageClass::Essential)
+        .unwrap();
+    let mut received = ReceiveLedger::new(OverBudget::Drop, 3);
+    assert_eq!(received.receive(device(2), 5, 0), Verdict::Drop);
+    {
+        let store = Store::open(&path, "p").unwrap();
+        store.save_ledgers(&budgets, &leakage, &received).unwrap();
+    }
+    let store = Store::open(&path, "p").unwrap();
+    assert_eq!(
+        store
+            .load_flow_budgets()
+            .unwrap()
+            .get(context(1), device(2))
+            .unwrap()
+            .spent,
+        15
+    );
+    assert_eq!(store.load_leakage(policy()).unwrap(), leakage);
+    assert_eq!(
+        store.load_receive_ledger(OverBudget::Drop, 3).unwrap(),
+        received
+    );
+}

@@ -230,9 +230,7 @@ impl KeptLedgers {
     }
 
     pub fn save(&self, store: &Store) -> Result<(), StoreError> {
-        store.save_flow_budgets(&self.budgets)?;
-        store.save_leakage(&self.leakage)?;
-        store.save_receive_ledger(&self.received)
+        store.save_ledgers(&self.budgets, &self.leakage, &self.received)
     }
 }
 

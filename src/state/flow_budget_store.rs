@@ -57,25 +57,33 @@ fn decode_row(key: &[u8], value: &[u8]) -> Option<((ContextId, DeviceKey), FlowB
 impl Store {
     /// Replaces the stored budgets with `budgets`, in one write transaction.
     pub fn save_flow_budgets(&self, budgets: &FlowBudgets) -> Result<(), StoreError> {
-        let settled = budgets.settled();
         let txn = self.database().begin_write().map_err(|err| self.err(err))?;
-        {
-            txn.delete_table(BUDGETS).map_err(|err| self.err(err))?;
-            let mut table = txn.open_table(BUDGETS).map_err(|err| self.err(err))?;
-            for ((context, peer), budget) in settled.iter() {
-                let mut key = [0u8; KEY_BYTES];
-                key[..32].copy_from_slice(&context.0);
-                key[32..].copy_from_slice(&peer.0);
-                table
-                    .insert(key.as_slice(), encode_value(&budget).as_slice())
-                    .map_err(|err| self.err(err))?;
-            }
-            txn.open_table(META)
-                .map_err(|err| self.err(err))?
-                .insert(EPOCH_KEY, settled.epoch())
+        self.write_flow_budgets(&txn, budgets)?;
+        txn.commit().map_err(|err| self.err(err))
+    }
+
+    /// Replaces the stored budgets with `budgets` within `txn`.
+    pub(super) fn write_flow_budgets(
+        &self,
+        txn: &WriteTransaction,
+        budgets: &FlowBudgets,
+    ) -> Result<(), StoreError> {
+        let settled = budgets.settled();
+        txn.delete_table(BUDGETS).map_err(|err| self.err(err))?;
+        let mut table = txn.open_table(BUDGETS).map_err(|err| self.err(err))?;
+        for ((context, peer), budget) in settled.iter() {
+            let mut key = [0u8; KEY_BYTES];
+            key[..32].copy_from_slice(&context.0);
+            key[32..].copy_from_slice(&peer.0);
+            table
+                .insert(key.as_slice(), encode_value(&budget).as_slice())
                 .map_err(|err| self.err(err))?;
         }
-        txn.commit().map_err(|err| self.err(err))
+        txn.open_table(META)
+            .map_err(|err| self.err(err))?
+            .insert(EPOCH_KEY, settled.epoch())
+            .map_err(|err| self.err(err))?;
+        Ok(())
     }
 
     pub fn load_flow_budgets(&self) -> Result<FlowBudgets, StoreError> {

@@ -9,12 +9,14 @@
 //! Every number is a big-endian `u64`. Leakage budgets are written settled to the latest epoch
 //! the ledger holds: an older epoch's spend is history and is not kept, the context's limit is.
 //! Receive counters are kept as they are, lifetime totals included. Each save replaces the
-//! table in one write transaction. The policies (what over-budget traffic gets, default limits)
+//! table in one write transaction; [`Store::save_ledgers`] replaces all three ledgers (flow
+//! budgets included) in one. The policies (what over-budget traffic gets, default limits)
 //! come from the configuration at load and are not stored.
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::fact::{ContextId, DeviceKey};
+use super::flow_budget::FlowBudgets;
 use super::leakage::{LeakageBudget, LeakageCost, LeakageLedger, LeakagePolicy};
 use super::receive_budget::{OverBudget, PeerCounters, ReceiveLedger};
 use super::store::{Store, StoreError};
@@ -128,10 +130,18 @@ impl Store {
     /// Replaces the stored leakage budgets with `ledger`'s, settled to the latest epoch it
     /// holds, in one write transaction.
     pub fn save_leakage(&self, ledger: &LeakageLedger) -> Result<(), StoreError> {
+        self.in_write(|txn| self.write_leakage(txn, ledger))
+    }
+
+    fn write_leakage(
+        &self,
+        txn: &WriteTransaction,
+        ledger: &LeakageLedger,
+    ) -> Result<(), StoreError> {
         let rows = ledger
             .settled()
             .map(|(context, budget)| (context.0, encode_leakage(&budget)));
-        self.replace_rows(LEAKAGE, rows)
+        self.replace_rows(txn, LEAKAGE, rows)
     }
 
     /// The stored leakage budgets under `policy`; an empty ledger for a store that has none.
@@ -146,10 +156,43 @@ impl Store {
 
     /// Replaces the stored receive counters with `ledger`'s, in one write transaction.
     pub fn save_receive_ledger(&self, ledger: &ReceiveLedger) -> Result<(), StoreError> {
+        self.in_write(|txn| self.write_receive_ledger(txn, ledger))
+    }
+
+    fn write_receive_ledger(
+        &self,
+        txn: &WriteTransaction,
+        ledger: &ReceiveLedger,
+    ) -> Result<(), StoreError> {
         let rows = ledger
             .all()
             .map(|(peer, counters)| (peer.0, encode_receive(&counters)));
-        self.replace_rows(RECEIVE, rows)
+        self.replace_rows(txn, RECEIVE, rows)
+    }
+
+    /// Replaces the stored flow budgets, leakage budgets and receive counters together, in
+    /// one write transaction: one commit, and never ledgers of different moments.
+    pub fn save_ledgers(
+        &self,
+        budgets: &FlowBudgets,
+        leakage: &LeakageLedger,
+        received: &ReceiveLedger,
+    ) -> Result<(), StoreError> {
+        self.in_write(|txn| {
+            self.write_flow_budgets(txn, budgets)?;
+            self.write_leakage(txn, leakage)?;
+            self.write_receive_ledger(txn, received)
+        })
+    }
+
+    /// Runs `write` in one write transaction and commits it.
+    fn in_write(
+        &self,
+        write: impl FnOnce(&WriteTransaction) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let txn = self.database().begin_write().map_err(|err| self.err(err))?;
+        write(&txn)?;
+        txn.commit().map_err(|err| self.err(err))
     }
 
     /// The stored receive counters; peers without a row get `default_limit` when first seen.
@@ -166,23 +209,21 @@ impl Store {
         Ok(ReceiveLedger::from_parts(policy, default_limit, rows))
     }
 
-    /// Empties `table` and writes `rows` into it, in one write transaction.
+    /// Empties `table` and writes `rows` into it, within `txn`.
     fn replace_rows<const V: usize>(
         &self,
+        txn: &WriteTransaction,
         table: TableDefinition<&[u8], &[u8]>,
         rows: impl Iterator<Item = ([u8; KEY_BYTES], [u8; V])>,
     ) -> Result<(), StoreError> {
-        let txn = self.database().begin_write().map_err(|err| self.err(err))?;
-        {
-            txn.delete_table(table).map_err(|err| self.err(err))?;
-            let mut table = txn.open_table(table).map_err(|err| self.err(err))?;
-            for (key, value) in rows {
-                table
-                    .insert(key.as_slice(), value.as_slice())
-                    .map_err(|err| self.err(err))?;
-            }
+        txn.delete_table(table).map_err(|err| self.err(err))?;
+        let mut table = txn.open_table(table).map_err(|err| self.err(err))?;
+        for (key, value) in rows {
+            table
+                .insert(key.as_slice(), value.as_slice())
+                .map_err(|err| self.err(err))?;
         }
-        txn.commit().map_err(|err| self.err(err))
+        Ok(())
     }
 
     /// Every row of `table`, decoded; a row `decode` rejects is corruption named by `wrong`.
