@@ -51,6 +51,8 @@ pub const MAX_INBOUND_SESSIONS_PER_PEER: usize = 4;
 /// and one per sync period, and each session this device answers spends its budget toward
 /// that peer, which a peer opening sessions at will could otherwise drain.
 pub const MAX_SESSIONS_PER_PEER_PER_EPOCH: u32 = 16;
+/// Device keys remembered at once; the connection limits keep connected peers far fewer.
+const MAX_REMEMBERED_DEVICES: usize = 1024;
 /// How long opening a session stream may take, dialling included.
 const OPEN_SESSION_TIMEOUT: Duration = Duration::from_secs(15);
 /// Responders running at once for one context: each holds a copy of the context's facts, so
@@ -281,6 +283,7 @@ pub fn spawn(
         inbound: HashMap::new(),
         responders: HashMap::new(),
         session_opens: HashMap::new(),
+        devices: HashMap::new(),
         sessions: SessionCounters::default(),
         sync_interval: config.sync_interval,
     };
@@ -374,6 +377,8 @@ struct Agent {
     inbound: HashMap<PeerId, usize>,
     /// Responders running, per context.
     responders: HashMap<ContextId, usize>,
+    /// Device keys of connected peers, decoded once.
+    devices: HashMap<PeerId, DeviceKey>,
     /// Sessions each peer opened in the current budget epoch.
     session_opens: HashMap<PeerId, (u64, u32)>,
     sessions: SessionCounters,
@@ -577,6 +582,19 @@ impl Agent {
         }
     }
 
+    /// The device key `peer` names, remembered while it is connected: decoding one means
+    /// decompressing a curve point, which gossip would otherwise pay for every message.
+    fn device(&mut self, peer: &PeerId) -> Option<DeviceKey> {
+        if let Some(device) = self.devices.get(peer) {
+            return Some(*device);
+        }
+        let device = device_of(peer)?;
+        if self.devices.len() < MAX_REMEMBERED_DEVICES {
+            self.devices.insert(*peer, device);
+        }
+        Some(device)
+    }
+
     fn subscribers_of(&self, context: ContextId) -> Vec<PeerId> {
         self.subscribers
             .get(&context)
@@ -621,11 +639,9 @@ impl Agent {
                 .and_then(|fact| self.join(context).map(|()| fact))
                 .and_then(|fact| {
                     let bytes = fact.encode();
-                    let subscribers: Vec<DeviceKey> = self
-                        .subscribers_of(context)
-                        .iter()
-                        .filter_map(device_of)
-                        .collect();
+                    let peers = self.subscribers_of(context);
+                    let subscribers: Vec<DeviceKey> =
+                        peers.iter().filter_map(|peer| self.device(peer)).collect();
                     self.guard.authorize_publish(
                         context,
                         self.device,
@@ -704,6 +720,7 @@ impl Agent {
                     set.retain(|peer| peers.contains(peer));
                 }
                 self.subscribers.retain(|_, set| !set.is_empty());
+                self.devices.retain(|peer, _| peers.contains(peer));
                 self.connected = peers;
                 self.publish_ui(UiEvent::Peers(
                     self.connected.iter().map(ToString::to_string).collect(),
@@ -766,7 +783,7 @@ impl Agent {
                 data,
             } = message;
             // The forwarding peer pays for what it sends, whoever wrote it.
-            let verdict = match device_of(&source) {
+            let verdict = match self.device(&source) {
                 None => Some(GossipVerdict::Reject),
                 Some(device) if !self.guard.receive(device, PUBLISH_FLOW_COST) => {
                     tracing::debug!(%source, "gossip over the peer's budget dropped");
