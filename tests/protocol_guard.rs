@@ -441,3 +441,27 @@ mod anti_entropy_budget {
         assert_eq!(initiator_state.journal[0].kind, "sync_done");
     }
 }
+
+#[test]
+fn a_guarded_send_is_padded_to_its_size_bucket() {
+    let mut client = state(2, 1_000, 1_000, &["send_request"]);
+    let mut server = state(1, 1_000, 1_000, &["send_response"]);
+    let (a, b) = MemoryTransport::pair();
+    let server_run = async {
+        let chan = Chan::new(GuardedTransport::new(b, &mut server, route(1)));
+        request_response::server(chan, |request| request)
+            .await
+            .map(|(_closed, transport)| transport.into_inner().padded_sizes)
+    };
+    let client_run = async {
+        let chan = Chan::new(GuardedTransport::new(a, &mut client, route(2)));
+        request_response::client(chan, vec![7; 300])
+            .await
+            .map(|(_, _closed, transport)| transport.into_inner().padded_sizes)
+    };
+    let (client_sizes, server_sizes) =
+        futures::executor::block_on(async { futures::join!(client_run, server_run) });
+    // 300 bytes travel in the 1 KiB bucket, both ways.
+    assert_eq!(client_sizes.unwrap(), vec![1024]);
+    assert_eq!(server_sizes.unwrap(), vec![1024]);
+}
