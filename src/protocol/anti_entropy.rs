@@ -77,26 +77,14 @@ fn ends_session(turn: &Turn) -> bool {
         .is_some_and(|(frame, _)| frame == Frame::Done)
 }
 
-fn feed_initiator(
-    machine: &mut sync::Initiator,
+/// Feeds each frame of a turn to a state machine; the frames it answers with are the reply.
+fn feed(
     turn: &Turn,
-    now_ms: u64,
+    mut receive: impl FnMut(&[u8]) -> Result<Vec<Vec<u8>>, SyncError>,
 ) -> Result<Turn, SyncError> {
     let mut reply = Vec::new();
     for frame in turn {
-        reply.extend(machine.receive(frame, now_ms)?);
-    }
-    Ok(reply)
-}
-
-fn feed_responder(
-    machine: &mut sync::Responder,
-    turn: &Turn,
-    now_ms: u64,
-) -> Result<Turn, SyncError> {
-    let mut reply = Vec::new();
-    for frame in turn {
-        reply.extend(machine.receive(frame, now_ms)?);
+        reply.extend(receive(frame)?);
     }
     Ok(reply)
 }
@@ -111,7 +99,7 @@ pub async fn initiator<T: Transport>(
 ) -> Result<(Closed, T), AntiEntropyError> {
     let chan = chan.send(Hello(first_turn)).await?;
     let (Reconcile(reply), mut chan) = chan.recv().await?;
-    let mut turn = feed_initiator(machine, &reply, now_ms)?;
+    let mut turn = feed(&reply, |frame| machine.receive(frame, now_ms))?;
     let mut rounds = 0;
     loop {
         // A turn with nothing to say that does not end the session would loop for ever; so
@@ -127,11 +115,11 @@ pub async fn initiator<T: Transport>(
         if ends_session(&turn) {
             let chan = choice.right().await?.send(Done(turn)).await?;
             let (DoneAck(reply), chan) = chan.recv().await?;
-            feed_initiator(machine, &reply, now_ms)?;
+            feed(&reply, |frame| machine.receive(frame, now_ms))?;
             return Ok(chan.close());
         }
         let (Facts(reply), next) = choice.left().await?.send(Want(turn)).await?.recv().await?;
-        turn = feed_initiator(machine, &reply, now_ms)?;
+        turn = feed(&reply, |frame| machine.receive(frame, now_ms))?;
         chan = next;
     }
 }
@@ -147,7 +135,7 @@ pub async fn responder<T: Transport>(
     if hello_context(&turn) != Some(context) {
         return Err(AntiEntropyError::BadHello);
     }
-    let reply = feed_responder(machine, &turn, now_ms)?;
+    let reply = feed(&turn, |frame| machine.receive(frame, now_ms))?;
     let mut chan = chan.send(Reconcile(reply)).await?;
     let mut rounds = 0;
     loop {
@@ -161,12 +149,12 @@ pub async fn responder<T: Transport>(
                 if turn.is_empty() {
                     return Err(AntiEntropyError::EmptyTurn);
                 }
-                let reply = feed_responder(machine, &turn, now_ms)?;
+                let reply = feed(&turn, |frame| machine.receive(frame, now_ms))?;
                 chan = round.send(Facts(reply)).await?;
             }
             Branch::Right(closing) => {
                 let (Done(turn), closing) = closing.recv().await?;
-                let reply = feed_responder(machine, &turn, now_ms)?;
+                let reply = feed(&turn, |frame| machine.receive(frame, now_ms))?;
                 return Ok(closing.send(DoneAck(reply)).await?.close());
             }
         }
