@@ -8,10 +8,8 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use aura::agent::{self, AgentConfig, AgentEvent, AgentHandle, GuardConfig};
-use aura::identity::DeviceIdentity;
-use aura::net::NetConfig;
-use aura::state::Store;
+use aura::agent::GuardConfig;
+use aura::node::{Node, NodeEvent, NodeHandle, NodeOptions};
 use aura::state::fact::{ContextId, FactId};
 use aura::state::kinds;
 use libp2p::Multiaddr;
@@ -48,45 +46,22 @@ fn unthrottled() -> GuardConfig {
     GuardConfig::from_config(&budgets)
 }
 
-async fn start(path: &std::path::Path, dial: Vec<Multiaddr>) -> (AgentHandle, Multiaddr) {
-    let store = Store::open(path, "bench").expect("store");
-    let identity = DeviceIdentity::load_or_create(&store).expect("identity");
-    let (agent, _task) = agent::spawn(
-        store,
-        identity.signing_key().clone(),
-        AgentConfig {
-            net: NetConfig {
-                keypair: identity.keypair().clone(),
-                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")],
-                mdns: false,
-                bootstrap: Vec::new(),
-                dial,
-            },
-            sync_interval: Duration::from_secs(3600),
-            guard: unthrottled(),
-        },
-        None,
-    )
-    .expect("agent");
-    agent.join_context(CONTEXT).await.expect("join");
-    let addr = loop {
-        let status = agent.status().await.expect("status");
-        if let Some(addr) = status.net.listen_addrs.first() {
-            break addr.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    (
-        agent,
-        addr.with(libp2p::multiaddr::Protocol::P2p(identity.peer_id())),
-    )
+async fn start(path: &std::path::Path, dial: Vec<Multiaddr>) -> (NodeHandle, Multiaddr) {
+    let mut options = NodeOptions::loopback(path).expect("options");
+    options.dial = dial;
+    options.sync_interval = Duration::from_secs(3600);
+    options.guard = unthrottled();
+    let node = Node::start(options).await.expect("node");
+    node.join_context(CONTEXT).await.expect("join");
+    let addr = node.dialable_addr().await.expect("address");
+    (node, addr)
 }
 
 /// Waits until `id` is announced as stored.
-async fn stored(events: &mut broadcast::Receiver<AgentEvent>, id: FactId) {
+async fn stored(events: &mut broadcast::Receiver<NodeEvent>, id: FactId) {
     loop {
         match events.recv().await {
-            Ok(AgentEvent::FactsStored { ids, .. }) if ids.contains(&id) => return,
+            Ok(NodeEvent::FactsStored { ids, .. }) if ids.contains(&id) => return,
             Ok(_) => {}
             Err(err) => panic!("events: {err}"),
         }
@@ -170,7 +145,8 @@ async fn main() {
             .await
             .expect("delivered")
         {
-            Ok(AgentEvent::FactsStored { ids, .. }) => received += ids.len(),
+            Ok(NodeEvent::FactsStored { ids, .. }) => received += ids.len(),
+            Ok(_) => {}
             Err(broadcast::error::RecvError::Lagged(missed)) => received += missed as usize,
             Err(err) => panic!("events: {err}"),
         }
@@ -202,8 +178,8 @@ async fn main() {
         throughput_n as f64 / elapsed.as_secs_f64(),
         elapsed.as_secs_f64()
     );
-    a.shutdown().await;
-    b.shutdown().await;
+    drop(a.stop().await.expect("stop"));
+    drop(b.stop().await.expect("stop"));
 }
 
 fn ms(duration: Duration) -> f64 {

@@ -7,20 +7,16 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use tokio::sync::mpsc;
 
-use crate::agent::control::{self, ControlServer, NodeIdentity};
-use crate::agent::{self, AgentConfig, AgentHandle, GuardConfig};
+use crate::agent::control;
+use crate::agent::{self, GuardConfig};
 use crate::config::{self, LoadedConfig};
 use crate::identity::{DeviceIdentity, short_peer_id};
 use crate::logging;
-use crate::net::NetConfig;
+use crate::node::{Node, NodeHandle, NodeOptions};
 use crate::paths::ProfilePaths;
 use crate::state::{Store, StoreStats};
 use crate::ui::{self, App, IdentitySummary};
-
-/// Capacity of the channel from the agent to the UI.
-const AGENT_EVENT_CAPACITY: usize = 256;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -157,67 +153,19 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A running node: the agent (which owns the store), its task and the control socket.
-struct Node {
-    agent: AgentHandle,
-    task: tokio::task::JoinHandle<Store>,
-    _control: ControlServer,
-}
-
-/// Starts the network node and the agent on the store, and serves the control socket. Runs
-/// inside the tokio runtime.
-fn start_node(
+/// Starts the node of the profile at `paths`, serving its control socket. Runs inside the
+/// tokio runtime.
+async fn start_node(
     paths: &ProfilePaths,
     store: Store,
-    identity: &DeviceIdentity,
+    identity: DeviceIdentity,
     config: &LoadedConfig,
-    ui: Option<mpsc::Sender<ui::UiEvent>>,
-) -> Result<Node> {
-    let network = &config.config.network;
-    let agent_config = AgentConfig {
-        net: NetConfig {
-            keypair: identity.keypair().clone(),
-            // A relay is listened through: the relay transport dials it and asks for a
-            // reservation.
-            listen: network
-                .listen_addrs()
-                .into_iter()
-                .chain(network.relay_listen_addrs())
-                .collect(),
-            mdns: network.mdns,
-            bootstrap: network.bootstrap_addrs(),
-            dial: Vec::new(),
-        },
-        sync_interval: Duration::from_secs(network.sync_interval_secs),
-        guard: GuardConfig::from_config(&config.config.budgets),
-    };
-    let (agent, task) = agent::spawn(store, identity.signing_key().clone(), agent_config, ui)
-        .context("starting the network node")?;
-    let control = control::serve(
-        &paths.socket_file,
-        agent.clone(),
-        NodeIdentity {
-            profile: paths.profile.clone(),
-            peer_id: identity.peer_id().to_base58(),
-            fingerprint: identity.fingerprint().to_string(),
-        },
-    )
-    .context("serving the control socket")?;
-    Ok(Node {
-        agent,
-        task,
-        _control: control,
-    })
-}
-
-impl Node {
-    /// Stops the agent and waits until the store is released.
-    async fn stop(self) -> Result<()> {
-        self.agent.shutdown().await;
-        let store = self.task.await.context("the agent task failed")?;
-        drop(store);
-        Ok(())
-    }
+) -> Result<NodeHandle> {
+    let mut options = NodeOptions::from_config(&paths.profile, store, identity, &config.config);
+    options.control_socket = Some(paths.socket_file.clone());
+    Node::start(options)
+        .await
+        .context("starting the network node")
 }
 
 fn daemon(paths: &ProfilePaths) -> Result<()> {
@@ -233,18 +181,19 @@ fn daemon(paths: &ProfilePaths) -> Result<()> {
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
                 .context("listening for SIGTERM")?;
-        let node = start_node(paths, store, &identity, &config, None)?;
+        let peer_id = identity.peer_id();
+        let node = start_node(paths, store, identity, &config).await?;
         eprintln!(
-            "aura daemon: profile '{}', peer id {}; stop with Ctrl-C or SIGTERM",
+            "aura daemon: profile '{}', peer id {peer_id}; stop with Ctrl-C or SIGTERM",
             paths.profile,
-            identity.peer_id()
         );
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = terminate.recv() => {}
         }
         tracing::info!("daemon stopping");
-        node.stop().await
+        node.stop().await.context("stopping the node")?;
+        Ok(())
     })
 }
 
@@ -367,18 +316,17 @@ fn run_tui(paths: &ProfilePaths) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    // The agent publishes network state to the UI through this channel.
-    let (agent_sender, agent_events) = mpsc::channel(AGENT_EVENT_CAPACITY);
     let tick = Duration::from_millis(config.config.ui.tick_ms);
     let result = runtime.block_on(async {
-        let node = start_node(paths, store, &identity, &config, Some(agent_sender))?;
+        let mut node = start_node(paths, store, identity, &config).await?;
+        let events = node.events();
         let shown = async {
             let mut guard = ui::terminal::TerminalGuard::enter()?;
-            ui::event_loop::run(guard.terminal(), &mut app, agent_events, tick).await
+            ui::event_loop::run(guard.terminal(), &mut app, node.client(), events, tick).await
         }
         .await
         .context("terminal");
-        let stopped = node.stop().await;
+        let stopped = node.stop().await.context("stopping the node").map(drop);
         shown.and(stopped)
     });
     tracing::info!("TUI closed");

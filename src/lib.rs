@@ -20,6 +20,8 @@
 //! - [`agent`] — the task that owns the store between the UI or CLI and the network; session
 //!   tasks running choreographies over libp2p streams; the guard state every send is charged
 //!   to; the control socket.
+//! - [`node`] — the composition root: `Node::start` builds a running node for every front
+//!   end; its client handle, its one event type and what it reports.
 //! - [`ui`] — the ratatui interface: view model, pure `update` and `render`, keymap, shell.
 //!
 //! See `ARCHITECTURE.md` for how the pieces talk to each other.
@@ -35,6 +37,7 @@ pub mod crypto;
 pub mod identity;
 pub mod logging;
 pub mod net;
+pub mod node;
 pub mod paths;
 pub mod protocol;
 pub mod state;

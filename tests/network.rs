@@ -6,14 +6,11 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aura::agent::{self, AgentConfig, AgentHandle, GuardConfig};
-use aura::identity::DeviceIdentity;
-use aura::net::NetConfig;
-use aura::state::Store;
+use aura::node::{Node as RunningNode, NodeHandle, NodeOptions};
 use aura::state::fact::ContextId;
 use aura::state::kinds;
 use libp2p::Multiaddr;
-use support::poll::{POLL, TIMEOUT, eventually};
+use support::poll::eventually;
 
 /// Periodic anti-entropy is kept out of the way, so that what a test sees arrived by gossip
 /// or by the sync that starts when peers meet.
@@ -36,8 +33,7 @@ impl Transport {
 }
 
 struct Node {
-    agent: AgentHandle,
-    task: tokio::task::JoinHandle<Store>,
+    agent: NodeHandle,
     /// A dialable address, ending in /p2p/PEER_ID.
     addr: Multiaddr,
     store_path: PathBuf,
@@ -53,34 +49,15 @@ async fn start_with(
     dial: Vec<Multiaddr>,
     sync_interval: Duration,
 ) -> Node {
-    let store = Store::open(store_path, "test").unwrap();
-    let identity = DeviceIdentity::load_or_create(&store).unwrap();
-    let config = AgentConfig {
-        net: NetConfig {
-            keypair: identity.keypair().clone(),
-            listen: vec![transport.listen()],
-            mdns: false,
-            bootstrap: Vec::new(),
-            dial,
-        },
-        sync_interval,
-        guard: GuardConfig::from_config(&aura::config::defaults().unwrap().config.budgets),
-    };
-    let (agent, task) = agent::spawn(store, identity.signing_key().clone(), config, None).unwrap();
+    let mut options = NodeOptions::loopback(store_path).unwrap();
+    options.listen = vec![transport.listen()];
+    options.dial = dial;
+    options.sync_interval = sync_interval;
+    let agent = RunningNode::start(options).await.unwrap();
     agent.join_context(CONTEXT).await.unwrap();
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    let listen = loop {
-        if let Some(addr) = agent.status().await.unwrap().net.listen_addrs.first() {
-            break addr.clone();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no listen address");
-        tokio::time::sleep(POLL).await;
-    };
-    let peer_id = identity.peer_id();
-    let addr = listen.with(libp2p::multiaddr::Protocol::P2p(peer_id));
+    let addr = agent.dialable_addr().await.unwrap();
     Node {
         agent,
-        task,
         addr,
         store_path: store_path.to_owned(),
     }
@@ -88,8 +65,7 @@ async fn start_with(
 
 impl Node {
     async fn stop(self) -> PathBuf {
-        self.agent.shutdown().await;
-        drop(self.task.await.unwrap());
+        drop(self.agent.stop().await.unwrap());
         self.store_path
     }
 

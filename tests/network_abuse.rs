@@ -6,12 +6,9 @@ mod support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aura::agent::{self, AgentConfig, AgentHandle, GuardConfig};
-use aura::identity::DeviceIdentity;
-use aura::net::NetConfig;
 use aura::net::behaviour::SESSION_PROTOCOL;
+use aura::node::{Node, NodeHandle, NodeOptions};
 use aura::protocol::annotation::Payload;
-use aura::state::Store;
 use aura::state::fact::ContextId;
 use aura::state::kinds;
 use aura::state::sync_frame::Frame;
@@ -25,43 +22,14 @@ const OTHER_CONTEXT: ContextId = ContextId([8; 32]);
 /// The first byte of an anti-entropy session's preamble.
 const ANTI_ENTROPY: u8 = 1;
 
-async fn start(
-    path: &std::path::Path,
-    dial: Vec<Multiaddr>,
-) -> (AgentHandle, tokio::task::JoinHandle<Store>, Multiaddr) {
-    let store = Store::open(path, "test").unwrap();
-    let identity = DeviceIdentity::load_or_create(&store).unwrap();
-    let (agent, task) = agent::spawn(
-        store,
-        identity.signing_key().clone(),
-        AgentConfig {
-            net: NetConfig {
-                keypair: identity.keypair().clone(),
-                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-                mdns: false,
-                bootstrap: Vec::new(),
-                dial,
-            },
-            sync_interval: Duration::from_secs(3600),
-            guard: GuardConfig::from_config(&aura::config::defaults().unwrap().config.budgets),
-        },
-        None,
-    )
-    .unwrap();
-    agent.join_context(CONTEXT).await.unwrap();
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    let addr = loop {
-        if let Some(addr) = agent.status().await.unwrap().net.listen_addrs.first() {
-            break addr.clone();
-        }
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    (
-        agent,
-        task,
-        addr.with(libp2p::multiaddr::Protocol::P2p(identity.peer_id())),
-    )
+async fn start(path: &std::path::Path, dial: Vec<Multiaddr>) -> (NodeHandle, Multiaddr) {
+    let mut options = NodeOptions::loopback(path).unwrap();
+    options.dial = dial;
+    options.sync_interval = Duration::from_secs(3600);
+    let node = Node::start(options).await.unwrap();
+    node.join_context(CONTEXT).await.unwrap();
+    let addr = node.dialable_addr().await.unwrap();
+    (node, addr)
 }
 
 fn preamble(protocol: u8, context: ContextId) -> Vec<u8> {
@@ -154,8 +122,7 @@ async fn bad_session_streams_are_refused_counted_and_survived() {
         .with_test_writer()
         .try_init();
     let dir = tempfile::tempdir().unwrap();
-    let (target, target_task, target_addr) =
-        start(&dir.path().join("target.redb"), Vec::new()).await;
+    let (target, target_addr) = start(&dir.path().join("target.redb"), Vec::new()).await;
     target
         .write(CONTEXT, kinds::MESSAGE, b"kept".to_vec())
         .await
@@ -187,7 +154,7 @@ async fn bad_session_streams_are_refused_counted_and_survived() {
     let refusals = refusals();
     for (what, bytes) in violations.iter().chain(&refusals) {
         let ended =
-            |status: &aura::agent::NodeStatus| status.sessions.failed + status.sessions.refused;
+            |status: &aura::node::NodeStatus| status.sessions.failed + status.sessions.refused;
         let before = ended(&target.status().await.unwrap());
         let mut stream = control
             .open_stream(target_id, SESSION_PROTOCOL)
@@ -248,7 +215,7 @@ async fn bad_session_streams_are_refused_counted_and_survived() {
     swarm.abort();
 
     // The node still serves an honest peer: it catches up by anti-entropy.
-    let (honest, honest_task, _) = start(&dir.path().join("honest.redb"), vec![target_addr]).await;
+    let (honest, _) = start(&dir.path().join("honest.redb"), vec![target_addr]).await;
     let deadline = tokio::time::Instant::now() + TIMEOUT;
     while honest.fact_count(CONTEXT).await.unwrap() < 1 {
         // Sessions start when the peers see each other's subscription; asking again covers
@@ -260,10 +227,8 @@ async fn bad_session_streams_are_refused_counted_and_survived() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    honest.shutdown().await;
-    drop(honest_task.await.unwrap());
-    target.shutdown().await;
-    drop(target_task.await.unwrap());
+    drop(honest.stop().await.unwrap());
+    drop(target.stop().await.unwrap());
 }
 
 /// A peer that gossips on a context's topic: the node's own behaviours, minus the checks.
@@ -282,10 +247,8 @@ fn now_ms() -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_gossip_is_counted_and_not_forwarded() {
     let dir = tempfile::tempdir().unwrap();
-    let (target, target_task, target_addr) =
-        start(&dir.path().join("target.redb"), Vec::new()).await;
-    let (honest, honest_task, _) =
-        start(&dir.path().join("honest.redb"), vec![target_addr.clone()]).await;
+    let (target, target_addr) = start(&dir.path().join("target.redb"), Vec::new()).await;
+    let (honest, _) = start(&dir.path().join("honest.redb"), vec![target_addr.clone()]).await;
 
     let mut attacker = libp2p::SwarmBuilder::with_new_identity()
         .with_tokio()
@@ -378,8 +341,6 @@ async fn forged_gossip_is_counted_and_not_forwarded() {
     // against the target.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(honest.status().await.unwrap().net.violations_total(), 0);
-    honest.shutdown().await;
-    drop(honest_task.await.unwrap());
-    target.shutdown().await;
-    drop(target_task.await.unwrap());
+    drop(honest.stop().await.unwrap());
+    drop(target.stop().await.unwrap());
 }

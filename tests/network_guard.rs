@@ -7,17 +7,15 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use aura::agent::{self, AgentConfig, AgentError, AgentHandle, GuardConfig};
+use aura::agent::GuardConfig;
 use aura::config::BudgetsConfig;
-use aura::identity::DeviceIdentity;
-use aura::net::NetConfig;
+use aura::node::{Node as RunningNode, NodeError, NodeHandle, NodeOptions};
 use aura::protocol::guard::Denial;
-use aura::state::Store;
 use aura::state::fact::ContextId;
 use aura::state::flow_budget::BudgetError;
 use aura::state::kinds;
 use libp2p::Multiaddr;
-use support::poll::{POLL, TIMEOUT, eventually};
+use support::poll::eventually;
 
 const QUIET_SYNC_INTERVAL: Duration = Duration::from_secs(3600);
 const CONTEXT: ContextId = ContextId([5; 32]);
@@ -29,8 +27,7 @@ fn budgets(adjust: impl FnOnce(&mut BudgetsConfig)) -> GuardConfig {
 }
 
 struct Node {
-    agent: AgentHandle,
-    task: tokio::task::JoinHandle<Store>,
+    agent: NodeHandle,
     addr: Multiaddr,
 }
 
@@ -40,31 +37,14 @@ async fn start(
     guard: GuardConfig,
     sync_interval: Duration,
 ) -> Node {
-    let store = Store::open(path, "test").unwrap();
-    let identity = DeviceIdentity::load_or_create(&store).unwrap();
-    let config = AgentConfig {
-        net: NetConfig {
-            keypair: identity.keypair().clone(),
-            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-            mdns: false,
-            bootstrap: Vec::new(),
-            dial,
-        },
-        sync_interval,
-        guard,
-    };
-    let (agent, task) = agent::spawn(store, identity.signing_key().clone(), config, None).unwrap();
+    let mut options = NodeOptions::loopback(path).unwrap();
+    options.dial = dial;
+    options.guard = guard;
+    options.sync_interval = sync_interval;
+    let agent = RunningNode::start(options).await.unwrap();
     agent.join_context(CONTEXT).await.unwrap();
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    let listen = loop {
-        if let Some(addr) = agent.status().await.unwrap().net.listen_addrs.first() {
-            break addr.clone();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no listen address");
-        tokio::time::sleep(POLL).await;
-    };
-    let addr = listen.with(libp2p::multiaddr::Protocol::P2p(identity.peer_id()));
-    Node { agent, task, addr }
+    let addr = agent.dialable_addr().await.unwrap();
+    Node { agent, addr }
 }
 
 impl Node {
@@ -73,8 +53,7 @@ impl Node {
     }
 
     async fn stop(self) {
-        self.agent.shutdown().await;
-        drop(self.task.await.unwrap());
+        drop(self.agent.stop().await.unwrap());
     }
 }
 
@@ -114,7 +93,7 @@ async fn a_guard_that_refuses_sends_nothing_and_says_why() {
         .write(CONTEXT, kinds::MESSAGE, b"not sent".to_vec())
         .await;
     match refused {
-        Err(AgentError::Denied(Denial::Flow(BudgetError::InsufficientBudget {
+        Err(NodeError::Denied(Denial::Flow(BudgetError::InsufficientBudget {
             available: 0,
             ..
         }))) => {}

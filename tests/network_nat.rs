@@ -1,5 +1,5 @@
 //! Reaching peers that cannot be dialled directly, finding peers through Kademlia, and the
-//! connection limits: real nodes (`aura::net::node::spawn`) and small test swarms, on loopback
+//! connection limits: real nodes (`aura::node::Node::start`) and small test swarms, on loopback
 //! only, with mDNS off.
 
 mod support;
@@ -7,14 +7,17 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use aura::net::NetInfo;
 use aura::net::behaviour::MAX_CONNECTIONS_PER_PEER;
-use aura::net::node::{self, NetConfig, NetHandle, NetInfo};
+use aura::net::node;
+use aura::net::peer_addr::PeerAddr;
+use aura::node::{NodeHandle, NodeOptions, Reach};
 use futures::StreamExt;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent, dummy};
-use libp2p::{Multiaddr, PeerId, Swarm, identify, identity::Keypair, noise, relay, tcp, yamux};
-use support::poll::{POLL, TIMEOUT, eventually};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, relay, tcp, yamux};
+use support::poll::{TIMEOUT, eventually};
 
 const LOOPBACK_TCP: &str = "/ip4/127.0.0.1/tcp/0";
 /// Dials the connection-limit test makes to one node, twice what one peer may hold.
@@ -27,50 +30,49 @@ fn logs() {
         .try_init();
 }
 
-/// A real network node. Dropping it stops its task.
+/// A real node on a store of its own.
 struct Node {
-    handle: NetHandle,
+    handle: NodeHandle,
     peer_id: PeerId,
     /// Its direct loopback address, ending in /p2p/PEER_ID.
     addr: Multiaddr,
-    _task: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
 }
 
 impl Node {
     async fn start(extra_listen: Vec<Multiaddr>, bootstrap: Vec<Multiaddr>) -> Self {
-        let keypair = Keypair::generate_ed25519();
-        let peer_id = keypair.public().to_peer_id();
-        let mut listen = vec![LOOPBACK_TCP.parse().unwrap()];
-        listen.extend(extra_listen);
-        let (handle, mut events, task) = node::spawn(NetConfig {
-            keypair,
-            listen,
-            mdns: false,
-            bootstrap,
-            dial: Vec::new(),
-        })
-        .unwrap();
-        // No agent here: the events are read and dropped so the swarm never waits on them.
-        tokio::spawn(async move { while events.recv().await.is_some() {} });
-        let deadline = tokio::time::Instant::now() + TIMEOUT;
-        let direct = loop {
-            let info = handle.info().await.unwrap();
-            if let Some(addr) = info.listen_addrs.into_iter().find(|a| !node::is_relayed(a)) {
-                break addr;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "no listen address");
-            tokio::time::sleep(POLL).await;
-        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = NodeOptions::loopback(&dir.path().join("store.redb")).unwrap();
+        options.listen.extend(extra_listen);
+        options.bootstrap = bootstrap;
+        let handle = aura::node::Node::start(options).await.unwrap();
+        let peer_id = handle.peer_id();
+        let direct = handle
+            .status()
+            .await
+            .unwrap()
+            .net
+            .listen_addrs
+            .into_iter()
+            .find(|a| !node::is_relayed(a))
+            .unwrap();
         Self {
             handle,
             peer_id,
             addr: direct.with(Protocol::P2p(peer_id)),
-            _task: task,
+            _dir: dir,
         }
     }
 
     async fn info(&self) -> NetInfo {
-        self.handle.info().await.unwrap()
+        self.handle.status().await.unwrap().net
+    }
+
+    /// Adds `addr` as a peer and expects it reached.
+    async fn connect(&self, addr: &Multiaddr) {
+        let addr = PeerAddr::parse(&addr.to_string(), &self.peer_id).unwrap();
+        let added = self.handle.add_peer(addr).await.unwrap();
+        assert_eq!(added.reach, Reach::Connected);
     }
 }
 
@@ -143,7 +145,7 @@ async fn a_node_with_a_relay_reservation_is_reached_through_the_relay() {
     // The dialler knows the other node only by its relayed address; the dial resolves when
     // the connection through the relay is established (DCUtR may add a direct one after).
     let dialler = Node::start(Vec::new(), Vec::new()).await;
-    dialler.handle.dial(expected.clone()).await.unwrap();
+    dialler.connect(&expected).await;
     eventually(
         "the dialler connected to the node behind the relay",
         || async { dialler.info().await.connected.contains(&behind.peer_id) },
@@ -246,7 +248,7 @@ async fn a_peer_cannot_open_more_connections_than_the_per_peer_limit() {
 
     // The node is still up and still takes connections from other peers.
     let other = Node::start(Vec::new(), Vec::new()).await;
-    other.handle.dial(target.addr.clone()).await.unwrap();
+    other.connect(&target.addr).await;
     eventually("another peer to connect", || async {
         target.info().await.connected.contains(&other.peer_id)
     })

@@ -14,12 +14,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use libp2p::Multiaddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 
-use super::task::AgentHandle;
 use crate::identity::short_peer_id;
+use crate::net::peer_addr::PeerAddr;
+use crate::node::{NodeClient, NodeStatus, Reach};
 use crate::paths::FILE_MODE;
 
 /// The longest request the node reads.
@@ -71,7 +71,7 @@ impl Drop for ControlServer {
 /// so a file left at `path` is a stale socket of a node that died, and is replaced.
 pub fn serve(
     path: &Path,
-    agent: AgentHandle,
+    agent: NodeClient,
     identity: NodeIdentity,
 ) -> Result<ControlServer, ControlError> {
     let io = |source| ControlError::Io {
@@ -109,7 +109,7 @@ pub fn serve(
 
 async fn answer(
     mut stream: UnixStream,
-    agent: &AgentHandle,
+    agent: &NodeClient,
     identity: &NodeIdentity,
 ) -> std::io::Result<()> {
     let mut request = Vec::new();
@@ -150,7 +150,7 @@ async fn answer(
 
 async fn handle(
     request: &str,
-    agent: &AgentHandle,
+    agent: &NodeClient,
     identity: &NodeIdentity,
 ) -> Result<String, String> {
     let mut words = request.split_whitespace();
@@ -168,17 +168,26 @@ async fn handle(
             Ok(report.text())
         }
         (Some("peer"), Some("add"), Some(addr), None) => {
-            let addr: Multiaddr = addr
+            let own = identity
+                .peer_id
                 .parse()
-                .map_err(|err| format!("`{addr}` is not a multiaddr: {err}"))?;
-            let fresh = agent
+                .map_err(|_| "the node's own peer id does not parse".to_owned())?;
+            let addr = PeerAddr::parse(addr, &own).map_err(|err| err.to_string())?;
+            let added = agent
                 .add_peer(addr.clone())
                 .await
                 .map_err(|err| err.to_string())?;
-            Ok(if fresh {
-                format!("added peer {addr}; dialling it now\n")
+            let known = if added.fresh {
+                "added peer"
             } else {
-                format!("peer {addr} was already known; dialling it now\n")
+                "already known: peer"
+            };
+            Ok(match added.reach {
+                Reach::Connected => format!("{known} {addr}; connected\n"),
+                Reach::NotYet(reason) => {
+                    format!("{known} {addr}; not reached yet ({reason}); the node keeps trying\n")
+                }
+                Reach::Offline => format!("{known} {addr}\n"),
             })
         }
         _ => Err(format!(
@@ -189,7 +198,7 @@ async fn handle(
 }
 
 /// The status lines a running node reports.
-pub fn status_text(identity: &NodeIdentity, status: &super::task::NodeStatus) -> String {
+pub fn status_text(identity: &NodeIdentity, status: &NodeStatus) -> String {
     let mut out = String::new();
     out.push_str(&format!("peer id      {}\n", identity.peer_id));
     out.push_str(&format!("fingerprint  {}\n", identity.fingerprint));

@@ -12,6 +12,5 @@ pub mod task;
 
 pub use budget_report::BudgetReport;
 pub use guard::{GuardConfig, GuardCounters, KeptLedgers, NodeGuard};
-pub use task::{
-    AgentConfig, AgentError, AgentEvent, AgentHandle, NodeStatus, SessionCounters, spawn,
-};
+pub use task::AgentConfig;
+pub(crate) use task::spawn;

@@ -15,16 +15,14 @@ use libp2p::{Multiaddr, PeerId, Stream};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::budget_report::BudgetReport;
-use super::guard::{
-    GuardConfig, GuardCounters, KeptLedgers, NodeGuard, PUBLISH_FLOW_COST, SESSION_OPEN_COST,
-};
+use super::guard::{GuardConfig, KeptLedgers, NodeGuard, PUBLISH_FLOW_COST, SESSION_OPEN_COST};
 use super::session::{self, Outcome};
-use crate::net::{
-    GossipVerdict, NetConfig, NetError, NetEvent, NetHandle, NetInfo, NetworkStatus, device_of,
-    node,
+use crate::net::{GossipVerdict, NetConfig, NetEvent, NetHandle, device_of, node};
+use crate::node::client::Request;
+use crate::node::{
+    NodeClient, NodeError, NodeEvent, NodeStatus, PeerAdded, PeerEntry, Reach, SessionCounters,
 };
 use crate::protocol::anti_entropy::AntiEntropyError;
-use crate::protocol::guard::Denial;
 use crate::protocol::guarded::Route;
 use crate::protocol::transport::SessionError;
 use crate::state::coordinator::CrdtCoordinator;
@@ -35,7 +33,6 @@ use crate::state::journal::Journal;
 use crate::state::leakage::{Relationship, Timing};
 use crate::state::sync::{self, JournalCoordinator};
 use crate::state::{Store, StoreError};
-use crate::ui::UiEvent;
 
 /// Commands the agent may have queued before callers wait.
 const COMMAND_CAPACITY: usize = 1024;
@@ -59,6 +56,8 @@ const OPEN_SESSION_TIMEOUT: Duration = Duration::from_secs(15);
 /// this bounds what a large context costs in memory whoever asks. Twice the per-peer cap, so
 /// that one peer alone cannot take every place.
 pub const MAX_RESPONDERS_PER_CONTEXT: usize = 2 * MAX_INBOUND_SESSIONS_PER_PEER;
+/// How long `peer add` waits for the dial before saying the node keeps trying.
+const PEER_ADD_DIAL_WAIT: Duration = Duration::from_secs(5);
 /// How often budgets are moved to the clock's epoch.
 const BUDGET_TICK: Duration = Duration::from_secs(1);
 /// Default period of anti-entropy with a random peer of each context.
@@ -66,57 +65,6 @@ pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(30);
 /// Each period is stretched or shrunk by up to this fraction, so that peers started together
 /// do not all sync at the same moment.
 const SYNC_JITTER_FRACTION: f64 = 0.25;
-
-#[derive(Debug, thiserror::Error)]
-pub enum AgentError {
-    #[error("the node has stopped")]
-    Stopped,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Net(#[from] NetError),
-    #[error("cannot sign the fact: {0}")]
-    Fact(String),
-    #[error("the clock is out of range: {0}")]
-    Clock(String),
-    #[error("not sent: {0}")]
-    Denied(#[from] Denial),
-}
-
-/// What the node is doing, for `aura status` and the network screen.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NodeStatus {
-    pub net: NetInfo,
-    pub facts: u64,
-    pub contexts: usize,
-    pub guard: GuardCounters,
-    /// The flow-budget epoch this device is in.
-    pub budget_epoch: u64,
-    pub sessions: SessionCounters,
-}
-
-/// How anti-entropy sessions ended, since the node started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SessionCounters {
-    pub completed: u64,
-    /// Ended because this side's guard chain refused a send (the peer saw an abort).
-    pub denied: u64,
-    /// Ended because the peer aborted, left, was too slow or broke the protocol.
-    pub failed: u64,
-    /// Inbound streams refused before a session ran: over the caps, over the peer's
-    /// budget, a bad preamble or a context this device has not joined.
-    pub refused: u64,
-}
-
-/// What the agent announces to whoever listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AgentEvent {
-    /// These facts are now in the store (written here or received).
-    FactsStored {
-        context: ContextId,
-        ids: Vec<FactId>,
-    },
-}
 
 /// How the agent runs.
 #[derive(Debug, Clone)]
@@ -126,121 +74,21 @@ pub struct AgentConfig {
     pub guard: GuardConfig,
 }
 
-enum AgentCommand {
-    JoinContext(ContextId, oneshot::Sender<Result<(), AgentError>>),
-    Write {
-        context: ContextId,
-        kind: FactKind,
-        body: Vec<u8>,
-        reply: oneshot::Sender<Result<FactId, AgentError>>,
-    },
-    AddPeer(Multiaddr, oneshot::Sender<Result<bool, AgentError>>),
-    Status(oneshot::Sender<Result<NodeStatus, AgentError>>),
-    FactCount(ContextId, oneshot::Sender<Result<usize, AgentError>>),
-    MeshPeers(ContextId, oneshot::Sender<Result<usize, AgentError>>),
-    SyncNow(ContextId, oneshot::Sender<usize>),
-    Budgets(oneshot::Sender<BudgetReport>),
-    Shutdown,
-}
-
-/// The cloneable handle to the agent.
-#[derive(Debug, Clone)]
-pub struct AgentHandle {
-    commands: mpsc::Sender<AgentCommand>,
-    events: broadcast::Sender<AgentEvent>,
-}
-
-impl std::fmt::Debug for AgentCommand {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AgentCommand")
-    }
-}
-
-impl AgentHandle {
-    async fn ask<T>(
-        &self,
-        build: impl FnOnce(oneshot::Sender<T>) -> AgentCommand,
-    ) -> Result<T, AgentError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(build(reply))
-            .await
-            .map_err(|_| AgentError::Stopped)?;
-        answer.await.map_err(|_| AgentError::Stopped)
-    }
-
-    /// Takes part in `context`: subscribes to its topic and syncs it with peers.
-    pub async fn join_context(&self, context: ContextId) -> Result<(), AgentError> {
-        self.ask(|reply| AgentCommand::JoinContext(context, reply))
-            .await?
-    }
-
-    /// Signs, stores and gossips a fact of this device.
-    pub async fn write(
-        &self,
-        context: ContextId,
-        kind: FactKind,
-        body: Vec<u8>,
-    ) -> Result<FactId, AgentError> {
-        self.ask(|reply| AgentCommand::Write {
-            context,
-            kind,
-            body,
-            reply,
-        })
-        .await?
-    }
-
-    /// Keeps `addr` in the store and dials it; `false` when it was known already.
-    pub async fn add_peer(&self, addr: Multiaddr) -> Result<bool, AgentError> {
-        self.ask(|reply| AgentCommand::AddPeer(addr, reply)).await?
-    }
-
-    pub async fn status(&self) -> Result<NodeStatus, AgentError> {
-        self.ask(AgentCommand::Status).await?
-    }
-
-    pub async fn fact_count(&self, context: ContextId) -> Result<usize, AgentError> {
-        self.ask(|reply| AgentCommand::FactCount(context, reply))
-            .await?
-    }
-
-    pub async fn mesh_peers(&self, context: ContextId) -> Result<usize, AgentError> {
-        self.ask(|reply| AgentCommand::MeshPeers(context, reply))
-            .await?
-    }
-
-    /// Starts anti-entropy of `context` with every peer known to share it; returns how many
-    /// sessions started.
-    pub async fn sync_now(&self, context: ContextId) -> Result<usize, AgentError> {
-        self.ask(|reply| AgentCommand::SyncNow(context, reply))
-            .await
-    }
-
-    /// The flow, leakage and receive ledgers as they are now.
-    pub async fn budgets(&self) -> Result<BudgetReport, AgentError> {
-        self.ask(AgentCommand::Budgets).await
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<AgentEvent> {
-        self.events.subscribe()
-    }
-
-    /// Asks the agent to stop; the task's join handle then yields the store.
-    pub async fn shutdown(&self) {
-        let _ = self.commands.send(AgentCommand::Shutdown).await;
-    }
-}
-
 /// Starts the network node and the agent on the current tokio runtime. The returned join
 /// handle yields the store back when the agent stops, which releases the profile's lock when
 /// dropped.
-pub fn spawn(
+pub(crate) async fn spawn(
     store: Store,
     signing_key: SigningKey,
     mut config: AgentConfig,
-    ui: Option<mpsc::Sender<UiEvent>>,
-) -> Result<(AgentHandle, tokio::task::JoinHandle<Store>), AgentError> {
+) -> Result<
+    (
+        NodeClient,
+        broadcast::Receiver<NodeEvent>,
+        tokio::task::JoinHandle<Store>,
+    ),
+    NodeError,
+> {
     for addr in store.peer_addrs()? {
         match addr.parse::<Multiaddr>() {
             Ok(addr) => config.net.dial.push(addr),
@@ -250,7 +98,7 @@ pub fn spawn(
     let kept = KeptLedgers::load(&store, &config.guard)?;
     let guard = NodeGuard::new(config.guard, kept, now_ms());
     let local_peer = config.net.keypair.public().to_peer_id();
-    let (net, net_events, net_task) = node::spawn(config.net)?;
+    let (net, net_events, net_task) = node::spawn(config.net).await?;
     let mut joined = HashSet::new();
     for context in store
         .joined_contexts()?
@@ -262,7 +110,9 @@ pub fn spawn(
         }
     }
     let (commands, command_rx) = mpsc::channel(COMMAND_CAPACITY);
-    let (events, _) = broadcast::channel(EVENT_CAPACITY);
+    // Subscribed before the agent publishes anything, so that the first subscriber sees the
+    // node's first state.
+    let (events, first_events) = broadcast::channel(EVENT_CAPACITY);
     let (internal, internal_rx) = mpsc::unbounded_channel();
     let agent = Agent {
         store,
@@ -273,7 +123,6 @@ pub fn spawn(
         net,
         net_task,
         guard,
-        ui,
         events: events.clone(),
         internal,
         joined,
@@ -288,7 +137,7 @@ pub fn spawn(
         sync_interval: config.sync_interval,
     };
     let task = tokio::spawn(agent.run(command_rx, net_events, internal_rx));
-    Ok((AgentHandle { commands, events }, task))
+    Ok((NodeClient::new(commands, events), first_events, task))
 }
 
 /// A write waiting for its batch: context, kind, body and where the fact id goes.
@@ -296,7 +145,7 @@ type PendingWrite = (
     ContextId,
     FactKind,
     Vec<u8>,
-    oneshot::Sender<Result<FactId, AgentError>>,
+    oneshot::Sender<Result<FactId, NodeError>>,
 );
 
 /// A gossip message the agent is to judge.
@@ -364,8 +213,7 @@ struct Agent {
     net: NetHandle,
     net_task: tokio::task::JoinHandle<()>,
     guard: NodeGuard,
-    ui: Option<mpsc::Sender<UiEvent>>,
-    events: broadcast::Sender<AgentEvent>,
+    events: broadcast::Sender<NodeEvent>,
     internal: mpsc::UnboundedSender<Internal>,
     joined: HashSet<ContextId>,
     /// Peers known to be subscribed to each context's topic.
@@ -416,7 +264,7 @@ fn route(context: ContextId, device: DeviceKey) -> Route {
 impl Agent {
     async fn run(
         mut self,
-        mut commands: mpsc::Receiver<AgentCommand>,
+        mut commands: mpsc::Receiver<Request>,
         mut net_events: mpsc::Receiver<NetEvent>,
         mut internal: mpsc::UnboundedReceiver<Internal>,
     ) -> Store {
@@ -486,18 +334,18 @@ impl Agent {
     }
 
     /// Handles a batch of commands; `true` to stop.
-    fn commands(&mut self, batch: Vec<AgentCommand>) -> bool {
+    fn commands(&mut self, batch: Vec<Request>) -> bool {
         let mut writes = Vec::new();
         let mut stop = false;
         for command in batch {
             match command {
-                AgentCommand::Write {
+                Request::Write {
                     context,
                     kind,
                     body,
                     reply,
                 } => writes.push((context, kind, body, reply)),
-                AgentCommand::Shutdown => stop = true,
+                Request::Shutdown => stop = true,
                 other => self.command(other),
             }
         }
@@ -507,24 +355,58 @@ impl Agent {
         stop
     }
 
-    fn command(&mut self, command: AgentCommand) {
+    fn command(&mut self, command: Request) {
         match command {
-            AgentCommand::JoinContext(context, reply) => {
+            Request::JoinContext(context, reply) => {
                 let _ = reply.send(self.join(context));
             }
-            AgentCommand::AddPeer(addr, reply) => {
-                let result = self.store.add_peer_addr(&addr.to_string(), now_ms());
-                if result.is_ok() {
-                    let net = self.net.clone();
-                    tokio::spawn(async move {
-                        if let Err(err) = net.dial(addr).await {
-                            tracing::warn!(%err, "dialling an added peer");
-                        }
-                    });
-                }
-                let _ = reply.send(result.map_err(AgentError::from));
+            Request::AddPeer(addr, reply) => {
+                let fresh = match self.store.add_peer_addr(&addr.to_string(), now_ms()) {
+                    Ok(fresh) => fresh,
+                    Err(err) => {
+                        let _ = reply.send(Err(err.into()));
+                        return;
+                    }
+                };
+                let net = self.net.clone();
+                tokio::spawn(async move {
+                    let dialled =
+                        tokio::time::timeout(PEER_ADD_DIAL_WAIT, net.dial(addr.addr().clone()))
+                            .await;
+                    let reach = match dialled {
+                        Ok(Ok(())) => Reach::Connected,
+                        Ok(Err(err)) => Reach::NotYet(err.to_string()),
+                        Err(_) => Reach::NotYet("no answer yet".to_owned()),
+                    };
+                    let _ = reply.send(Ok(PeerAdded { addr, fresh, reach }));
+                });
             }
-            AgentCommand::Status(reply) => {
+            Request::RemovePeer(_target, reply) => {
+                let _ = reply.send(Err(NodeError::Control("not yet".into())));
+            }
+            Request::Peers(reply) => {
+                let connected = self.connected.clone();
+                let entries = self.store.peer_addrs().map(|addrs| {
+                    addrs
+                        .into_iter()
+                        .map(|addr| {
+                            let peer = addr
+                                .parse::<Multiaddr>()
+                                .ok()
+                                .and_then(crate::net::peer_addr::PeerAddr::from_multiaddr)
+                                .map(|addr| addr.peer());
+                            PeerEntry {
+                                connected: Some(peer.is_some_and(|p| connected.contains(&p))),
+                                addr,
+                                added_ms: 0,
+                                peer,
+                            }
+                        })
+                        .collect()
+                });
+                let _ = reply.send(entries.map_err(NodeError::from));
+            }
+            Request::Status(reply) => {
                 let facts = self.store.journal_len();
                 let contexts = self.joined.len();
                 let guard = self.guard.counters();
@@ -547,20 +429,20 @@ impl Agent {
                     let _ = reply.send(result);
                 });
             }
-            AgentCommand::FactCount(context, reply) => {
+            Request::FactCount(context, reply) => {
                 let count = self
                     .store
                     .journal_facts_of(context)
                     .map(|facts| facts.len());
-                let _ = reply.send(count.map_err(AgentError::from));
+                let _ = reply.send(count.map_err(NodeError::from));
             }
-            AgentCommand::MeshPeers(context, reply) => {
+            Request::MeshPeers(context, reply) => {
                 let net = self.net.clone();
                 tokio::spawn(async move {
-                    let _ = reply.send(net.mesh_peers(context).await.map_err(AgentError::from));
+                    let _ = reply.send(net.mesh_peers(context).await.map_err(NodeError::from));
                 });
             }
-            AgentCommand::SyncNow(context, reply) => {
+            Request::SyncNow(context, reply) => {
                 let started = self
                     .subscribers_of(context)
                     .into_iter()
@@ -568,17 +450,17 @@ impl Agent {
                     .count();
                 let _ = reply.send(started);
             }
-            AgentCommand::Budgets(reply) => {
+            Request::Budgets(reply) => {
                 let _ = reply.send(BudgetReport {
                     ledgers: self.guard.ledgers(),
                     policy: self.guard.policy().clone(),
                     now_ms: now_ms(),
                 });
             }
-            AgentCommand::Write { reply, .. } => {
-                let _ = reply.send(Err(AgentError::Stopped));
+            Request::Write { reply, .. } => {
+                let _ = reply.send(Err(NodeError::Stopped));
             }
-            AgentCommand::Shutdown => {}
+            Request::Shutdown => {}
         }
     }
 
@@ -602,7 +484,7 @@ impl Agent {
             .unwrap_or_default()
     }
 
-    fn join(&mut self, context: ContextId) -> Result<(), AgentError> {
+    fn join(&mut self, context: ContextId) -> Result<(), NodeError> {
         // Every write passes here: a context already joined costs no store transaction.
         if self.joined.contains(&context) {
             return Ok(());
@@ -631,10 +513,10 @@ impl Agent {
             let fact = self
                 .clock
                 .now(now)
-                .map_err(|err| AgentError::Clock(err.to_string()))
+                .map_err(|err| NodeError::Clock(err.to_string()))
                 .and_then(|time| {
                     Fact::sign(&self.signing_key, context, time, kind, body)
-                        .map_err(|err| AgentError::Fact(err.to_string()))
+                        .map_err(|err| NodeError::Fact(err.to_string()))
                 })
                 .and_then(|fact| self.join(context).map(|()| fact))
                 .and_then(|fact| {
@@ -665,7 +547,7 @@ impl Agent {
         if let Err(err) = self.store.ingest_decoded(facts, now) {
             let message = err.to_string();
             for (_, _, reply) in signed {
-                let _ = reply.send(Err(AgentError::Fact(message.clone())));
+                let _ = reply.send(Err(NodeError::Fact(message.clone())));
             }
             return;
         }
@@ -674,12 +556,12 @@ impl Agent {
             let sent = self
                 .net
                 .publish(fact.context(), bytes)
-                .map_err(AgentError::from);
+                .map_err(NodeError::from);
             stored.entry(fact.context()).or_default().push(fact.id());
             let _ = reply.send(sent.map(|()| fact.id()));
         }
         for (context, ids) in stored {
-            let _ = self.events.send(AgentEvent::FactsStored { context, ids });
+            let _ = self.events.send(NodeEvent::FactsStored { context, ids });
         }
     }
 
@@ -710,10 +592,7 @@ impl Agent {
         match event {
             NetEvent::ListenAddrsChanged(addrs) => {
                 tracing::debug!(?addrs, "listen addresses changed");
-                self.publish_ui(UiEvent::ListenAddrs(
-                    addrs.iter().map(ToString::to_string).collect(),
-                ));
-                self.publish_status();
+                let _ = self.events.send(NodeEvent::ListenAddrs(addrs));
             }
             NetEvent::PeersChanged(peers) => {
                 for set in self.subscribers.values_mut() {
@@ -722,10 +601,7 @@ impl Agent {
                 self.subscribers.retain(|_, set| !set.is_empty());
                 self.devices.retain(|peer, _| peers.contains(peer));
                 self.connected = peers;
-                self.publish_ui(UiEvent::Peers(
-                    self.connected.iter().map(ToString::to_string).collect(),
-                ));
-                self.publish_status();
+                let _ = self.events.send(NodeEvent::Peers(self.connected.clone()));
             }
             NetEvent::PeerSubscribed { peer, context } => {
                 // The network reports subscriptions to joined contexts only.
@@ -753,19 +629,6 @@ impl Agent {
             NetEvent::InboundSession { peer, stream } => self.inbound_session(peer, stream),
             NetEvent::Gossip { .. } => {}
         }
-    }
-
-    fn publish_ui(&self, event: UiEvent) {
-        if let Some(ui) = &self.ui {
-            // The UI draws the latest state; a full queue means it will see a later one.
-            let _ = ui.try_send(event);
-        }
-    }
-
-    fn publish_status(&self) {
-        self.publish_ui(UiEvent::Network(NetworkStatus::Listening {
-            peers: self.connected.len(),
-        }));
     }
 
     /// Stores the facts of a batch of gossip messages in one transaction, and tells the swarm
@@ -846,7 +709,7 @@ impl Agent {
             by_context.entry(context).or_default().push(id);
         }
         for (context, ids) in by_context {
-            let _ = self.events.send(AgentEvent::FactsStored { context, ids });
+            let _ = self.events.send(NodeEvent::FactsStored { context, ids });
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod behaviour;
 pub mod node;
+pub mod peer_addr;
 
 pub use node::{GossipVerdict, NetConfig, NetError, NetEvent, NetHandle, NetInfo};
 

@@ -293,8 +293,10 @@ impl NetHandle {
     }
 }
 
-/// Builds the swarm, starts listening and dialling, and spawns the task that owns it.
-pub fn spawn(
+/// Builds the swarm, starts listening (and waits until each direct listener is bound or has
+/// failed, so that a port in use is an error here rather than a silent log line), dials, and
+/// spawns the task that owns the swarm.
+pub async fn spawn(
     config: NetConfig,
 ) -> Result<
     (
@@ -314,10 +316,10 @@ pub fn spawn(
             noise::Config::new,
             yamux::Config::default,
         )
-        .map_err(|err| NetError::Transport(err.to_string()))?
+        .map_err(|err| NetError::Transport(error_chain(&err)))?
         .with_quic()
         .with_relay_client(noise::Config::new, yamux::Config::default)
-        .map_err(|err| NetError::Transport(err.to_string()))?
+        .map_err(|err| NetError::Transport(error_chain(&err)))?
         .with_behaviour(|key, relay_client| {
             Behaviour::new(key, config.mdns, relay_client).map_err(|err| {
                 let message = err.to_string();
@@ -342,17 +344,25 @@ pub fn spawn(
         .accept(SESSION_PROTOCOL)
         .map_err(|err| NetError::Transport(err.to_string()))?;
     let mut relay_listeners = HashMap::new();
+    let mut direct_listeners = HashMap::new();
     for addr in &config.listen {
+        let listen_error = |reason: String| NetError::Listen {
+            addr: addr.clone(),
+            reason,
+        };
+        if !is_relayed(addr) {
+            ensure_port_free(addr).map_err(listen_error)?;
+        }
         let listener = swarm
             .listen_on(addr.clone())
-            .map_err(|err| NetError::Listen {
-                addr: addr.clone(),
-                reason: err.to_string(),
-            })?;
+            .map_err(|err| listen_error(error_chain(&err)))?;
         if is_relayed(addr) {
             relay_listeners.insert(listener, addr.clone());
+        } else {
+            direct_listeners.insert(listener, addr.clone());
         }
     }
+    let (listen_addrs, early_events) = await_listeners(&mut swarm, direct_listeners).await?;
     for addr in &config.bootstrap {
         if let Some(peer) = peer_of(addr) {
             swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
@@ -381,15 +391,151 @@ pub fn spawn(
         contexts: HashMap::new(),
         queued: Vec::new(),
         violations: BTreeMap::new(),
-        listen_addrs: Vec::new(),
+        listen_addrs,
         relays: RelayReservations {
             listeners: relay_listeners,
             retries: Vec::new(),
         },
         nat_status: NatStatus::Unknown,
     };
-    let join = tokio::spawn(task.run());
+    let join = tokio::spawn(async move {
+        let mut task = task;
+        let bound = NetEvent::ListenAddrsChanged(task.listen_addrs.clone());
+        if task.events.send(bound).await.is_err() {
+            return;
+        }
+        for event in early_events {
+            if task.event(event).await.is_err() {
+                return;
+            }
+        }
+        task.run().await
+    });
     Ok((NetHandle { commands, sessions }, events, join))
+}
+
+/// An error and its sources on one line: libp2p's transport errors say little themselves
+/// ("Other") and keep the reason in their source.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !cause_text.is_empty() && !text.contains(&cause_text) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    if text.is_empty() {
+        text.push_str("unknown reason");
+    }
+    text
+}
+
+/// Fails when `addr` asks for a fixed TCP or UDP port that another socket holds. libp2p's TCP
+/// listeners set `SO_REUSEPORT`, so two nodes on one fixed port would otherwise both bind it
+/// and share its connections at random; a plain bind without that option fails in that case.
+fn ensure_port_free(addr: &Multiaddr) -> Result<(), String> {
+    let mut ip = None;
+    for protocol in addr.iter() {
+        match protocol {
+            Protocol::Ip4(v4) => ip = Some(std::net::IpAddr::V4(v4)),
+            Protocol::Ip6(v6) => ip = Some(std::net::IpAddr::V6(v6)),
+            Protocol::Tcp(port) if port != 0 => {
+                if let Some(ip) = ip {
+                    std::net::TcpListener::bind((ip, port))
+                        .map(drop)
+                        .map_err(|err| port_error(port, &err))?;
+                }
+            }
+            Protocol::Udp(port) if port != 0 => {
+                if let Some(ip) = ip {
+                    std::net::UdpSocket::bind((ip, port))
+                        .map(drop)
+                        .map_err(|err| port_error(port, &err))?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn port_error(port: u16, err: &std::io::Error) -> String {
+    if err.kind() == std::io::ErrorKind::AddrInUse {
+        format!("port {port} is in use by another program (another Aura node?)")
+    } else {
+        err.to_string()
+    }
+}
+
+/// How long the listeners may take to bind before the node starts anyway.
+const LISTEN_START_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Drives the swarm until each direct listener reported its first address or failed;
+/// returns the addresses bound and the other events seen meanwhile, for the swarm's task.
+async fn await_listeners(
+    swarm: &mut Swarm<Behaviour>,
+    mut waiting: HashMap<ListenerId, Multiaddr>,
+) -> Result<(Vec<Multiaddr>, Vec<SwarmEvent<BehaviourEvent>>), NetError> {
+    let mut bound = Vec::new();
+    let mut others = Vec::new();
+    let deadline = Instant::now() + LISTEN_START_TIMEOUT;
+    while !waiting.is_empty() {
+        let event = tokio::select! {
+            event = swarm.select_next_some() => event,
+            () = tokio::time::sleep_until(deadline) => {
+                tracing::warn!(?waiting, "listeners not bound in time; starting anyway");
+                break;
+            }
+        };
+        match event {
+            SwarmEvent::NewListenAddr {
+                listener_id,
+                address,
+            } => {
+                tracing::info!(%address, "listening");
+                waiting.remove(&listener_id);
+                bound.push(address);
+            }
+            SwarmEvent::ListenerError { listener_id, error }
+                if waiting.contains_key(&listener_id) =>
+            {
+                return Err(listen_failed(
+                    &mut waiting,
+                    listener_id,
+                    error_chain(&error),
+                ));
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } if waiting.contains_key(&listener_id) => {
+                let reason = match reason {
+                    Err(err) => error_chain(&err),
+                    Ok(()) => "the listener closed".to_owned(),
+                };
+                return Err(listen_failed(&mut waiting, listener_id, reason));
+            }
+            other => others.push(other),
+        }
+    }
+    Ok((bound, others))
+}
+
+fn listen_failed(
+    waiting: &mut HashMap<ListenerId, Multiaddr>,
+    listener: ListenerId,
+    reason: String,
+) -> NetError {
+    match waiting.remove(&listener) {
+        Some(addr) => NetError::Listen { addr, reason },
+        None => NetError::Transport(reason),
+    }
 }
 
 fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
@@ -505,7 +651,7 @@ impl SwarmTask {
                     Err(err) => {
                         let _ = reply.send(Err(NetError::Dial {
                             addr,
-                            reason: err.to_string(),
+                            reason: error_chain(&err),
                         }));
                     }
                 }
@@ -672,7 +818,7 @@ impl SwarmTask {
                 ..
             } => {
                 if let Some(reply) = self.pending_dials.remove(&connection_id) {
-                    let _ = reply.send(Err(NetError::Transport(error.to_string())));
+                    let _ = reply.send(Err(NetError::Transport(error_chain(&error))));
                 }
                 None
             }

@@ -7,18 +7,21 @@ use std::time::Duration;
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::broadcast;
 
 use super::app::App;
 use super::render::render;
 use super::terminal::TuiTerminal;
 use super::update::{Command, UiEvent, update};
+use crate::net::NetworkStatus;
+use crate::node::{NodeClient, NodeEvent};
 
 /// Runs the UI until the user quits, the terminal closes or the process is asked to stop.
 pub async fn run(
     terminal: &mut TuiTerminal,
     app: &mut App,
-    mut agent_events: mpsc::Receiver<UiEvent>,
+    _node: NodeClient,
+    mut node_events: broadcast::Receiver<NodeEvent>,
     tick: Duration,
 ) -> io::Result<()> {
     let mut terminal_events = EventStream::new();
@@ -41,9 +44,15 @@ pub async fn run(
                 None => return Ok(()),
             },
             _ = ticker.tick() => UiEvent::Tick,
-            received = agent_events.recv(), if agent_open => match received {
-                Some(event) => event,
-                None => {
+            received = node_events.recv(), if agent_open => match received {
+                Ok(event) => {
+                    for event in ui_events(app, event) {
+                        update(app, event);
+                    }
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => {
                     agent_open = false;
                     continue;
                 }
@@ -54,5 +63,22 @@ pub async fn run(
         if update(app, event).contains(&Command::Quit) {
             return Ok(());
         }
+    }
+}
+
+/// What a node event changes on screen.
+fn ui_events(app: &App, event: NodeEvent) -> Vec<UiEvent> {
+    match event {
+        NodeEvent::ListenAddrs(addrs) => vec![
+            UiEvent::ListenAddrs(addrs.iter().map(ToString::to_string).collect()),
+            UiEvent::Network(NetworkStatus::Listening {
+                peers: app.peers.len(),
+            }),
+        ],
+        NodeEvent::Peers(peers) => vec![
+            UiEvent::Network(NetworkStatus::Listening { peers: peers.len() }),
+            UiEvent::Peers(peers.iter().map(ToString::to_string).collect()),
+        ],
+        NodeEvent::FactsStored { .. } => Vec::new(),
     }
 }

@@ -1,0 +1,137 @@
+//! The cloneable handle front ends use to ask a running node for things. Each request carries
+//! the oneshot its answer comes back on; the agent's shell owns the other end.
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::error::NodeError;
+use super::event::NodeEvent;
+use super::status::{NodeStatus, PeerAdded, PeerEntry};
+use crate::agent::BudgetReport;
+use crate::net::peer_addr::PeerAddr;
+use crate::state::fact::{ContextId, FactId, FactKind};
+
+/// One request to the agent, with where its answer goes.
+pub(crate) enum Request {
+    JoinContext(ContextId, oneshot::Sender<Result<(), NodeError>>),
+    Write {
+        context: ContextId,
+        kind: FactKind,
+        body: Vec<u8>,
+        reply: oneshot::Sender<Result<FactId, NodeError>>,
+    },
+    AddPeer(PeerAddr, oneshot::Sender<Result<PeerAdded, NodeError>>),
+    RemovePeer(String, oneshot::Sender<Result<usize, NodeError>>),
+    Peers(oneshot::Sender<Result<Vec<PeerEntry>, NodeError>>),
+    Status(oneshot::Sender<Result<NodeStatus, NodeError>>),
+    FactCount(ContextId, oneshot::Sender<Result<usize, NodeError>>),
+    MeshPeers(ContextId, oneshot::Sender<Result<usize, NodeError>>),
+    SyncNow(ContextId, oneshot::Sender<usize>),
+    Budgets(oneshot::Sender<BudgetReport>),
+    Shutdown,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Request")
+    }
+}
+
+/// The cloneable handle to a running node.
+#[derive(Debug, Clone)]
+pub struct NodeClient {
+    requests: mpsc::Sender<Request>,
+    events: broadcast::Sender<NodeEvent>,
+}
+
+impl NodeClient {
+    pub(crate) fn new(
+        requests: mpsc::Sender<Request>,
+        events: broadcast::Sender<NodeEvent>,
+    ) -> Self {
+        Self { requests, events }
+    }
+
+    async fn ask<T>(
+        &self,
+        build: impl FnOnce(oneshot::Sender<T>) -> Request,
+    ) -> Result<T, NodeError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(build(reply))
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        answer.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// Takes part in `context`: subscribes to its topic and syncs it with peers.
+    pub async fn join_context(&self, context: ContextId) -> Result<(), NodeError> {
+        self.ask(|reply| Request::JoinContext(context, reply))
+            .await?
+    }
+
+    /// Signs, stores and gossips a fact of this device.
+    pub async fn write(
+        &self,
+        context: ContextId,
+        kind: FactKind,
+        body: Vec<u8>,
+    ) -> Result<FactId, NodeError> {
+        self.ask(|reply| Request::Write {
+            context,
+            kind,
+            body,
+            reply,
+        })
+        .await?
+    }
+
+    /// Saves `addr`, dials it, and says within a few seconds whether the peer was reached;
+    /// the node keeps trying while it is not.
+    pub async fn add_peer(&self, addr: PeerAddr) -> Result<PeerAdded, NodeError> {
+        self.ask(|reply| Request::AddPeer(addr, reply)).await?
+    }
+
+    /// Forgets the saved addresses equal to `target`, or all of those of the peer `target`
+    /// names; returns how many were removed.
+    pub async fn remove_peer(&self, target: String) -> Result<usize, NodeError> {
+        self.ask(|reply| Request::RemovePeer(target, reply)).await?
+    }
+
+    /// The saved peer addresses and whether each peer is connected.
+    pub async fn peers(&self) -> Result<Vec<PeerEntry>, NodeError> {
+        self.ask(Request::Peers).await?
+    }
+
+    pub async fn status(&self) -> Result<NodeStatus, NodeError> {
+        self.ask(Request::Status).await?
+    }
+
+    pub async fn fact_count(&self, context: ContextId) -> Result<usize, NodeError> {
+        self.ask(|reply| Request::FactCount(context, reply)).await?
+    }
+
+    pub async fn mesh_peers(&self, context: ContextId) -> Result<usize, NodeError> {
+        self.ask(|reply| Request::MeshPeers(context, reply)).await?
+    }
+
+    /// Starts anti-entropy of `context` with every peer known to share it; returns how many
+    /// sessions started.
+    pub async fn sync_now(&self, context: ContextId) -> Result<usize, NodeError> {
+        self.ask(|reply| Request::SyncNow(context, reply)).await
+    }
+
+    /// The flow, leakage and receive ledgers as they are now.
+    pub async fn budgets(&self) -> Result<BudgetReport, NodeError> {
+        self.ask(Request::Budgets).await
+    }
+
+    /// The node's events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.events.subscribe()
+    }
+
+    /// Asks the agent to stop.
+    pub(crate) async fn shutdown(&self) {
+        let _ = self.requests.send(Request::Shutdown).await;
+    }
+}
