@@ -3,6 +3,9 @@
 //! `cargo bench --bench journal -- --quick`. The reconciliation set size defaults to one
 //! million facts; `AURA_BENCH_RECONCILE_N` lowers it (building the sets dominates setup time).
 
+// Tests and benchmarks measure real time; only the node's core must not read the clock.
+#![allow(clippy::disallowed_methods)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

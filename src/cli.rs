@@ -146,6 +146,8 @@ fn peer_add(paths: &ProfilePaths, addr: &str) -> Result<()> {
     Ok(())
 }
 
+// The binary's edge reads the wall clock for what it writes itself.
+#[allow(clippy::disallowed_methods)]
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -42,6 +42,8 @@ impl fmt::Debug for DeviceIdentity {
 
 impl DeviceIdentity {
     /// Loads the profile's device key, creating and storing one on first use.
+    // A new identity's key comes from the operating system's RNG, at the binary's edge.
+    #[allow(clippy::disallowed_methods)]
     pub fn load_or_create(store: &Store) -> Result<Self, IdentityError> {
         if let Some(secret) = store.device_key()? {
             return Self::from_secret(&secret);

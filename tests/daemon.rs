@@ -2,6 +2,9 @@
 //! `aura peer add`: each one's `aura status`, answered over the control socket, lists the other
 //! as connected; both stop cleanly on SIGTERM.
 
+// Tests and benchmarks measure real time; only the node's core must not read the clock.
+#![allow(clippy::disallowed_methods)]
+
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

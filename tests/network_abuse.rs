@@ -2,6 +2,9 @@
 //! out-of-turn streams are refused and counted against it, streams that are merely refused
 //! are not, and the node keeps serving honest peers.
 
+// Tests and benchmarks measure real time; only the node's core must not read the clock.
+#![allow(clippy::disallowed_methods)]
+
 mod support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

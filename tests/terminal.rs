@@ -2,6 +2,9 @@
 //! leaves the terminal in cooked mode; it refuses a second TUI on the same profile while the
 //! running node answers `aura id` and `aura status`; and it survives being killed.
 
+// Tests and benchmarks measure real time; only the node's core must not read the clock.
+#![allow(clippy::disallowed_methods)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,16 +1,18 @@
-//! The agent: the task between the UI or CLI and the network node. It owns the store and the
-//! sync state machines ([`task`]), charges every outgoing message to the guard chain and
-//! every incoming one to its sender's budget ([`guard`]), runs choreographies over libp2p
-//! streams as tasks ([`session`]), and answers the CLI over the profile's control socket
-//! ([`control`]).
+//! The agent: the node's middle layer between the front ends and the network. Its policies
+//! are one sans-IO state machine ([`core`]: inputs and the clock in, effects out), driven by a
+//! thin async task ([`shell`]) that owns the store, the network handle, the clock, the RNG and
+//! the session tasks. Every outgoing message is charged to the guard chain and every incoming
+//! one to its sender's budget ([`guard`]); choreographies run over libp2p streams as tasks
+//! ([`session`]); the CLI is answered over the profile's control socket ([`control`]).
 
 pub mod budget_report;
 pub mod control;
+pub mod core;
 pub mod guard;
 pub mod session;
-pub mod task;
+mod shell;
 
 pub use budget_report::BudgetReport;
 pub use guard::{GuardConfig, GuardCounters, KeptLedgers, NodeGuard};
-pub use task::AgentConfig;
-pub(crate) use task::spawn;
+pub use shell::AgentConfig;
+pub(crate) use shell::spawn;

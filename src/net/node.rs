@@ -7,6 +7,9 @@
 //! sends. Events go through a bounded channel, which slows the swarm when the agent falls
 //! behind instead of buffering without end.
 
+// The swarm task is a shell: it reads the clock for its own timers (relay retries).
+#![allow(clippy::disallowed_methods)]
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
@@ -31,6 +34,8 @@ use crate::state::fact::ContextId;
 pub const NET_EVENT_CAPACITY: usize = 4096;
 /// A connection with no protocol using it is closed after this long.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(300);
+/// Kademlia lookups for lost peers running at once.
+const MAX_WANTED_PEERS: usize = 64;
 /// Protocol violations (session streams or gossip) after which a peer is disconnected.
 pub const MAX_REJECTED_STREAMS: u64 = 16;
 /// The topic name prefix of a context; a hash of the context id follows in hex.
@@ -170,6 +175,11 @@ pub enum NetEvent {
         peer: PeerId,
         context: ContextId,
     },
+    /// A peer told its listen addresses (identify).
+    PeerIdentified {
+        peer: PeerId,
+        addrs: Vec<Multiaddr>,
+    },
     /// A peer opened a session stream; the agent runs it or drops it.
     InboundSession {
         peer: PeerId,
@@ -179,6 +189,8 @@ pub enum NetEvent {
 
 enum Command {
     Dial(Multiaddr, oneshot::Sender<Result<(), NetError>>),
+    DialPeer(PeerId, Vec<Multiaddr>),
+    FindPeer(PeerId),
     Subscribe(ContextId),
     Publish {
         context: ContextId,
@@ -235,6 +247,17 @@ impl NetHandle {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Dial(addr, reply))?;
         answer.await.map_err(|_| NetError::Stopped)?
+    }
+
+    /// Dials `peer` at `addrs` and wherever the behaviours know it to be, unless it is
+    /// connected or being dialled; the outcome shows in [`NetEvent::PeersChanged`].
+    pub fn dial_peer(&self, peer: PeerId, addrs: Vec<Multiaddr>) -> Result<(), NetError> {
+        self.send(Command::DialPeer(peer, addrs))
+    }
+
+    /// Asks the Kademlia network where `peer` is, and dials it at what the answer says.
+    pub fn find_peer(&self, peer: PeerId) -> Result<(), NetError> {
+        self.send(Command::FindPeer(peer))
     }
 
     pub fn subscribe(&self, context: ContextId) -> Result<(), NetError> {
@@ -392,6 +415,7 @@ pub async fn spawn(
         queued: Vec::new(),
         violations: BTreeMap::new(),
         listen_addrs,
+        wanted: HashMap::new(),
         relays: RelayReservations {
             listeners: relay_listeners,
             retries: Vec::new(),
@@ -559,6 +583,8 @@ struct SwarmTask {
     queued: Vec<NetEvent>,
     violations: BTreeMap<PeerId, u64>,
     listen_addrs: Vec<Multiaddr>,
+    /// Kademlia lookups for peers the agent wants to find, and whom each looks for.
+    wanted: HashMap<kad::QueryId, PeerId>,
     relays: RelayReservations,
     nat_status: NatStatus,
 }
@@ -654,6 +680,22 @@ impl SwarmTask {
                             reason: error_chain(&err),
                         }));
                     }
+                }
+            }
+            Command::DialPeer(peer, addrs) => {
+                let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+                    .addresses(addrs)
+                    .extend_addresses_through_behaviour()
+                    .condition(libp2p::swarm::dial_opts::PeerCondition::DisconnectedAndNotDialing)
+                    .build();
+                if let Err(err) = self.swarm.dial(opts) {
+                    tracing::debug!(%peer, err = %error_chain(&err), "redial not started");
+                }
+            }
+            Command::FindPeer(peer) => {
+                if !self.swarm.is_connected(&peer) && self.wanted.len() < MAX_WANTED_PEERS {
+                    let query = self.swarm.behaviour_mut().kad.get_closest_peers(peer);
+                    self.wanted.insert(query, peer);
                 }
             }
             Command::Subscribe(context) => {
@@ -872,8 +914,45 @@ impl SwarmTask {
                 })
             }
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
-                for addr in info.listen_addrs {
-                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                for addr in &info.listen_addrs {
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer_id, addr.clone());
+                }
+                Some(NetEvent::PeerIdentified {
+                    peer: peer_id,
+                    addrs: info.listen_addrs,
+                })
+            }
+            BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                id,
+                result: kad::QueryResult::GetClosestPeers(result),
+                step,
+                ..
+            }) => {
+                let found = match &result {
+                    Ok(ok) => ok.peers.as_slice(),
+                    Err(kad::GetClosestPeersError::Timeout { peers, .. }) => peers.as_slice(),
+                };
+                let wanted = if step.last {
+                    self.wanted.remove(&id)
+                } else {
+                    self.wanted.get(&id).copied()
+                };
+                if let Some(info) =
+                    wanted.and_then(|peer| found.iter().find(|info| info.peer_id == peer))
+                    && !info.addrs.is_empty()
+                    && !self.swarm.is_connected(&info.peer_id)
+                {
+                    tracing::debug!(peer = %info.peer_id, addrs = ?info.addrs, "found a peer through Kademlia");
+                    let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(info.peer_id)
+                        .addresses(info.addrs.clone())
+                        .condition(
+                            libp2p::swarm::dial_opts::PeerCondition::DisconnectedAndNotDialing,
+                        )
+                        .build();
+                    let _ = self.swarm.dial(opts);
                 }
                 None
             }

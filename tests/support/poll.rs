@@ -1,5 +1,8 @@
 //! Waiting for something that happens over a real network.
 
+// Waiting on a real network takes real time.
+#![allow(clippy::disallowed_methods)]
+
 use std::future::Future;
 use std::time::Duration;
 
