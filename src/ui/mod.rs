@@ -7,6 +7,8 @@ pub mod event_loop;
 pub mod keymap;
 pub mod render;
 pub mod terminal;
+pub mod text;
+pub mod text_field;
 pub mod update;
 
 pub use app::{App, GroupSummary, IdentitySummary};
