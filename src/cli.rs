@@ -303,7 +303,7 @@ fn run_tui(paths: &ProfilePaths) -> Result<()> {
     let mut app = App::new(
         IdentitySummary {
             profile: paths.profile.clone(),
-            peer_id: peer_id.to_base58(),
+            peer_id,
             short_peer_id: short_peer_id(&peer_id),
             fingerprint: identity.fingerprint().to_string(),
         },
@@ -311,7 +311,7 @@ fn run_tui(paths: &ProfilePaths) -> Result<()> {
     );
     for key in &config.unknown_keys {
         tracing::warn!(key, "unknown config key ignored");
-        app.notices.push(unknown_key_notice(&config, key));
+        app.model.notices.push(unknown_key_notice(&config, key));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -1,6 +1,7 @@
 //! The real binary in a real terminal (tmux): it starts, draws, shows help, quits with 0 and
-//! leaves the terminal in cooked mode; it refuses a second TUI on the same profile while the
-//! running node answers `aura id` and `aura status`; and it survives being killed.
+//! leaves the terminal in cooked mode; text typed into a field is text, even `q`; it refuses a
+//! second TUI on the same profile while the running node answers `aura id` and `aura status`;
+//! and it survives being killed.
 
 // Tests and benchmarks measure real time; only the node's core must not read the clock.
 #![allow(clippy::disallowed_methods)]
@@ -149,6 +150,38 @@ fn starts_shows_help_quits_cleanly_and_restores_the_terminal() {
     tmux.wait_for("exit", |s| s.contains("EXIT=0"));
     assert_cooked(&tmux);
     assert_private_log(&tmux.home().join("profiles/a/logs"));
+}
+
+#[test]
+fn the_address_prompt_explains_a_bad_address_and_takes_q_as_text() {
+    let tmux = Tmux::start();
+    tmux.type_line(&format!(
+        "{}; echo EXIT=$?",
+        tmux.aura_command("--profile a")
+    ));
+    tmux.wait_for("the status bar", |s| s.contains("│ online"));
+    tmux.keys("n");
+    tmux.wait_for("the network screen", |s| s.contains("Listening on"));
+    tmux.keys("a");
+    tmux.wait_for("the prompt", |s| s.contains("Add a peer"));
+
+    tmux.run(&["send-keys", "-l", "/ip4/127.0.0.1/tcp/1"]);
+    tmux.keys("Enter");
+    let error = tmux.wait_for("the error", |s| s.contains("does not end in /p2p/PEER_ID"));
+    assert!(
+        error.contains("Add a peer"),
+        "the prompt stays open:\n{error}"
+    );
+
+    tmux.run(&["send-keys", "-l", "q"]);
+    tmux.wait_for("q in the field", |s| s.contains("/ip4/127.0.0.1/tcp/1q"));
+    assert!(!tmux.screen().contains("EXIT="), "q quit the TUI");
+
+    tmux.keys("Escape");
+    tmux.wait_for("the prompt to close", |s| !s.contains("Add a peer"));
+    tmux.keys("q");
+    tmux.wait_for("exit", |s| s.contains("EXIT=0"));
+    assert_cooked(&tmux);
 }
 
 /// The TUI logged to a file, readable by its owner alone, and not to the screen.

@@ -1,16 +1,33 @@
-//! Random key and resize sequences never panic the UI, and quitting happens only on a quit key.
+//! Random key and resize sequences never panic the UI, quitting happens only on a quit key
+//! outside a text field, and any printable text typed into a text field is text: it appears in
+//! the field verbatim and does nothing else.
 
+use aura::node::NodeEvent;
+use aura::ui::text::is_printable;
+use aura::ui::text_field::MAX_CHARS;
 use aura::ui::{App, Command, GroupSummary, IdentitySummary, UiEvent, render, update};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use libp2p::PeerId;
 use proptest::prelude::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 
+fn identity() -> IdentitySummary {
+    IdentitySummary {
+        profile: "p".into(),
+        peer_id: "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
+            .parse()
+            .unwrap(),
+        short_peer_id: "…4kx6nXTN".into(),
+        fingerprint: "3f2a 91c0".into(),
+    }
+}
+
 fn key_code() -> impl Strategy<Value = KeyCode> {
     prop_oneof![
         any::<char>().prop_map(KeyCode::Char),
-        prop::sample::select(vec!['q', '?', 'j', 'k', 'c']).prop_map(KeyCode::Char),
+        prop::sample::select(vec!['q', '?', 'j', 'k', 'c', 'n', 'a', '/']).prop_map(KeyCode::Char),
         (0u8..=24).prop_map(KeyCode::F),
         prop::sample::select(vec![
             KeyCode::Esc,
@@ -44,17 +61,31 @@ fn event() -> impl Strategy<Value = UiEvent> {
         }),
         2 => (0u16..=300, 0u16..=120).prop_map(|(w, h)| UiEvent::Resize(w, h)),
         1 => Just(UiEvent::Tick),
+        1 => (0usize..4).prop_map(|n| {
+            UiEvent::Node(NodeEvent::Peers((0..n).map(|_| PeerId::random()).collect()))
+        }),
+        1 => Just(UiEvent::Node(NodeEvent::ListenAddrs(vec![
+            "/ip4/127.0.0.1/tcp/4001".parse().unwrap(),
+        ]))),
     ]
 }
 
-fn is_quit_key(event: &UiEvent) -> bool {
+fn is_key(event: &UiEvent, code: KeyCode, modifiers: KeyModifiers) -> bool {
     let UiEvent::Key(key) = event else {
         return false;
     };
-    let modifiers = key.modifiers - KeyModifiers::SHIFT;
     key.kind != KeyEventKind::Release
-        && ((key.code == KeyCode::Char('q') && modifiers.is_empty())
-            || (key.code == KeyCode::Char('c') && modifiers == KeyModifiers::CONTROL))
+        && key.code == code
+        && key.modifiers - KeyModifiers::SHIFT == modifiers
+}
+
+/// A character the user can type into a text field, with the keys that are commands elsewhere
+/// drawn often.
+fn printable() -> impl Strategy<Value = char> {
+    prop_oneof![
+        3 => any::<char>().prop_filter("printable", |c| is_printable(*c)),
+        1 => prop::sample::select(vec!['q', 'Q', '?', 'n', 'j', 'k', 'a', ' ', '/', '日', '👋']),
+    ]
 }
 
 proptest! {
@@ -62,29 +93,54 @@ proptest! {
 
     #[test]
     fn random_input_never_panics(events in prop::collection::vec(event(), 0..60), groups in 0usize..5) {
-        let mut app = App::new(
-            IdentitySummary {
-                profile: "p".into(),
-                peer_id: "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN".into(),
-                short_peer_id: "…4kx6nXTN".into(),
-                fingerprint: "3f2a 91c0".into(),
-            },
-            (80, 24),
-        );
-        app.groups = (0..groups).map(|i| GroupSummary { name: format!("g{i}"), unread: i }).collect();
-        app.selected_group = (groups > 0).then_some(0);
+        let mut app = App::new(identity(), (80, 24));
+        app.model.groups = (0..groups)
+            .map(|i| GroupSummary { name: format!("g{i}"), unread: i })
+            .collect();
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
         for event in events {
-            let quit_expected = is_quit_key(&event);
+            let typing = app.typing();
+            let quit_expected = is_key(&event, KeyCode::Char('c'), KeyModifiers::CONTROL)
+                || (!typing && is_key(&event, KeyCode::Char('q'), KeyModifiers::NONE));
+            let enter = is_key(&event, KeyCode::Enter, KeyModifiers::NONE);
             if let UiEvent::Resize(w, h) = event {
                 terminal.resize(Rect::new(0, 0, w, h)).unwrap();
             }
             let commands = update(&mut app, event);
             prop_assert_eq!(commands.contains(&Command::Quit), quit_expected);
-            if let Some(selected) = app.selected_group {
-                prop_assert!(selected < app.groups.len());
-            }
+            let adds = commands.iter().filter(|c| matches!(c, Command::AddPeer(_))).count();
+            prop_assert!(adds == 0 || (adds == 1 && typing && enter), "{:?}", commands);
             terminal.draw(|frame| render(&app, frame)).unwrap();
         }
+    }
+
+    #[test]
+    fn printable_text_typed_into_a_field_is_text_and_nothing_else(
+        text in prop::collection::vec(printable(), 0..300),
+        shifts in prop::collection::vec(any::<bool>(), 300),
+    ) {
+        let mut app = App::new(identity(), (80, 24));
+        for c in ['n', 'a'] {
+            update(&mut app, UiEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+        }
+        prop_assert!(app.typing());
+        let stack: Vec<&str> = app.overlays.iter().map(|layer| layer.name()).collect();
+        let screen = app.screen.clone();
+        let model = app.model.clone();
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        for (&c, &shift) in text.iter().zip(&shifts) {
+            let modifiers = if shift { KeyModifiers::SHIFT } else { KeyModifiers::NONE };
+            let commands = update(&mut app, UiEvent::Key(KeyEvent::new(KeyCode::Char(c), modifiers)));
+            prop_assert!(commands.is_empty(), "{:?} gave {:?}", c, commands);
+            let now: Vec<&str> = app.overlays.iter().map(|layer| layer.name()).collect();
+            prop_assert_eq!(&now, &stack);
+        }
+        prop_assert_eq!(&app.screen, &screen);
+        prop_assert_eq!(&app.model, &model);
+        let typed: String = text.iter().take(MAX_CHARS).collect();
+        let field = app.focused().text_field().unwrap();
+        prop_assert_eq!(field.value(), typed);
+        prop_assert_eq!(field.cursor(), text.len().min(MAX_CHARS));
+        terminal.draw(|frame| render(&app, frame)).unwrap();
     }
 }

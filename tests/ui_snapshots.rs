@@ -1,16 +1,23 @@
 //! Whole-screen snapshots of the TUI on ratatui's TestBackend.
 
-use aura::net::NetworkStatus;
-use aura::ui::{App, GroupSummary, IdentitySummary, UiEvent, render, update};
+use aura::net::peer_addr::PeerAddr;
+use aura::node::{NodeEvent, PeerAdded, Reach};
+use aura::ui::{App, Command, GroupSummary, IdentitySummary, UiEvent, render, update};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use libp2p::{Multiaddr, PeerId};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+
+const PEER_A: &str = "12D3KooWAc1mR7sjQ5ZVYHgV3UDWqvA6j5QKMBz1WHGnnZ3Pz1kS";
+const PEER_B: &str = "12D3KooWRzNkJUBtuvbA3ygqSq5jf2oq8WtPzR7LNPd2d1j9FvHq";
 
 fn app(width: u16, height: u16) -> App {
     App::new(
         IdentitySummary {
             profile: "alice".into(),
-            peer_id: "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN".into(),
+            peer_id: "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
+                .parse()
+                .unwrap(),
             short_peer_id: "…4kx6nXTN".into(),
             fingerprint: "3f2a 91c0 77de 0b41 c5aa 2e19 8f60 d2b3".into(),
         },
@@ -19,14 +26,40 @@ fn app(width: u16, height: u16) -> App {
 }
 
 fn screen(app: &App) -> String {
-    let (width, height) = app.size;
+    let (width, height) = app.model.size;
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| render(app, frame)).unwrap();
     terminal.backend().to_string()
 }
 
-fn press(app: &mut App, code: KeyCode) {
-    update(app, UiEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+fn press(app: &mut App, code: KeyCode) -> Vec<Command> {
+    update(app, UiEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        assert!(press(app, KeyCode::Char(c)).is_empty());
+    }
+}
+
+fn peer(text: &str) -> PeerId {
+    text.parse().unwrap()
+}
+
+/// What a node listening on two addresses with two peers connected reports.
+fn online(app: &mut App) {
+    let addrs: Vec<Multiaddr> = [
+        "/ip4/127.0.0.1/tcp/40123",
+        "/ip4/127.0.0.1/udp/40124/quic-v1",
+    ]
+    .iter()
+    .map(|addr| addr.parse().unwrap())
+    .collect();
+    update(app, UiEvent::Node(NodeEvent::ListenAddrs(addrs)));
+    update(
+        app,
+        UiEvent::Node(NodeEvent::Peers(vec![peer(PEER_A), peer(PEER_B)])),
+    );
 }
 
 #[test]
@@ -63,7 +96,7 @@ fn below_the_minimum_a_notice_replaces_the_screen() {
 #[test]
 fn groups_focus_network_and_notices() {
     let mut app = app(80, 24);
-    app.groups = vec![
+    app.model.groups = vec![
         GroupSummary {
             name: "family".into(),
             unread: 3,
@@ -73,14 +106,10 @@ fn groups_focus_network_and_notices() {
             unread: 0,
         },
     ];
-    app.selected_group = Some(0);
-    app.notices.push(
+    app.model.notices.push(
         "config: unknown key `ui.theme` in /home/alice/.config/aura/config.toml (ignored)".into(),
     );
-    update(
-        &mut app,
-        UiEvent::Network(NetworkStatus::Listening { peers: 2 }),
-    );
+    online(&mut app);
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Tab);
     insta::assert_snapshot!(screen(&app));
@@ -101,26 +130,122 @@ fn resizing_redraws_to_the_new_size() {
 #[test]
 fn network_screen_at_100x30() {
     let mut app = app(100, 30);
-    update(
-        &mut app,
-        UiEvent::Network(NetworkStatus::Listening { peers: 2 }),
-    );
-    update(
-        &mut app,
-        UiEvent::ListenAddrs(vec![
-            "/ip4/127.0.0.1/tcp/40123".into(),
-            "/ip4/127.0.0.1/udp/40124/quic-v1".into(),
-        ]),
-    );
-    update(
-        &mut app,
-        UiEvent::Peers(vec![
-            "12D3KooWAc1mR7sjQ5ZVYHgV3UDWqvA6j5QKMBz1WHGnnZ3Pz1kS".into(),
-            "12D3KooWRzNkJUBtuvbA3ygqSq5jf2oq8WtPzR7LNPd2d1j9FvHq".into(),
-        ]),
-    );
+    online(&mut app);
     press(&mut app, KeyCode::Char('n'));
     insta::assert_snapshot!(screen(&app));
     press(&mut app, KeyCode::Esc);
-    assert!(!app.network_open);
+    assert!(app.overlays.is_empty());
+}
+
+#[test]
+fn help_lists_the_keys_of_the_screen_it_was_opened_over() {
+    let mut app = app(80, 24);
+    press(&mut app, KeyCode::Char('?'));
+    let over_main = screen(&app);
+    assert!(over_main.contains("Select the next group"), "{over_main}");
+    assert!(!over_main.contains("Add a peer"), "{over_main}");
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Char('?'));
+    let over_network = screen(&app);
+    assert!(
+        over_network.contains("a          Add a peer by its address"),
+        "{over_network}"
+    );
+    assert!(
+        !over_network.contains("Select the next group"),
+        "{over_network}"
+    );
+    assert!(over_network.contains("Quit Aura"), "{over_network}");
+}
+
+/// The network screen with the address prompt open, after Enter on an address without a
+/// peer id.
+fn prompt_with_an_error(width: u16, height: u16) -> App {
+    let mut app = app(width, height);
+    online(&mut app);
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Char('a'));
+    type_text(&mut app, "/ip4/192.0.2.7/tcp/4001");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    app
+}
+
+#[test]
+fn address_prompt_with_an_error_at_80x24() {
+    let app = prompt_with_an_error(80, 24);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn address_prompt_with_an_error_at_40x12() {
+    let app = prompt_with_an_error(40, 12);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn address_prompt_scrolls_a_long_address_at_40x12() {
+    let mut app = app(40, 12);
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Char('a'));
+    type_text(&mut app, &format!("/ip4/192.0.2.7/tcp/4001/p2p/{PEER_A}"));
+    let text = screen(&app);
+    // The prompt's 32 columns inside its frame: the last 31 characters, then the cursor.
+    let tail = &PEER_A[PEER_A.len() - 31..];
+    assert!(text.contains(&format!("││{tail} ││")), "{text}");
+}
+
+/// A peer id that is the same in every run.
+fn fixed_peer(seed: u8) -> PeerId {
+    libp2p::identity::Keypair::ed25519_from_bytes([seed; 32])
+        .unwrap()
+        .public()
+        .to_peer_id()
+}
+
+#[test]
+fn peers_being_added_and_added_at_100x30() {
+    let mut app = app(100, 30);
+    online(&mut app);
+    press(&mut app, KeyCode::Char('n'));
+    let mut added = Vec::new();
+    for (seed, reach) in [
+        (7, Some(Reach::Connected)),
+        (8, Some(Reach::NotYet("dial timed out\x1b[2J".into()))),
+        (9, None),
+    ] {
+        press(&mut app, KeyCode::Char('a'));
+        let address = format!("/ip4/192.0.2.{seed}/tcp/4001/p2p/{}", fixed_peer(seed));
+        type_text(&mut app, &address);
+        let commands = press(&mut app, KeyCode::Enter);
+        let [Command::AddPeer(addr)] = commands.as_slice() else {
+            panic!("{commands:?}")
+        };
+        added.push((addr.clone(), reach));
+    }
+    for (addr, reach) in added {
+        if let Some(reach) = reach {
+            let result = Ok(PeerAdded {
+                addr: addr.clone(),
+                fresh: true,
+                reach,
+            });
+            update(&mut app, UiEvent::PeerAdded { addr, result });
+        }
+    }
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn an_address_typed_in_the_prompt_is_the_one_handed_to_the_node() {
+    let mut app = app(80, 24);
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Char('a'));
+    let text = format!("/ip4/192.0.2.7/tcp/4001/p2p/{PEER_B}");
+    type_text(&mut app, &text);
+    let own = app.model.identity.peer_id;
+    assert_eq!(
+        press(&mut app, KeyCode::Enter),
+        [Command::AddPeer(PeerAddr::parse(&text, &own).unwrap())]
+    );
 }

@@ -1,10 +1,17 @@
 //! The pure heart of the UI: an event changes the view model and may ask the shell to act.
+//!
+//! A key goes to the focused layer first (its own table), then, while a text field has focus,
+//! to the field (any key that types a character is text there), then to the global table.
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 
-use super::app::App;
-use super::keymap::{Action, action_for};
-use crate::net::NetworkStatus;
+use super::app::{App, NetView};
+use super::keymap::{Global, global_action};
+use super::screen::Effect;
+use super::screens::HelpScreen;
+use super::text::sanitize;
+use crate::net::peer_addr::PeerAddr;
+use crate::node::{NodeEvent, PeerAdded};
 
 /// Everything the UI reacts to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,110 +20,127 @@ pub enum UiEvent {
     Resize(u16, u16),
     /// Time passed; lets time-dependent text refresh.
     Tick,
-    /// The node's network state changed.
-    Network(NetworkStatus),
-    /// The node listens on these addresses now.
-    ListenAddrs(Vec<String>),
-    /// These peers are connected now.
-    Peers(Vec<String>),
+    /// Something changed in the node.
+    Node(NodeEvent),
+    /// The node's answer to [`Command::AddPeer`] for `addr`.
+    PeerAdded {
+        addr: PeerAddr,
+        result: Result<PeerAdded, String>,
+    },
 }
 
-/// What the UI asks of the shell around it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the user asks for that the UI cannot do itself: the shell performs it (through the
+/// node's client, never blocking the UI) and feeds any answer back as a [`UiEvent`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Quit,
+    /// Save this peer's address and dial it; answered by [`UiEvent::PeerAdded`].
+    AddPeer(PeerAddr),
 }
 
 pub fn update(app: &mut App, event: UiEvent) -> Vec<Command> {
     match event {
-        UiEvent::Key(key) if key.kind != KeyEventKind::Release => {
-            match action_for(&key, app.overlay_open()) {
-                Some(action) => perform(app, action),
-                None => Vec::new(),
-            }
-        }
+        UiEvent::Key(key) if key.kind != KeyEventKind::Release => on_key(app, &key),
         UiEvent::Key(_) | UiEvent::Tick => Vec::new(),
         UiEvent::Resize(width, height) => {
-            app.size = (width, height);
+            app.model.size = (width, height);
             Vec::new()
         }
-        UiEvent::Network(status) => {
-            app.network = status;
+        UiEvent::Node(event) => {
+            on_node_event(&mut app.model.network, event);
             Vec::new()
         }
-        UiEvent::ListenAddrs(addrs) => {
-            app.listen_addrs = addrs;
-            Vec::new()
-        }
-        UiEvent::Peers(peers) => {
-            app.peers = peers;
+        UiEvent::PeerAdded { addr, result } => {
+            app.model.network.added(addr, result);
             Vec::new()
         }
     }
 }
 
-fn perform(app: &mut App, action: Action) -> Vec<Command> {
-    match action {
-        Action::Quit => return vec![Command::Quit],
-        Action::ToggleHelp => {
-            app.help_open = !app.help_open;
-            app.network_open = false;
-        }
-        Action::ToggleNetwork => {
-            app.network_open = !app.network_open;
-            app.help_open = false;
-        }
-        Action::CloseOverlay => {
-            app.help_open = false;
-            app.network_open = false;
-        }
-        Action::FocusNextPane => app.focus = app.focus.next(),
-        Action::SelectNext => move_selection(app, 1),
-        Action::SelectPrevious => move_selection(app, -1),
+fn on_key(app: &mut App, key: &KeyEvent) -> Vec<Command> {
+    let typing = app.typing();
+    let (layer, model) = app.focused_mut();
+    if let Some(effects) = layer.on_key(key, model) {
+        return apply(app, effects);
     }
-    Vec::new()
+    if let Some(field) = layer.text_field_mut() {
+        if field.edit(key) {
+            return Vec::new();
+        }
+    }
+    match global_action(key, typing) {
+        Some(Global::Help) => {
+            let help = HelpScreen::over(app.focused());
+            app.overlays.push(help.into());
+            Vec::new()
+        }
+        Some(Global::Quit) => vec![Command::Quit],
+        None => Vec::new(),
+    }
 }
 
-/// Moves the group selection by `step`, staying within the list.
-fn move_selection(app: &mut App, step: isize) {
-    if app.focus != super::app::Focus::Sidebar || app.groups.is_empty() {
-        return;
+/// Changes the overlay stack as `effects` ask, and returns the commands among them.
+fn apply(app: &mut App, effects: Vec<Effect>) -> Vec<Command> {
+    let mut commands = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Close => {
+                app.overlays.pop();
+            }
+            Effect::Open(layer) => app.overlays.push(layer),
+            Effect::Command(command) => commands.push(command),
+        }
     }
-    let last = app.groups.len() - 1;
-    let current = app.selected_group.unwrap_or(0);
-    app.selected_group = Some(current.saturating_add_signed(step).min(last));
+    commands
+}
+
+/// The network view as the node now reports it. Each event carries the whole new state of what
+/// it is about, so nothing else is needed to derive what is shown.
+fn on_node_event(net: &mut NetView, event: NodeEvent) {
+    match event {
+        NodeEvent::ListenAddrs(addrs) => {
+            net.listen_addrs = addrs
+                .iter()
+                .map(|addr| sanitize(&addr.to_string()))
+                .collect();
+            net.reported = true;
+        }
+        NodeEvent::Peers(peers) => {
+            net.peers = peers
+                .iter()
+                .map(|peer| sanitize(&peer.to_string()))
+                .collect();
+            net.reported = true;
+        }
+        NodeEvent::FactsStored { .. } => {}
+    }
+}
+
+/// Who "this device" is in unit tests: a fixed key, so a valid peer id.
+#[cfg(test)]
+pub(crate) fn test_identity() -> super::app::IdentitySummary {
+    let key = libp2p::identity::Keypair::ed25519_from_bytes([7; 32]).unwrap();
+    super::app::IdentitySummary {
+        profile: "test".into(),
+        peer_id: key.public().to_peer_id(),
+        short_peer_id: "…test".into(),
+        fingerprint: "0000".into(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use crossterm::event::{KeyCode, KeyModifiers};
+    use libp2p::{Multiaddr, PeerId};
 
     use super::*;
-    use crate::ui::app::{Focus, GroupSummary, IdentitySummary};
-    use crate::ui::keymap::KEYMAP;
+    use crate::net::NetworkStatus;
+    use crate::ui::app::GroupSummary;
+    use crate::ui::keymap::in_force;
+    use crate::ui::screen::Layer;
 
     fn app() -> App {
-        App::new(
-            IdentitySummary {
-                profile: "test".into(),
-                peer_id: "12D3KooWTest".into(),
-                short_peer_id: "…WTest".into(),
-                fingerprint: "0000".into(),
-            },
-            (80, 24),
-        )
-    }
-
-    fn with_groups(n: usize) -> App {
-        let mut app = app();
-        app.groups = (0..n)
-            .map(|i| GroupSummary {
-                name: format!("g{i}"),
-                unread: 0,
-            })
-            .collect();
-        app.selected_group = Some(0);
-        app
+        App::new(test_identity(), (80, 24))
     }
 
     fn key(code: KeyCode) -> UiEvent {
@@ -127,31 +151,43 @@ mod tests {
         update(app, key(code))
     }
 
-    #[test]
-    fn question_mark_toggles_help() {
-        let mut app = app();
-        press(&mut app, KeyCode::Char('?'));
-        assert!(app.help_open);
-        press(&mut app, KeyCode::Char('?'));
-        assert!(!app.help_open);
+    fn names(app: &App) -> Vec<&'static str> {
+        app.overlays.iter().map(Layer::name).collect()
     }
 
     #[test]
-    fn escape_closes_help_and_is_inert_otherwise() {
+    fn question_mark_opens_help_over_the_focused_screen_and_closes_it() {
         let mut app = app();
         press(&mut app, KeyCode::Char('?'));
+        assert_eq!(names(&app), ["Help"]);
+        press(&mut app, KeyCode::Char('?'));
+        assert!(app.overlays.is_empty());
+        press(&mut app, KeyCode::Char('n'));
+        press(&mut app, KeyCode::Char('?'));
+        assert_eq!(names(&app), ["Network", "Help"]);
+    }
+
+    #[test]
+    fn escape_closes_the_top_overlay_and_is_inert_on_the_main_screen() {
+        let mut app = app();
+        press(&mut app, KeyCode::Char('n'));
+        press(&mut app, KeyCode::Char('?'));
         press(&mut app, KeyCode::Esc);
-        assert!(!app.help_open);
+        assert_eq!(names(&app), ["Network"]);
+        press(&mut app, KeyCode::Esc);
+        assert!(app.overlays.is_empty());
         let before = app.clone();
         assert!(press(&mut app, KeyCode::Esc).is_empty());
         assert_eq!(app, before);
     }
 
     #[test]
-    fn q_and_ctrl_c_quit_even_over_help() {
-        for help_open in [false, true] {
+    fn q_and_ctrl_c_quit_over_any_screen_without_a_text_field() {
+        for opened in [&[][..], &['?'], &['n'], &['n', '?']] {
             let mut app = app();
-            app.help_open = help_open;
+            for &c in opened {
+                press(&mut app, KeyCode::Char(c));
+            }
             assert_eq!(press(&mut app, KeyCode::Char('q')), [Command::Quit]);
             let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
             assert_eq!(update(&mut app, UiEvent::Key(ctrl_c)), [Command::Quit]);
@@ -159,66 +195,49 @@ mod tests {
     }
 
     #[test]
-    fn tab_cycles_focus_but_not_under_help() {
-        let mut app = app();
-        press(&mut app, KeyCode::Tab);
-        assert_eq!(app.focus, Focus::Conversation);
-        press(&mut app, KeyCode::Tab);
-        assert_eq!(app.focus, Focus::Sidebar);
-        app.help_open = true;
-        press(&mut app, KeyCode::Tab);
-        assert_eq!(app.focus, Focus::Sidebar);
-    }
-
-    #[test]
-    fn down_and_j_select_the_next_group_and_stop_at_the_end() {
-        for code in [KeyCode::Down, KeyCode::Char('j')] {
-            let mut app = with_groups(2);
-            press(&mut app, code);
-            assert_eq!(app.selected_group, Some(1));
-            press(&mut app, code);
-            assert_eq!(app.selected_group, Some(1));
-        }
-    }
-
-    #[test]
-    fn up_and_k_select_the_previous_group_and_stop_at_the_top() {
-        for code in [KeyCode::Up, KeyCode::Char('k')] {
-            let mut app = with_groups(3);
-            app.selected_group = Some(2);
-            press(&mut app, code);
-            assert_eq!(app.selected_group, Some(1));
-            press(&mut app, code);
-            press(&mut app, code);
-            assert_eq!(app.selected_group, Some(0));
-        }
-    }
-
-    #[test]
-    fn selection_keys_do_nothing_without_groups_or_sidebar_focus() {
-        let mut empty = app();
-        press(&mut empty, KeyCode::Char('j'));
-        assert_eq!(empty.selected_group, None);
-        let mut app = with_groups(3);
-        app.focus = Focus::Conversation;
-        press(&mut app, KeyCode::Char('j'));
-        assert_eq!(app.selected_group, Some(0));
-    }
-
-    #[test]
-    fn every_keymap_entry_reaches_its_action() {
-        for binding in KEYMAP {
-            for combo in binding.keys {
-                let mut app = with_groups(3);
-                app.selected_group = Some(1);
-                app.help_open = binding.scope == crate::ui::keymap::Scope::Overlay;
+    fn every_key_in_force_does_something_on_every_screen() {
+        for layer in Layer::every_layer() {
+            let keys = in_force(&layer.keys(), layer.text_field().is_some());
+            for combo in keys.iter().flat_map(|binding| binding.keys.iter()) {
+                let mut app = app();
+                app.model.groups = (0..3)
+                    .map(|i| GroupSummary {
+                        name: format!("g{i}"),
+                        unread: 0,
+                    })
+                    .collect();
+                press(&mut app, KeyCode::Char('j'));
+                if layer.name() != "Main" {
+                    app.overlays.push(layer.clone());
+                }
                 let before = app.clone();
                 let commands = update(
                     &mut app,
                     UiEvent::Key(KeyEvent::new(combo.code, combo.modifiers)),
                 );
                 let changed = app != before || !commands.is_empty();
-                assert!(changed, "{} did nothing", combo.label());
+                assert!(changed, "{} on {} did nothing", combo.label(), layer.name());
+            }
+        }
+    }
+
+    #[test]
+    fn no_screen_binds_a_key_twice_or_a_typing_key_beside_a_text_field() {
+        for layer in Layer::every_layer() {
+            let mut seen = Vec::new();
+            let typing = layer.text_field().is_some();
+            for combo in layer.keys().iter().flat_map(|binding| binding.keys.clone()) {
+                assert!(
+                    !seen.contains(&combo),
+                    "{combo:?} twice on {}",
+                    layer.name()
+                );
+                assert!(
+                    !(typing && combo.is_text()),
+                    "{combo:?} on {}",
+                    layer.name()
+                );
+                seen.push(combo);
             }
         }
     }
@@ -232,14 +251,47 @@ mod tests {
     }
 
     #[test]
-    fn resize_and_network_events_update_the_model() {
+    fn resize_updates_the_model() {
         let mut app = app();
         update(&mut app, UiEvent::Resize(41, 13));
-        assert_eq!(app.size, (41, 13));
-        update(
-            &mut app,
-            UiEvent::Network(NetworkStatus::Listening { peers: 2 }),
+        assert_eq!(app.model.size, (41, 13));
+    }
+
+    #[test]
+    fn node_events_give_the_status_the_addresses_and_the_peers() {
+        let mut app = app();
+        assert_eq!(app.model.network.status(), NetworkStatus::Offline);
+        let addr: Multiaddr = "/ip4/127.0.0.1/tcp/4001".parse().unwrap();
+        update(&mut app, UiEvent::Node(NodeEvent::ListenAddrs(vec![addr])));
+        assert_eq!(
+            app.model.network.status(),
+            NetworkStatus::Listening { peers: 0 }
         );
-        assert_eq!(app.network, NetworkStatus::Listening { peers: 2 });
+        assert_eq!(app.model.network.listen_addrs, ["/ip4/127.0.0.1/tcp/4001"]);
+        let peers = vec![PeerId::random(), PeerId::random()];
+        update(&mut app, UiEvent::Node(NodeEvent::Peers(peers.clone())));
+        assert_eq!(
+            app.model.network.status(),
+            NetworkStatus::Listening { peers: 2 }
+        );
+        assert_eq!(app.model.network.peers[1], peers[1].to_string());
+        update(&mut app, UiEvent::Node(NodeEvent::Peers(Vec::new())));
+        assert_eq!(app.model.network.status().to_string(), "online · 0 peers");
+    }
+
+    #[test]
+    fn addresses_from_the_network_are_sanitized() {
+        let mut app = app();
+        let addr: Multiaddr = "/dns/evil\u{1b}[2J\u{202e}.example/tcp/1".parse().unwrap();
+        update(&mut app, UiEvent::Node(NodeEvent::ListenAddrs(vec![addr])));
+        let shown = &app.model.network.listen_addrs[0];
+        assert!(
+            shown.chars().all(crate::ui::text::is_printable),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains("evil\u{FFFD}[2J\u{FFFD}.example"),
+            "{shown:?}"
+        );
     }
 }
