@@ -71,8 +71,9 @@ pub enum NetError {
     Transport(String),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: Multiaddr, reason: String },
-    #[error("cannot dial {addr}: {reason}")]
-    Dial { addr: Multiaddr, reason: String },
+    /// A dial that reached no one; the reason alone, since the caller knows the address.
+    #[error("{0}")]
+    Unreachable(String),
     #[error("cannot open a session with {peer}: {reason}")]
     OpenSession { peer: PeerId, reason: String },
     #[error(transparent)]
@@ -459,6 +460,49 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+/// Why a dial failed, in a few words: libp2p's own text repeats every address tried.
+pub fn dial_failure(error: &libp2p::swarm::DialError) -> String {
+    use libp2p::swarm::DialError;
+    match error {
+        DialError::LocalPeerId { .. } => "that address is this node's own".to_owned(),
+        DialError::NoAddresses => "no address to dial".to_owned(),
+        DialError::DialPeerConditionFalse(_) => "already connected or being dialled".to_owned(),
+        DialError::Aborted => "the dial was aborted".to_owned(),
+        DialError::WrongPeerId { obtained, .. } => {
+            format!("another peer ({obtained}) answered at that address")
+        }
+        DialError::Denied { cause } => format!("refused: {cause}"),
+        DialError::Transport(attempts) => {
+            let mut reasons: Vec<String> = Vec::new();
+            for (_, error) in attempts {
+                let reason = innermost(error);
+                if !reasons.contains(&reason) {
+                    reasons.push(reason);
+                }
+            }
+            if reasons.is_empty() {
+                "no transport could dial it".to_owned()
+            } else {
+                reasons.join("; ")
+            }
+        }
+    }
+}
+
+/// The deepest cause of `error` that says something.
+fn innermost(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !cause_text.trim().is_empty() {
+            text = cause_text;
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Fails when `addr` asks for a fixed TCP or UDP port that another socket holds. libp2p's TCP
 /// listeners set `SO_REUSEPORT`, so two nodes on one fixed port would otherwise both bind it
 /// and share its connections at random; a plain bind without that option fails in that case.
@@ -675,10 +719,8 @@ impl SwarmTask {
                         self.pending_dials.insert(id, reply);
                     }
                     Err(err) => {
-                        let _ = reply.send(Err(NetError::Dial {
-                            addr,
-                            reason: error_chain(&err),
-                        }));
+                        tracing::debug!(%addr, "dial not started");
+                        let _ = reply.send(Err(NetError::Unreachable(dial_failure(&err))));
                     }
                 }
             }
@@ -860,7 +902,7 @@ impl SwarmTask {
                 ..
             } => {
                 if let Some(reply) = self.pending_dials.remove(&connection_id) {
-                    let _ = reply.send(Err(NetError::Transport(error_chain(&error))));
+                    let _ = reply.send(Err(NetError::Unreachable(dial_failure(&error))));
                 }
                 None
             }
