@@ -17,7 +17,7 @@ use aura::state::kinds;
 use aura::state::sync_frame::Frame;
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{Multiaddr, PeerId, gossipsub, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, gossipsub};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const CONTEXT: ContextId = ContextId([9; 32]);
@@ -131,18 +131,7 @@ async fn bad_session_streams_are_refused_counted_and_survived() {
         .await
         .unwrap();
 
-    let attacker = libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default(),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .unwrap()
-        .with_behaviour(|_| libp2p_stream::Behaviour::new())
-        .unwrap()
-        .with_swarm_config(|config| config.with_idle_connection_timeout(TIMEOUT))
-        .build();
+    let attacker = support::swarm::tcp_swarm(|_| libp2p_stream::Behaviour::new(), TIMEOUT);
     let attacker_id: PeerId = *attacker.local_peer_id();
     let mut control = attacker.behaviour().new_control();
     let mut attacker = attacker;
@@ -253,15 +242,8 @@ async fn forged_gossip_is_counted_and_not_forwarded() {
     let (target, target_addr) = start(&dir.path().join("target.redb"), Vec::new()).await;
     let (honest, _) = start(&dir.path().join("honest.redb"), vec![target_addr.clone()]).await;
 
-    let mut attacker = libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default(),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .unwrap()
-        .with_behaviour(|_| Gossiper {
+    let mut attacker = support::swarm::tcp_swarm(
+        |_| Gossiper {
             gossipsub: gossipsub::Behaviour::new(
                 gossipsub::MessageAuthenticity::Anonymous,
                 gossipsub::ConfigBuilder::default()
@@ -277,10 +259,9 @@ async fn forged_gossip_is_counted_and_not_forwarded() {
                     .unwrap(),
             )
             .unwrap(),
-        })
-        .unwrap()
-        .with_swarm_config(|config| config.with_idle_connection_timeout(TIMEOUT))
-        .build();
+        },
+        TIMEOUT,
+    );
     let attacker_id = *attacker.local_peer_id();
     let topic = aura::net::node::topic(CONTEXT);
     attacker

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent, dummy};
-use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, relay, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, relay};
 use support::poll::{TIMEOUT, eventually};
 
 const LOOPBACK_TCP: &str = "/ip4/127.0.0.1/tcp/0";
@@ -84,24 +84,16 @@ struct RelayServer {
 
 /// Starts a relay on loopback and returns its address, ending in /p2p/PEER_ID.
 async fn start_relay() -> Multiaddr {
-    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default(),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .unwrap()
-        .with_behaviour(|key| RelayServer {
+    let mut swarm = support::swarm::tcp_swarm(
+        |key| RelayServer {
             relay: relay::Behaviour::new(key.public().to_peer_id(), relay::Config::default()),
             identify: identify::Behaviour::new(identify::Config::new(
                 "/aura-test-relay/1".to_owned(),
                 key.public(),
             )),
-        })
-        .unwrap()
-        .with_swarm_config(|config| config.with_idle_connection_timeout(TIMEOUT))
-        .build();
+        },
+        TIMEOUT,
+    );
     swarm.listen_on(LOOPBACK_TCP.parse().unwrap()).unwrap();
     let listen = loop {
         if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
@@ -193,19 +185,9 @@ async fn a_peer_cannot_open_more_connections_than_the_per_peer_limit() {
     logs();
     let target = Node::start(Vec::new(), Vec::new()).await;
     // A swarm with no protocols: nothing but the dials themselves reaches the node.
-    let mut greedy: Swarm<dummy::Behaviour> = libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default(),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .unwrap()
-        .with_behaviour(|_| dummy::Behaviour)
-        .unwrap()
-        // Far longer than the test may run: idle connections must not close under it.
-        .with_swarm_config(|config| config.with_idle_connection_timeout(10 * TIMEOUT))
-        .build();
+    // Idle connections stay far longer than the test may run: they must not close under it.
+    let mut greedy: Swarm<dummy::Behaviour> =
+        support::swarm::tcp_swarm(|_| dummy::Behaviour, 10 * TIMEOUT);
     for _ in 0..DIALS {
         greedy
             .dial(

@@ -490,14 +490,7 @@ impl Shell {
                     received = outcome.bytes_received,
                     "anti-entropy initiated"
                 );
-                let stored = self.persist(coordinator, context, loaded);
-                let result = session_result(&peer, &outcome.result);
-                self.input(Input::SessionEnded {
-                    peer,
-                    context,
-                    result,
-                    stored,
-                });
+                self.session_done(peer, context, (coordinator, loaded), &outcome.result);
             }
             Internal::ResponderDone {
                 peer,
@@ -506,14 +499,7 @@ impl Shell {
                 outcome,
             } => {
                 let (coordinator, _) = outcome.machine.finish();
-                let stored = self.persist(coordinator, context, loaded);
-                let result = session_result(&peer, &outcome.result);
-                self.input(Input::SessionEnded {
-                    peer,
-                    context,
-                    result,
-                    stored,
-                });
+                self.session_done(peer, context, (coordinator, loaded), &outcome.result);
             }
             Internal::Preamble {
                 peer,
@@ -530,6 +516,24 @@ impl Shell {
             }
             Internal::Ended(input) => self.input(input),
         }
+    }
+
+    /// Stores what a session brought and tells the core how it ended.
+    fn session_done(
+        &mut self,
+        peer: PeerId,
+        context: ContextId,
+        (coordinator, loaded): (JournalCoordinator, usize),
+        result: &Result<(), AntiEntropyError>,
+    ) {
+        let stored = self.persist(coordinator, context, loaded);
+        let result = session_result(&peer, result);
+        self.input(Input::SessionEnded {
+            peer,
+            context,
+            result,
+            stored,
+        });
     }
 
     fn perform(&mut self, effect: Effect) {

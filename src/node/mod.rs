@@ -108,29 +108,20 @@ impl Node {
     /// Starts the network, the agent and (if asked) the control socket on the current tokio
     /// runtime.
     pub async fn start(options: NodeOptions) -> Result<NodeHandle, NodeError> {
-        let NodeOptions {
-            profile,
-            store,
-            identity,
-            listen,
-            mdns,
-            bootstrap,
-            dial,
-            sync_interval,
-            guard,
-            control_socket,
-        } = options;
+        let identity = options.identity;
         let config = AgentConfig {
             net: NetConfig {
                 keypair: identity.keypair().clone(),
-                listen,
-                mdns,
-                bootstrap,
-                dial,
+                listen: options.listen,
+                mdns: options.mdns,
+                bootstrap: options.bootstrap,
+                dial: options.dial,
             },
-            sync_interval,
-            guard,
+            sync_interval: options.sync_interval,
+            guard: options.guard,
         };
+        let (profile, store, control_socket) =
+            (options.profile, options.store, options.control_socket);
         let (client, first_events, task) =
             agent::spawn(store, identity.signing_key().clone(), config).await?;
         let first_events = Some(first_events);

@@ -3,6 +3,7 @@
 
 pub mod poll;
 pub mod sim;
+pub mod swarm;
 
 use aura::state::fact::{ContextId, DeviceKey, Fact, FactKind};
 use aura::state::hlc::Hlc;
