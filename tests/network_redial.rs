@@ -1,6 +1,9 @@
 //! Peers that restart are found again without the user: real nodes on loopback (mDNS off),
 //! one restarted on the same fixed port, then on a new port that only a third node learns.
 
+// Waiting on a real network takes real time.
+#![allow(clippy::disallowed_methods)]
+
 mod support;
 
 use std::path::Path;
