@@ -20,4 +20,10 @@ pub enum NodeError {
     Denied(#[from] Denial),
     #[error("cannot serve the control socket: {0}")]
     Control(String),
+    #[error(transparent)]
+    Identity(#[from] crate::identity::IdentityError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("the node listens on no address")]
+    NotListening,
 }

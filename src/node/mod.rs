@@ -15,6 +15,7 @@ pub mod status;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::broadcast;
 
@@ -81,24 +82,18 @@ impl NodeOptions {
     }
 
     /// A node on the store at `store_path` (created if missing) that listens on loopback TCP
-    /// with mDNS off and the default configuration otherwise: what tests, benchmarks and
-    /// local demo peers run.
+    /// (a port the system picks) with mDNS off and the default configuration otherwise: what
+    /// tests, benchmarks and local demo peers run.
     pub fn loopback(store_path: &Path) -> Result<Self, NodeError> {
         let store = Store::open(store_path, "local")?;
-        let identity = DeviceIdentity::load_or_create(&store)
-            .map_err(|err| NodeError::Fact(err.to_string()))?;
-        let config = crate::config::defaults()
-            .map_err(|err| NodeError::Fact(err.to_string()))?
-            .config;
+        let identity = DeviceIdentity::load_or_create(&store)?;
+        let config = crate::config::defaults()?.config;
         let mut options = Self::from_config("local", store, identity, &config);
-        options.listen = vec![LOOPBACK_TCP.parse().map_err(|_| NodeError::Stopped)?];
+        options.listen = vec![Multiaddr::from(std::net::Ipv4Addr::LOCALHOST).with(Protocol::Tcp(0))];
         options.mdns = false;
         Ok(options)
     }
 }
-
-/// Where loopback nodes listen: a port the system picks.
-const LOOPBACK_TCP: &str = "/ip4/127.0.0.1/tcp/0";
 
 /// The composition root.
 #[derive(Debug)]
@@ -192,8 +187,8 @@ impl NodeHandle {
             .listen_addrs
             .first()
             .cloned()
-            .ok_or_else(|| NodeError::Control("the node listens nowhere".into()))?;
-        Ok(addr.with(libp2p::multiaddr::Protocol::P2p(self.peer_id)))
+            .ok_or(NodeError::NotListening)?;
+        Ok(addr.with(Protocol::P2p(self.peer_id)))
     }
 
     /// Stops the agent, the network and the control socket, and hands the store back (its
