@@ -1,5 +1,5 @@
 //! The leakage and receive ledgers on a real redb file: what a restart must not refill or
-//! forget, wrong rows reported as damage, and a store of the previous schema migrated.
+//! forget, wrong rows refused as damage, and a store of the previous schema migrated.
 
 mod support;
 
@@ -232,27 +232,28 @@ fn write_raw(path: &Path, table: TableDefinition<&[u8], &[u8]>, value: &[u8]) {
 }
 
 #[test]
-fn a_row_of_the_wrong_length_is_reported_as_damage() {
+fn a_row_of_the_wrong_length_is_refused_at_open_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = store_path(&dir);
-    drop(Store::open(&path, "p").unwrap());
-    write_raw(&path, LEAKAGE, &[0; 55]);
-    write_raw(&path, RECEIVE, &[0; 49]);
-    // The rows are sound to redb, so the store opens; only the ledgers are refused.
-    let store = Store::open(&path, "p").unwrap();
-    let err = store.load_leakage(policy()).unwrap_err();
-    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
-    assert!(err.to_string().contains("leakage"), "{err}");
-    let err = store.load_receive_ledger(OverBudget::Drop, 3).unwrap_err();
-    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
-    assert!(err.to_string().contains("receive"), "{err}");
-    // Saving writes sound rows over them.
-    store.save_leakage(&LeakageLedger::new(policy())).unwrap();
-    store
-        .save_receive_ledger(&ReceiveLedger::new(OverBudget::Drop, 3))
-        .unwrap();
-    assert!(store.load_leakage(policy()).is_ok());
-    assert!(store.load_receive_ledger(OverBudget::Drop, 3).is_ok());
+    for (table, value, name) in [
+        (LEAKAGE, [0; 55].as_slice(), "leakage_budgets"),
+        (RECEIVE, [0; 49].as_slice(), "receive_counters"),
+    ] {
+        drop(Store::open(&path, "p").unwrap());
+        write_raw(&path, table, value);
+        // The row is sound to redb; the probe decodes it as the ledger would, and refuses it.
+        let before = std::fs::read(&path).unwrap();
+        for opened in [Store::open(&path, "p"), Store::open_read_only(&path, "p")] {
+            let err = opened.unwrap_err();
+            assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        assert!(
+            std::fs::read(&path).unwrap() == before,
+            "the file was changed"
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
 }
 
 #[test]
@@ -286,6 +287,21 @@ fn a_store_of_the_previous_schema_migrates() {
             .collect();
         assert!(!names.iter().any(|name| name == "leakage_budgets"));
     }
+    // Read-only, the old store is read as it is: the tables it lacks read as empty.
+    let before = std::fs::read(&path).unwrap();
+    {
+        let store = Store::open_read_only(&path, "p").unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION - 1);
+        assert_eq!(store.load_flow_budgets().unwrap(), budgets.settled());
+        assert_eq!(
+            store.load_leakage(policy()).unwrap(),
+            LeakageLedger::new(policy())
+        );
+    }
+    assert!(
+        std::fs::read(&path).unwrap() == before,
+        "the file was changed"
+    );
     let store = Store::open(&path, "p").unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     let stats = store.stats().unwrap();
