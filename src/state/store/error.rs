@@ -26,6 +26,8 @@ pub enum StoreError {
     NeedsRepair { path: PathBuf },
     #[error("store {path} is open read-only; it cannot be changed")]
     ReadOnly { path: PathBuf },
+    #[error("store {path}: refused to write {detail}")]
+    Refused { path: PathBuf, detail: String },
     #[error("store {path}: {detail}")]
     Storage { path: PathBuf, detail: String },
 }
@@ -39,6 +41,8 @@ pub(super) enum Fault {
     NewerSchema(u64),
     /// A write on a store opened read-only.
     ReadOnly,
+    /// Input a table will not hold (over a cap).
+    Refused(String),
 }
 
 macro_rules! from_redb {
@@ -78,6 +82,10 @@ impl Named<'_> {
             },
             Fault::ReadOnly => StoreError::ReadOnly {
                 path: self.path.to_owned(),
+            },
+            Fault::Refused(detail) => StoreError::Refused {
+                path: self.path.to_owned(),
+                detail: one_line(&detail),
             },
         }
     }

@@ -43,6 +43,9 @@ use txn::{ReadTxn, WriteTxn};
 
 pub use error::StoreError;
 pub use identity::DEVICE_KEY_LEN;
+pub use net::{
+    MAX_KNOWN_ADDR_BYTES, MAX_KNOWN_ADDRS_PER_PEER, MAX_KNOWN_PEERS, MAX_PEER_ID_TEXT_BYTES,
+};
 pub use schema::SCHEMA_VERSION;
 
 /// Entry counts of each table, for `aura status`.
@@ -307,9 +310,26 @@ impl Store {
         self.write(|txn| net::add_peer(txn, addr, now_ms))
     }
 
+    /// Forgets a peer address the user added; `false` when it was not known.
+    pub fn remove_peer_addr(&self, addr: &str) -> Result<bool, StoreError> {
+        self.write(|txn| net::remove_peer(txn, addr))
+    }
+
     /// The addresses the user added, in text order.
     pub fn peer_addrs(&self) -> Result<Vec<String>, StoreError> {
-        self.read(net::peers)
+        let mut addrs: Vec<String> = self
+            .read(net::peer_entries)?
+            .into_iter()
+            .map(|(addr, _)| addr)
+            .collect();
+        addrs.sort();
+        Ok(addrs)
+    }
+
+    /// The addresses the user added and when (ms since the epoch), oldest first, then by
+    /// address.
+    pub fn peer_addr_entries(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.read(net::peer_entries)
     }
 
     /// Records that the node takes part in `context`; `false` when it already did.
@@ -319,6 +339,29 @@ impl Store {
 
     pub fn joined_contexts(&self) -> Result<Vec<ContextId>, StoreError> {
         self.read(net::joined_contexts)
+    }
+
+    /// Replaces the addresses `peer` (its base58 id) reported about itself, seen at `now_ms`.
+    /// At most [`MAX_KNOWN_ADDRS_PER_PEER`] are kept, each at most [`MAX_KNOWN_ADDR_BYTES`]
+    /// long; with none left the peer is forgotten. Past [`MAX_KNOWN_PEERS`] peers, the least
+    /// recently seen one is forgotten.
+    pub fn record_peer_addrs(
+        &self,
+        peer: &str,
+        addrs: &[String],
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        self.write(|txn| net::record_peer(txn, peer, addrs, now_ms))
+    }
+
+    /// Every peer's reported addresses, by peer id.
+    pub fn known_peer_addrs(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        self.read(net::known_peers)
+    }
+
+    /// Forgets what `peer` reported about itself; `false` when nothing was kept.
+    pub fn forget_peer_addrs(&self, peer: &str) -> Result<bool, StoreError> {
+        self.write(|txn| net::forget_peer(txn, peer))
     }
 
     fn named(&self) -> Named<'_> {

@@ -42,6 +42,10 @@ pub(super) const STEPS: &[Step] = &[
         tables: &[&ledgers::LEAKAGE, &ledgers::RECEIVE],
         then: None,
     },
+    Step {
+        tables: &[&net::KNOWN_ADDRS],
+        then: None,
+    },
 ];
 
 /// The schema version this build writes and reads.
@@ -160,6 +164,9 @@ mod tests {
         store.save_ledgers(&budgets, &leakage, &received).unwrap();
         store.add_peer_addr("/ip4/127.0.0.1/tcp/1", NOW_MS).unwrap();
         store.join_context(context, NOW_MS).unwrap();
+        store
+            .record_peer_addrs("12D3KooWpeer", &["/ip4/127.0.0.1/tcp/2".to_owned()], NOW_MS)
+            .unwrap();
         store.persist_pending().unwrap();
     }
 
