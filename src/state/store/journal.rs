@@ -52,7 +52,8 @@ const CONTEXT_BYTES: usize = 32;
 const TIME_BYTES: usize = 8;
 /// Where a fact sits: its context and time, the prefix of its key.
 const PLACE_BYTES: usize = CONTEXT_BYTES + TIME_BYTES;
-const FACT_KEY_BYTES: usize = PLACE_BYTES + 32;
+const ID_BYTES: usize = 32;
+const FACT_KEY_BYTES: usize = PLACE_BYTES + ID_BYTES;
 
 /// Structure only: re-hashing every fact to compare its id would make each open cost as much
 /// as receiving the whole journal again.
@@ -68,7 +69,7 @@ fn check_fact(key: &[u8], value: &[u8]) -> Result<(), String> {
 }
 
 fn check_id(key: &[u8], value: &[u8]) -> Result<(), String> {
-    if key.len() != 32 || value.len() != PLACE_BYTES {
+    if key.len() != ID_BYTES || value.len() != PLACE_BYTES {
         return Err("a fact id row has the wrong length".to_owned());
     }
     Ok(())
