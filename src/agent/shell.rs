@@ -22,6 +22,7 @@ use super::core::{
 use super::guard::{GuardConfig, KeptLedgers, NodeGuard};
 use super::session::{self, Outcome, PreambleError};
 use crate::net::peer_addr::PeerAddr;
+use crate::node::saved_peers::{self, SavedTarget};
 use crate::net::{NetConfig, NetEvent, NetHandle, node};
 use crate::node::client::Request;
 use crate::node::{NodeClient, NodeError, NodeEvent, NodeStatus, PeerAdded, PeerEntry, Reach};
@@ -157,17 +158,8 @@ pub(crate) async fn spawn(
     ),
     NodeError,
 > {
-    let saved = store
-        .peer_addrs()?
-        .into_iter()
-        .filter_map(|addr| match addr.parse() {
-            Ok(addr) => PeerAddr::from_multiaddr(addr),
-            Err(err) => {
-                tracing::warn!(%addr, %err, "a stored peer address does not parse");
-                None
-            }
-        })
-        .collect();
+    let saved = saved_peers::saved(&store)?;
+    let known = saved_peers::known(&store)?;
     let mut joined = store.joined_contexts()?;
     joined.extend(store.journal_views()?.into_keys());
     let now = now_ms();
@@ -184,7 +176,7 @@ pub(crate) async fn spawn(
             sync_interval_ms: u64::try_from(config.sync_interval.as_millis()).unwrap_or(u64::MAX),
             joined,
             saved,
-            known: Vec::new(),
+            known,
         },
         now,
         &mut rng,
@@ -328,8 +320,8 @@ impl Shell {
                 self.input(Input::SyncNow { request, context });
             }
             Request::AddPeer(addr, reply) => self.add_peer(addr, reply),
-            Request::RemovePeer(_target, reply) => {
-                let _ = reply.send(Err(NodeError::Control("not yet".into())));
+            Request::RemovePeer(target, reply) => {
+                let _ = reply.send(self.remove_peer(&target));
             }
             Request::Peers(reply) => {
                 let _ = reply.send(self.peer_entries());
@@ -416,23 +408,30 @@ impl Shell {
         let connected = self.core.connected();
         let entries = self
             .store
-            .peer_addrs()?
+            .peer_addr_entries()?
             .into_iter()
-            .map(|addr| {
-                let peer = addr
-                    .parse()
-                    .ok()
-                    .and_then(PeerAddr::from_multiaddr)
-                    .map(|addr| addr.peer());
+            .map(|(addr, added_ms)| {
+                let peer = saved_peers::peer_of(&addr);
                 PeerEntry {
                     connected: Some(peer.is_some_and(|peer| connected.contains(&peer))),
                     addr,
-                    added_ms: 0,
+                    added_ms,
                     peer,
                 }
             })
             .collect();
         Ok(entries)
+    }
+
+    /// Forgets the saved addresses `target` names; peers left with none are no longer
+    /// dialled.
+    fn remove_peer(&mut self, target: &str) -> Result<usize, NodeError> {
+        let Some(target) = SavedTarget::parse(target) else {
+            return Ok(0);
+        };
+        let removed = saved_peers::remove(&self.store, &target)?;
+        self.input(Input::PeersForgotten(removed.forgotten));
+        Ok(usize::try_from(removed.addrs).unwrap_or(usize::MAX))
     }
 
     fn net_events(&mut self, batch: Vec<NetEvent>) {
@@ -624,7 +623,9 @@ impl Shell {
                 let _ = self.net.find_peer(peer);
             }
             Effect::RecordPeerAddrs { peer, addrs } => {
-                tracing::debug!(%peer, ?addrs, "a peer's addresses");
+                if let Err(err) = saved_peers::record(&self.store, &peer, &addrs, now_ms()) {
+                    tracing::warn!(%peer, %err, "keeping a peer's addresses");
+                }
             }
             Effect::PersistPending => {
                 if let Err(err) = self.store.persist_pending() {

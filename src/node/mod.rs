@@ -5,11 +5,13 @@
 //! - [`client`] — [`NodeClient`], the cloneable handle front ends ask the node through.
 //! - [`event`] — [`NodeEvent`], the one event type the node publishes.
 //! - [`status`] — what the node reports: status, sessions, saved peers, a peer added.
+//! - [`saved_peers`] — the peers a profile keeps in touch with, read and changed in one place.
 //! - [`error`] — [`NodeError`].
 
 pub mod client;
 pub mod error;
 pub mod event;
+pub mod saved_peers;
 pub mod status;
 
 use std::path::{Path, PathBuf};
