@@ -1,6 +1,7 @@
 //! The command line: parsing with clap, and the edge where module errors get their context
 //! and become one line for the user.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,14 +9,16 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use crate::agent::control;
-use crate::agent::{self, GuardConfig};
+use crate::agent::GuardConfig;
 use crate::config::{self, LoadedConfig};
+use crate::control::offline::{self, OfflineProfile};
+use crate::control::render::{self, Source};
+use crate::control::{ControlRequest, ControlResponse, answer, client};
 use crate::identity::{DeviceIdentity, short_peer_id};
 use crate::logging;
 use crate::node::{Node, NodeHandle, NodeOptions};
 use crate::paths::ProfilePaths;
-use crate::state::{Store, StoreStats};
+use crate::state::Store;
 use crate::ui::{self, App, IdentitySummary};
 
 #[derive(Debug, Parser)]
@@ -63,10 +66,19 @@ pub enum BudgetCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PeerCommand {
-    /// Keep MULTIADDR (e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3…) and dial it at every start.
+    /// Keep MULTIADDR (e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3…) and dial it at every start;
+    /// with a node running, say whether the peer was reached.
     Add {
         #[arg(value_name = "MULTIADDR")]
         addr: String,
+    },
+    /// The saved peer addresses: whose they are, when they were added and, with a node
+    /// running, whether each peer is connected.
+    List,
+    /// Forget a saved address, or every saved address of a peer id.
+    Remove {
+        #[arg(value_name = "MULTIADDR|PEER_ID")]
+        target: String,
     },
 }
 
@@ -78,10 +90,23 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("aura: {err:#}");
+            let _ = writeln!(std::io::stderr().lock(), "aura: {err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes `text` to standard output.
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    write!(out, "{text}")
+        .and_then(|()| out.flush())
+        .context("writing to standard output")
+}
+
+/// Writes a line to standard error; there is nowhere to report a failure to.
+fn note(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -89,61 +114,63 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => run_tui(&paths),
         Some(CliCommand::Init) => init(&paths),
-        Some(CliCommand::Id) => {
-            if let Some(answer) = ask_node(&paths, "id")? {
-                print!("{answer}");
-                return Ok(());
-            }
-            let (_store, identity, _config) = open_profile(&paths, true)?;
-            println!("peer id      {}", identity.peer_id());
-            println!("fingerprint  {}", identity.fingerprint());
-            Ok(())
-        }
-        Some(CliCommand::Status) => status(&paths),
+        Some(CliCommand::Id) => answered(&paths, ControlRequest::Id),
+        Some(CliCommand::Status) => answered(&paths, ControlRequest::Status),
         Some(CliCommand::Daemon) => daemon(&paths),
-        Some(CliCommand::Peer(PeerCommand::Add { addr })) => peer_add(&paths, &addr),
-        Some(CliCommand::Budget(BudgetCommand::List)) => budget_list(&paths),
+        Some(CliCommand::Peer(PeerCommand::Add { addr })) => {
+            // Checked before anything is opened or asked, so that a bad address is refused
+            // the same way whether a node runs or not, and an over-long one is never sent.
+            answer::check_addr_text(&addr)?;
+            answered(&paths, ControlRequest::PeerAdd { addr })
+        }
+        Some(CliCommand::Peer(PeerCommand::List)) => answered(&paths, ControlRequest::PeerList),
+        Some(CliCommand::Peer(PeerCommand::Remove { target })) => {
+            answer::Target::parse(&target)?;
+            answered(&paths, ControlRequest::PeerRemove { target })
+        }
+        Some(CliCommand::Budget(BudgetCommand::List)) => {
+            answered(&paths, ControlRequest::BudgetList)
+        }
     }
 }
 
-fn budget_list(paths: &ProfilePaths) -> Result<()> {
-    if let Some(answer) = ask_node(paths, "budget list")? {
-        print!("{answer}");
-        return Ok(());
+/// Runs a command a node answers: asks the running node or, when none runs, the store, and
+/// prints the answer with the one renderer.
+fn answered(paths: &ProfilePaths, request: ControlRequest) -> Result<()> {
+    paths.check_dirs()?;
+    let config = config::load(&paths.config_file)?;
+    // `status` lists them in its own output.
+    if request != ControlRequest::Status {
+        for key in &config.unknown_keys {
+            note(&unknown_key_notice(&config, key));
+        }
     }
-    let (store, _identity, config) = open_profile(paths, true)?;
-    let guard = GuardConfig::from_config(&config.config.budgets);
-    let now = now_ms();
-    let ledgers = agent::KeptLedgers::load(&store, &guard)?.as_of(&guard, now);
-    let report = agent::BudgetReport {
-        ledgers,
-        policy: guard.flow,
-        now_ms: now,
+    let (source, response) = ask(paths, &config, &request)?;
+    let local = render::Local {
+        paths,
+        config: &config,
     };
-    println!("(no node is running: budgets as the store kept them)");
-    print!("{}", report.text());
-    Ok(())
+    let text = render::render(&response, source, &local)?;
+    print(&text)
 }
 
-/// Asks the node running on the profile, if one does; `None` when none runs.
-fn ask_node(paths: &ProfilePaths, request: &str) -> Result<Option<String>> {
-    control::request(&paths.socket_file, request)
-        .with_context(|| format!("asking the node of profile '{}'", paths.profile))
-}
-
-fn peer_add(paths: &ProfilePaths, addr: &str) -> Result<()> {
-    let parsed: libp2p::Multiaddr = addr.parse().with_context(|| {
-        format!("`{addr}` is not a multiaddr (e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3…)")
-    })?;
-    if let Some(answer) = ask_node(paths, &format!("peer add {parsed}"))? {
-        print!("{answer}");
-        return Ok(());
+/// The answer to `request`, from the node running on the profile or else from its store.
+fn ask(
+    paths: &ProfilePaths,
+    config: &LoadedConfig,
+    request: &ControlRequest,
+) -> Result<(Source, ControlResponse)> {
+    let profile = OfflineProfile {
+        paths,
+        guard: GuardConfig::from_config(&config.config.budgets),
+        now_ms: now_ms(),
+    };
+    let asked = client::ask(&paths.socket_file, request)
+        .with_context(|| format!("asking the node of profile '{}'", paths.profile))?;
+    if let Some(response) = asked {
+        return Ok((Source::Node, response));
     }
-    let (store, _identity, _config) = open_profile(paths, true)?;
-    let fresh = store.add_peer_addr(&parsed.to_string(), now_ms())?;
-    let known = if fresh { "added" } else { "already known:" };
-    println!("{known} peer {parsed}; it is dialled when a node starts on this profile");
-    Ok(())
+    Ok((Source::Store, offline::answer(request, &profile)?))
 }
 
 fn now_ms() -> u64 {
@@ -183,10 +210,10 @@ fn daemon(paths: &ProfilePaths) -> Result<()> {
                 .context("listening for SIGTERM")?;
         let peer_id = identity.peer_id();
         let node = start_node(paths, store, identity, &config).await?;
-        eprintln!(
+        note(&format!(
             "aura daemon: profile '{}', peer id {peer_id}; stop with Ctrl-C or SIGTERM",
             paths.profile,
-        );
+        ));
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = terminate.recv() => {}
@@ -197,15 +224,17 @@ fn daemon(paths: &ProfilePaths) -> Result<()> {
     })
 }
 
-/// Loads the config and opens (creating if needed) the profile's store and identity.
+/// Loads the config and opens (creating if needed) the profile's store and identity, for a
+/// node or `init`.
 fn open_profile(
     paths: &ProfilePaths,
     report_unknown_keys: bool,
 ) -> Result<(Store, DeviceIdentity, LoadedConfig)> {
+    paths.check_dirs()?;
     let config = config::load(&paths.config_file)?;
     if report_unknown_keys {
         for key in &config.unknown_keys {
-            eprintln!("{}", unknown_key_notice(&config, key));
+            note(&unknown_key_notice(&config, key));
         }
     }
     paths.create_dirs()?;
@@ -227,68 +256,17 @@ fn unknown_key_notice(config: &LoadedConfig, key: &str) -> String {
 fn init(paths: &ProfilePaths) -> Result<()> {
     let existed = paths.store_file.exists();
     let (_store, identity, _config) = open_profile(paths, true)?;
-    if existed {
-        println!("profile '{}' already exists", paths.profile);
+    let created = if existed {
+        format!("profile '{}' already exists", paths.profile)
     } else {
-        println!("created profile '{}'", paths.profile);
-    }
-    println!("peer id      {}", identity.peer_id());
-    println!("fingerprint  {}", identity.fingerprint());
-    println!("store        {}", paths.store_file.display());
-    Ok(())
-}
-
-fn status(paths: &ProfilePaths) -> Result<()> {
-    let config = config::load(&paths.config_file)?;
-    let config_state = match &config.source {
-        Some(_) => "",
-        None => " (not present; defaults in use)",
+        format!("created profile '{}'", paths.profile)
     };
-    println!("profile      {}", paths.profile);
-    println!("config       {}{config_state}", paths.config_file.display());
-    for key in &config.unknown_keys {
-        println!("             unknown key `{key}` (ignored)");
-    }
-    println!("data         {}", paths.data_dir.display());
-    println!("logs         {}", paths.log_dir.display());
-    if let Some(answer) = ask_node(paths, "status")? {
-        println!(
-            "store        {} (held by the running node)",
-            paths.store_file.display()
-        );
-        print!("{answer}");
-        return Ok(());
-    }
-    if !paths.store_file.exists() {
-        println!(
-            "store        {} (not created yet)",
-            paths.store_file.display()
-        );
-        println!(
-            "identity     none yet: run `aura --profile {} init`",
-            paths.profile
-        );
-        return Ok(());
-    }
-    let store = Store::open(&paths.store_file, &paths.profile)?;
-    let identity = DeviceIdentity::load_or_create(&store)?;
-    let StoreStats {
-        schema_version,
-        file_bytes,
-        tables,
-    } = store.stats()?;
-    println!(
-        "store        {} ({} KiB, schema v{schema_version})",
-        paths.store_file.display(),
-        file_bytes.div_ceil(1024)
-    );
-    for (table, entries) in tables {
-        println!("  {table:<10} {entries} entries");
-    }
-    println!("peer id      {}", identity.peer_id());
-    println!("fingerprint  {}", identity.fingerprint());
-    println!("network      offline (no node is running)");
-    Ok(())
+    print(&format!(
+        "{created}\npeer id      {}\nfingerprint  {}\nstore        {}\n",
+        identity.peer_id(),
+        identity.fingerprint(),
+        paths.store_file.display()
+    ))
 }
 
 fn run_tui(paths: &ProfilePaths) -> Result<()> {

@@ -5,7 +5,6 @@
 //! ([`control`]).
 
 pub mod budget_report;
-pub mod control;
 pub mod guard;
 pub mod session;
 pub mod task;
