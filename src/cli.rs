@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -18,8 +18,14 @@ use crate::identity::{DeviceIdentity, short_peer_id};
 use crate::logging;
 use crate::node::{Node, NodeHandle, NodeOptions};
 use crate::paths::ProfilePaths;
-use crate::state::Store;
+use crate::state::{Store, StoreError};
 use crate::ui::{self, App, IdentitySummary};
+
+/// How long a command waits for a locked store: a starting node binds its socket within
+/// this, and a command reading the store holds it for much less.
+const LOCKED_WAIT: Duration = Duration::from_secs(5);
+/// How often a locked store and the socket are tried again meanwhile.
+const LOCK_POLL: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -155,6 +161,8 @@ fn answered(paths: &ProfilePaths, request: ControlRequest) -> Result<()> {
 }
 
 /// The answer to `request`, from the node running on the profile or else from its store.
+/// A locked store with no node answering yet is a node starting (or another command reading
+/// briefly): the socket is asked again until [`LOCKED_WAIT`] has passed.
 fn ask(
     paths: &ProfilePaths,
     config: &LoadedConfig,
@@ -165,12 +173,21 @@ fn ask(
         guard: GuardConfig::from_config(&config.config.budgets),
         now_ms: now_ms(),
     };
-    let asked = client::ask(&paths.socket_file, request)
-        .with_context(|| format!("asking the node of profile '{}'", paths.profile))?;
-    if let Some(response) = asked {
-        return Ok((Source::Node, response));
+    let deadline = Instant::now() + LOCKED_WAIT;
+    loop {
+        let asked = client::ask(&paths.socket_file, request)
+            .with_context(|| format!("asking the node of profile '{}'", paths.profile))?;
+        if let Some(response) = asked {
+            return Ok((Source::Node, response));
+        }
+        match offline::answer(request, &profile) {
+            Ok(response) => return Ok((Source::Store, response)),
+            Err(err) if err.is_locked() && Instant::now() < deadline => {
+                std::thread::sleep(LOCK_POLL);
+            }
+            Err(err) => return Err(err.into()),
+        }
     }
-    Ok((Source::Store, offline::answer(request, &profile)?))
 }
 
 fn now_ms() -> u64 {
@@ -225,7 +242,9 @@ fn daemon(paths: &ProfilePaths) -> Result<()> {
 }
 
 /// Loads the config and opens (creating if needed) the profile's store and identity, for a
-/// node or `init`.
+/// node or `init`. A locked store is retried for [`LOCKED_WAIT`]: a CLI command holds it only
+/// briefly, and must never make a starting node fail. A node answering on the profile's
+/// socket holds it for good, so that is an error at once.
 fn open_profile(
     paths: &ProfilePaths,
     report_unknown_keys: bool,
@@ -238,10 +257,29 @@ fn open_profile(
         }
     }
     paths.create_dirs()?;
-    let store = Store::open(&paths.store_file, &paths.profile)?;
+    let store = open_store_waiting(paths)?;
     let identity = DeviceIdentity::load_or_create(&store)
         .with_context(|| format!("loading the identity of profile '{}'", paths.profile))?;
     Ok((store, identity, config))
+}
+
+fn open_store_waiting(paths: &ProfilePaths) -> Result<Store> {
+    let deadline = Instant::now() + LOCKED_WAIT;
+    loop {
+        match Store::open(&paths.store_file, &paths.profile) {
+            Err(StoreError::Locked { .. }) if client::node_answers(&paths.socket_file) => {
+                anyhow::bail!(
+                    "profile '{}' is in use by a running Aura node (it answers on {})",
+                    paths.profile,
+                    paths.socket_file.display()
+                );
+            }
+            Err(StoreError::Locked { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(LOCK_POLL);
+            }
+            opened => return Ok(opened?),
+        }
+    }
 }
 
 fn unknown_key_notice(config: &LoadedConfig, key: &str) -> String {

@@ -131,6 +131,12 @@ impl Daemon {
         peer_id(&self.home)
     }
 
+    fn assert_running(&mut self) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!("the daemon exited with {status}: {}", self.log());
+        }
+    }
+
     fn terminate(mut self) {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
@@ -375,6 +381,33 @@ fn peer_list_and_remove_agree_with_and_without_a_node() {
     );
     assert!(ok(b, &["peer", "list"]).contains("no saved peers"));
     node_a.terminate();
+}
+
+/// Acceptance 6: a CLI command run while a daemon starts never kills it.
+#[test]
+fn cli_commands_while_a_daemon_starts_never_kill_it() {
+    const ROUNDS: usize = 20;
+    let home = loopback_home();
+    let home = home.path();
+    let started = Instant::now();
+    for round in 0..ROUNDS {
+        let mut daemon = Daemon::start(home);
+        let id = aura(home, &["id"]);
+        let status = aura(home, &["status"]);
+        for (what, output) in [("id", &id), ("status", &status)] {
+            assert!(
+                output.status.success(),
+                "round {round}: aura {what}: {}",
+                text(&output.stderr)
+            );
+        }
+        assert!(text(&id.stdout).starts_with("peer id"), "round {round}");
+        daemon.assert_running();
+        daemon.wait_status("the node to answer", |s| s.contains("network      online"));
+        daemon.assert_running();
+        daemon.terminate();
+    }
+    eprintln!("{ROUNDS} rounds in {:?}", started.elapsed());
 }
 
 /// Sends `frame` to the node's socket and reads its answer frame, if any.
