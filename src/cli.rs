@@ -95,19 +95,46 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`aura status | head -1`): nothing left to say.
+        Err(err) if err.is::<StdoutClosed>() => ExitCode::SUCCESS,
         Err(err) => {
-            let _ = writeln!(std::io::stderr().lock(), "aura: {err:#}");
+            let _ = writeln!(std::io::stderr().lock(), "aura: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }
 }
 
-/// Writes `text` to standard output.
+/// An error and its causes on one line, each cause once: many errors quote their source in
+/// their own message, and `{:#}` would print it again.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+/// Standard output was closed by its reader.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output is closed")]
+pub struct StdoutClosed;
+
+/// Writes `text` to standard output; a closed one ends the command quietly.
 fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    write!(out, "{text}")
-        .and_then(|()| out.flush())
-        .context("writing to standard output")
+    match write!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Err(StdoutClosed.into()),
+        Err(err) => Err(err).context("writing to standard output"),
+    }
 }
 
 /// Writes a line to standard error; there is nowhere to report a failure to.
@@ -347,4 +374,30 @@ fn run_tui(paths: &ProfilePaths) -> Result<()> {
     });
     tracing::info!("TUI closed");
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read {path}: {source}")]
+    struct Quoting {
+        path: &'static str,
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_its_error_already_quotes_is_not_repeated() {
+        let io = std::io::Error::other("Is a directory");
+        let err = anyhow::Error::new(Quoting {
+            path: "x",
+            source: io,
+        })
+        .context("loading");
+        assert_eq!(format!("{err:#}").matches("Is a directory").count(), 2);
+        assert_eq!(one_line(&err), "loading: cannot read x: Is a directory");
+        let plain = anyhow::anyhow!("first\nsecond").context("outer");
+        assert_eq!(one_line(&plain), "outer: first second");
+    }
 }

@@ -219,6 +219,38 @@ fn peer_remove_without_a_node_names_what_it_did_not_find() {
     assert!(stdout(&aura(home.path(), &["peer", "list"])).contains("no saved peers"));
 }
 
+/// Runs `script` with `sh -c`, `$AURA` naming the binary and `AURA_HOME` set to `home`.
+fn shell(home: &Path, script: &str) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env("AURA", env!("CARGO_BIN_EXE_aura"))
+        .env("AURA_HOME", home)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let home = tempfile::tempdir().unwrap();
+    stdout(&aura(home.path(), &["init"]));
+    let head = shell(home.path(), r#""$AURA" status | head -1"#);
+    assert!(head.status.success());
+    assert_eq!(stdout(&head).lines().count(), 1);
+    assert_eq!(stderr(&head), "");
+    // The reader is gone before anything is written: every write meets a closed pipe.
+    for command in ["status", "id", "peer list", "budget list", "init"] {
+        let closed = shell(
+            home.path(),
+            &format!(r#"(sleep 0.3; "$AURA" {command}; echo $? > "$AURA_HOME/rc") | true"#),
+        );
+        assert_eq!(stderr(&closed), "", "{command}");
+        let rc = std::fs::read_to_string(home.path().join("rc")).unwrap();
+        assert_eq!(rc.trim(), "0", "{command}");
+    }
+}
+
 #[test]
 fn a_config_syntax_error_names_line_and_column() {
     let home = tempfile::tempdir().unwrap();
@@ -283,4 +315,18 @@ fn an_unusable_profile_folder_is_named() {
         "{message}"
     );
     assert!(!message.contains("socket"), "{message}");
+}
+
+#[test]
+fn each_cause_of_an_error_is_printed_once() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join("config.toml")).unwrap();
+    let output = aura(home.path(), &["id"]);
+    let message = stderr(&output);
+    assert!(!output.status.success());
+    assert_eq!(message.matches("Is a directory").count(), 1, "{message}");
+    std::fs::remove_dir(home.path().join("config.toml")).unwrap();
+    std::fs::write(home.path().join("config.toml"), "[ui]\ntick_ms = \"x\"\n").unwrap();
+    let message = stderr(&aura(home.path(), &["id"]));
+    assert_eq!(message.matches("ui.tick_ms").count(), 1, "{message}");
 }
