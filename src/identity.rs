@@ -41,10 +41,19 @@ impl fmt::Debug for DeviceIdentity {
 }
 
 impl DeviceIdentity {
+    /// The profile's identity, if one was created; never writes, so a store opened
+    /// read-only will do.
+    pub fn load(store: &Store) -> Result<Option<Self>, IdentityError> {
+        store
+            .device_key()?
+            .map(|secret| Self::from_secret(&secret))
+            .transpose()
+    }
+
     /// Loads the profile's device key, creating and storing one on first use.
     pub fn load_or_create(store: &Store) -> Result<Self, IdentityError> {
-        if let Some(secret) = store.device_key()? {
-            return Self::from_secret(&secret);
+        if let Some(identity) = Self::load(store)? {
+            return Ok(identity);
         }
         let mut fresh = Zeroizing::new([0u8; DEVICE_KEY_LEN]);
         getrandom::fill(fresh.as_mut_slice())

@@ -9,11 +9,11 @@
 //! - [`crypto`] — RFC 9420 (MLS) suite 3: codec, labelled primitives, ratchet tree, TreeKEM,
 //!   key schedule, secret tree, message protection, Welcome. Pure.
 //! - [`identity`] — the device's Ed25519 key and the libp2p PeerId derived from it.
-//! - [`state`] — the domain state, pure, and its persistence in redb ([`state::store`]):
-//!   semilattices and the CRDT coordinator, the journal of signed facts and its views
-//!   ([`state::journal`], [`state::journal_store`]), anti-entropy ([`state::sync`]), and
-//!   flow budgets, receive accounting and leakage ([`state::flow_budget`],
-//!   [`state::receive_budget`], [`state::leakage`]).
+//! - [`state`] — the domain state, pure, and its persistence in redb ([`state::store`]:
+//!   one file, its table registry, read-write and read-only opens): semilattices and the CRDT
+//!   coordinator, the journal of signed facts and its views ([`state::journal`]),
+//!   anti-entropy ([`state::sync`]), and flow budgets, receive accounting and leakage
+//!   ([`state::flow_budget`], [`state::receive_budget`], [`state::leakage`]).
 //! - [`protocol`] — protocols as choreographies projected to session types, and the guard
 //!   chain (capability, flow budget, journal, leakage) every send passes.
 //! - [`net`] — the network node: a libp2p Swarm owned by one task, its handle and events.

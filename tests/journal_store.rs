@@ -153,6 +153,42 @@ fn views_of_another_format_are_rebuilt_at_open() {
     assert_eq!(store.journal_views().unwrap(), expected);
 }
 
+#[test]
+fn views_of_another_format_are_reduced_from_the_facts_when_read_only() {
+    const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+    const VIEWS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("journal_views");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let (views, named) = {
+        let store = open(&dir);
+        store.ingest_decoded(mixed_facts(), NOW_MS).unwrap();
+        (
+            store.journal_views().unwrap(),
+            store.context_view(context(1)).unwrap(),
+        )
+    };
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("journal_view_format", 0)
+            .unwrap();
+        txn.open_table(VIEWS).unwrap().retain(|_, _| false).unwrap();
+        txn.commit().unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    {
+        let store = Store::open_read_only(&path, "p").unwrap();
+        assert_eq!(store.journal_views().unwrap(), views);
+        assert_eq!(store.context_view(context(1)).unwrap(), named);
+    }
+    assert!(
+        std::fs::read(&path).unwrap() == before,
+        "the file was changed"
+    );
+}
+
 /// A valid fact's encoding with one byte of the body flipped.
 fn tampered() -> Vec<u8> {
     let fact = messages(context(1), NOW_MS - 10, 1).remove(0);

@@ -1,5 +1,5 @@
 //! The leakage and receive ledgers on a real redb file: what a restart must not refill or
-//! forget, wrong rows reported as damage, and a store of the previous schema migrated.
+//! forget, wrong rows refused as damage, and a store of schema v4 migrated.
 
 mod support;
 
@@ -18,6 +18,7 @@ use support::{context, device};
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const LEAKAGE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leakage_budgets");
 const RECEIVE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("receive_counters");
+const KNOWN_ADDRS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("net_known_addrs");
 
 fn store_path(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("store.redb")
@@ -232,31 +233,32 @@ fn write_raw(path: &Path, table: TableDefinition<&[u8], &[u8]>, value: &[u8]) {
 }
 
 #[test]
-fn a_row_of_the_wrong_length_is_reported_as_damage() {
+fn a_row_of_the_wrong_length_is_refused_at_open_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = store_path(&dir);
-    drop(Store::open(&path, "p").unwrap());
-    write_raw(&path, LEAKAGE, &[0; 55]);
-    write_raw(&path, RECEIVE, &[0; 49]);
-    // The rows are sound to redb, so the store opens; only the ledgers are refused.
-    let store = Store::open(&path, "p").unwrap();
-    let err = store.load_leakage(policy()).unwrap_err();
-    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
-    assert!(err.to_string().contains("leakage"), "{err}");
-    let err = store.load_receive_ledger(OverBudget::Drop, 3).unwrap_err();
-    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
-    assert!(err.to_string().contains("receive"), "{err}");
-    // Saving writes sound rows over them.
-    store.save_leakage(&LeakageLedger::new(policy())).unwrap();
-    store
-        .save_receive_ledger(&ReceiveLedger::new(OverBudget::Drop, 3))
-        .unwrap();
-    assert!(store.load_leakage(policy()).is_ok());
-    assert!(store.load_receive_ledger(OverBudget::Drop, 3).is_ok());
+    for (table, value, name) in [
+        (LEAKAGE, [0; 55].as_slice(), "leakage_budgets"),
+        (RECEIVE, [0; 49].as_slice(), "receive_counters"),
+    ] {
+        drop(Store::open(&path, "p").unwrap());
+        write_raw(&path, table, value);
+        // The row is sound to redb; the probe decodes it as the ledger would, and refuses it.
+        let before = std::fs::read(&path).unwrap();
+        for opened in [Store::open(&path, "p"), Store::open_read_only(&path, "p")] {
+            let err = opened.unwrap_err();
+            assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        assert!(
+            std::fs::read(&path).unwrap() == before,
+            "the file was changed"
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
 }
 
 #[test]
-fn a_store_of_the_previous_schema_migrates() {
+fn a_store_of_schema_v4_migrates() {
     let dir = tempfile::tempdir().unwrap();
     let path = store_path(&dir);
     let mut budgets = FlowBudgets::default();
@@ -266,15 +268,16 @@ fn a_store_of_the_previous_schema_migrates() {
         let store = Store::open(&path, "p").unwrap();
         store.save_flow_budgets(&budgets).unwrap();
     }
-    // Take the file back to the previous schema: without the ledger tables, one version lower.
+    // Take the file back to schema v4: without the tables of v5 (the ledgers) and later.
     {
         let db = redb::Database::open(&path).unwrap();
         let txn = db.begin_write().unwrap();
         assert!(txn.delete_table(LEAKAGE).unwrap());
         assert!(txn.delete_table(RECEIVE).unwrap());
+        assert!(txn.delete_table(KNOWN_ADDRS).unwrap());
         txn.open_table(META)
             .unwrap()
-            .insert("schema_version", SCHEMA_VERSION - 1)
+            .insert("schema_version", 4)
             .unwrap();
         txn.commit().unwrap();
         let names: Vec<String> = db
@@ -286,11 +289,28 @@ fn a_store_of_the_previous_schema_migrates() {
             .collect();
         assert!(!names.iter().any(|name| name == "leakage_budgets"));
     }
+    // Read-only, the old store is read as it is: the tables it lacks read as empty.
+    let before = std::fs::read(&path).unwrap();
+    {
+        let store = Store::open_read_only(&path, "p").unwrap();
+        assert_eq!(store.schema_version().unwrap(), 4);
+        assert_eq!(store.load_flow_budgets().unwrap(), budgets.settled());
+        assert_eq!(
+            store.load_leakage(policy()).unwrap(),
+            LeakageLedger::new(policy())
+        );
+        assert!(store.known_peer_addrs().unwrap().is_empty());
+    }
+    assert!(
+        std::fs::read(&path).unwrap() == before,
+        "the file was changed"
+    );
     let store = Store::open(&path, "p").unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     let stats = store.stats().unwrap();
     assert!(stats.tables.contains(&("leakage_budgets".to_owned(), 0)));
     assert!(stats.tables.contains(&("receive_counters".to_owned(), 0)));
+    assert!(stats.tables.contains(&("net_known_addrs".to_owned(), 0)));
     assert_eq!(store.load_flow_budgets().unwrap(), budgets.settled());
     assert_eq!(
         store.load_leakage(policy()).unwrap(),

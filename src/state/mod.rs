@@ -7,16 +7,16 @@
 //! - [`coordinator`] — a device's replicated state: state-, delta- or meet-based.
 //! - The journal: [`hlc`] (time), [`fact`] (signed facts and their canonical encoding),
 //!   [`kinds`] (body layouts), [`ingest`] (the checks before storing), [`view`] (reducers),
-//!   [`journal`] (the fact set in memory), [`journal_store`] (the fact set in redb).
+//!   [`journal`] (the fact set in memory).
 //! - Anti-entropy: [`sync_frame`] (wire frames) and [`sync`] (the Initiator and Responder).
 //! - [`codec`] — the byte reader and writer of every canonical encoding; [`limits`] — the
 //!   size caps shared with the wire.
 //! - Flow control: [`trust_level`], [`flow_budget`] (send budgets per context, peer and
-//!   epoch; stored by `flow_budget_store`), [`receive_budget`] (what each peer spends toward
-//!   this device) and [`leakage`] (privacy cost per context and epoch, size buckets); both
-//!   ledgers are stored by `ledger_store`.
-//! - [`store`] — the redb file: schema, migrations, identity; [`net_store`] — the network
-//!   node's peers and joined contexts.
+//!   epoch), [`receive_budget`] (what each peer spends toward this device) and [`leakage`]
+//!   (privacy cost per context and epoch, size buckets).
+//! - [`store`] — the redb file: opening (probe, repair, read-only), the schema and its
+//!   registry of tables, and one module per group of tables: identity, the journal, the
+//!   three ledgers, the network node's peers, contexts and known addresses.
 
 pub mod capability;
 pub mod codec;
@@ -24,19 +24,15 @@ pub mod coordinator;
 mod corruption;
 pub mod fact;
 pub mod flow_budget;
-mod flow_budget_store;
 pub mod gcounter;
 pub mod hlc;
 pub mod ingest;
 pub mod journal;
-pub mod journal_store;
 pub mod kinds;
 pub mod leakage;
-mod ledger_store;
 pub mod limits;
 pub mod lww;
 pub mod max_epoch;
-pub mod net_store;
 pub mod orset;
 pub mod receive_budget;
 pub mod semilattice;
