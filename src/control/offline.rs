@@ -117,9 +117,7 @@ impl<'a> StoreBackend<'a> {
         let create = !exists && matches!(access, Access::ReadOrCreate | Access::Write);
         let store = match (exists, access) {
             (false, Access::Read | Access::WriteExisting) => None,
-            (true, Access::Read | Access::ReadOrCreate) => {
-                Some(Store::open_read_only(&paths.store_file, &paths.profile)?)
-            }
+            (true, Access::Read | Access::ReadOrCreate) => Some(open_read_only(paths)?),
             _ => {
                 paths.create_dirs()?;
                 Some(Store::open(&paths.store_file, &paths.profile)?)
@@ -129,10 +127,7 @@ impl<'a> StoreBackend<'a> {
             Some(store) if create || access == Access::Write => {
                 Some(DeviceIdentity::load_or_create(store)?)
             }
-            Some(store) => match store.device_key()? {
-                Some(secret) => Some(DeviceIdentity::from_secret(&secret)?),
-                None => None,
-            },
+            Some(store) => DeviceIdentity::load(store)?,
             None => None,
         };
         Ok(Self {
@@ -146,6 +141,16 @@ impl<'a> StoreBackend<'a> {
         self.store
             .as_ref()
             .ok_or_else(|| ControlFailure::NoIdentity(self.profile.paths.profile.clone()))
+    }
+}
+
+/// Opens the store read-only. A store a crash left unrepaired cannot be opened so; it is
+/// repaired once by a writable open (which copies it aside first and restores the copy if
+/// the repair fails), or else a crash of the node would leave even `aura id` failing.
+fn open_read_only(paths: &ProfilePaths) -> Result<Store, StoreError> {
+    match Store::open_read_only(&paths.store_file, &paths.profile) {
+        Err(StoreError::NeedsRepair { .. }) => Store::open(&paths.store_file, &paths.profile),
+        opened => opened,
     }
 }
 
@@ -243,31 +248,5 @@ impl Backend for StoreBackend<'_> {
             now_ms: self.profile.now_ms,
         };
         Ok(BudgetView::from(&report))
-    }
-}
-
-// TEMPORARY until the store branch lands: stand-ins for its read-only open and peer table.
-trait StoreCompat: Sized {
-    fn open_read_only(path: &std::path::Path, profile: &str) -> Result<Self, StoreError>;
-    fn peer_addr_entries(&self) -> Result<Vec<(String, u64)>, StoreError>;
-    fn remove_peer_addr(&self, addr: &str) -> Result<bool, StoreError>;
-}
-
-impl StoreCompat for Store {
-    fn open_read_only(path: &std::path::Path, profile: &str) -> Result<Self, StoreError> {
-        Store::open(path, profile)
-    }
-    fn peer_addr_entries(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        Ok(self
-            .peer_addrs()?
-            .into_iter()
-            .map(|addr| (addr, 0))
-            .collect())
-    }
-    fn remove_peer_addr(&self, _addr: &str) -> Result<bool, StoreError> {
-        Err(StoreError::Storage {
-            path: self.path().to_owned(),
-            detail: "not yet".into(),
-        })
     }
 }
