@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -26,6 +26,8 @@ use crate::ui::{self, App, IdentitySummary};
 const LOCKED_WAIT: Duration = Duration::from_secs(5);
 /// How often a locked store and the socket are tried again meanwhile.
 const LOCK_POLL: Duration = Duration::from_millis(50);
+/// Tries in [`LOCKED_WAIT`]: counted rather than timed, so the CLI reads no clock for it.
+const LOCK_TRIES: u128 = LOCKED_WAIT.as_millis() / LOCK_POLL.as_millis();
 
 #[derive(Debug, Parser)]
 #[command(
@@ -200,8 +202,9 @@ fn ask(
         guard: GuardConfig::from_config(&config.config.budgets),
         now_ms: now_ms(),
     };
-    let deadline = Instant::now() + LOCKED_WAIT;
+    let mut tries = 0;
     loop {
+        tries += 1;
         let asked = client::ask(&paths.socket_file, request)
             .with_context(|| format!("asking the node of profile '{}'", paths.profile))?;
         if let Some(response) = asked {
@@ -209,7 +212,7 @@ fn ask(
         }
         match offline::answer(request, &profile) {
             Ok(response) => return Ok((Source::Store, response)),
-            Err(err) if err.is_locked() && Instant::now() < deadline => {
+            Err(err) if err.is_locked() && tries < LOCK_TRIES => {
                 std::thread::sleep(LOCK_POLL);
             }
             Err(err) => return Err(err.into()),
@@ -291,8 +294,9 @@ fn open_profile(
 }
 
 fn open_store_waiting(paths: &ProfilePaths) -> Result<Store> {
-    let deadline = Instant::now() + LOCKED_WAIT;
+    let mut tries = 0;
     loop {
+        tries += 1;
         match Store::open(&paths.store_file, &paths.profile) {
             Err(StoreError::Locked { .. }) if client::node_answers(&paths.socket_file) => {
                 anyhow::bail!(
@@ -301,7 +305,7 @@ fn open_store_waiting(paths: &ProfilePaths) -> Result<Store> {
                     paths.socket_file.display()
                 );
             }
-            Err(StoreError::Locked { .. }) if Instant::now() < deadline => {
+            Err(StoreError::Locked { .. }) if tries < LOCK_TRIES => {
                 std::thread::sleep(LOCK_POLL);
             }
             opened => return Ok(opened?),
