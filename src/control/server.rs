@@ -28,7 +28,8 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("control socket {path}: {reason}")]
+    /// Shown after the node's "cannot serve the control socket".
+    #[error("{path}: {reason}")]
     Io { path: PathBuf, reason: String },
     #[error("the node's own peer id `{0}` does not parse")]
     PeerId(String),
