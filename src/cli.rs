@@ -1,6 +1,7 @@
 //! The command line: parsing with clap, and the edge where module errors get their context
 //! and become one line for the user.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,15 +9,25 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use crate::agent::control;
-use crate::agent::{self, GuardConfig};
+use crate::agent::GuardConfig;
 use crate::config::{self, LoadedConfig};
+use crate::control::offline::{self, OfflineProfile};
+use crate::control::render::{self, Source};
+use crate::control::{ControlRequest, ControlResponse, answer, client};
 use crate::identity::{DeviceIdentity, short_peer_id};
 use crate::logging;
 use crate::node::{Node, NodeHandle, NodeOptions};
 use crate::paths::ProfilePaths;
-use crate::state::{Store, StoreStats};
+use crate::state::{Store, StoreError};
 use crate::ui::{self, App, IdentitySummary};
+
+/// How long a command waits for a locked store: a starting node binds its socket within
+/// this, and a command reading the store holds it for much less.
+const LOCKED_WAIT: Duration = Duration::from_secs(5);
+/// How often a locked store and the socket are tried again meanwhile.
+const LOCK_POLL: Duration = Duration::from_millis(50);
+/// Tries in [`LOCKED_WAIT`]: counted rather than timed, so the CLI reads no clock for it.
+const LOCK_TRIES: u128 = LOCKED_WAIT.as_millis() / LOCK_POLL.as_millis();
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,10 +74,19 @@ pub enum BudgetCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PeerCommand {
-    /// Keep MULTIADDR (e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3…) and dial it at every start.
+    /// Keep MULTIADDR (e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3…) and dial it at every start;
+    /// with a node running, say whether the peer was reached.
     Add {
         #[arg(value_name = "MULTIADDR")]
         addr: String,
+    },
+    /// The saved peer addresses: whose they are, when they were added and, with a node
+    /// running, whether each peer is connected.
+    List,
+    /// Forget a saved address, or every saved address of a peer id.
+    Remove {
+        #[arg(value_name = "MULTIADDR|PEER_ID")]
+        target: String,
     },
 }
 
@@ -77,11 +97,51 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`aura status | head -1`): nothing left to say.
+        Err(err) if err.is::<StdoutClosed>() => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("aura: {err:#}");
+            let _ = writeln!(std::io::stderr().lock(), "aura: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: many errors quote their source in
+/// their own message, and `{:#}` would print it again.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+/// Standard output was closed by its reader.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output is closed")]
+pub struct StdoutClosed;
+
+/// Writes `text` to standard output; a closed one ends the command quietly.
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match write!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Err(StdoutClosed.into()),
+        Err(err) => Err(err).context("writing to standard output"),
+    }
+}
+
+/// Writes a line to standard error; there is nowhere to report a failure to.
+fn note(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -89,61 +149,75 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => run_tui(&paths),
         Some(CliCommand::Init) => init(&paths),
-        Some(CliCommand::Id) => {
-            if let Some(answer) = ask_node(&paths, "id")? {
-                print!("{answer}");
-                return Ok(());
-            }
-            let (_store, identity, _config) = open_profile(&paths, true)?;
-            println!("peer id      {}", identity.peer_id());
-            println!("fingerprint  {}", identity.fingerprint());
-            Ok(())
-        }
-        Some(CliCommand::Status) => status(&paths),
+        Some(CliCommand::Id) => answered(&paths, ControlRequest::Id),
+        Some(CliCommand::Status) => answered(&paths, ControlRequest::Status),
         Some(CliCommand::Daemon) => daemon(&paths),
-        Some(CliCommand::Peer(PeerCommand::Add { addr })) => peer_add(&paths, &addr),
-        Some(CliCommand::Budget(BudgetCommand::List)) => budget_list(&paths),
+        Some(CliCommand::Peer(PeerCommand::Add { addr })) => {
+            // Checked before anything is opened or asked, so that a bad address is refused
+            // the same way whether a node runs or not, and an over-long one is never sent.
+            answer::check_addr_text(&addr)?;
+            answered(&paths, ControlRequest::PeerAdd { addr })
+        }
+        Some(CliCommand::Peer(PeerCommand::List)) => answered(&paths, ControlRequest::PeerList),
+        Some(CliCommand::Peer(PeerCommand::Remove { target })) => {
+            answer::Target::parse(&target)?;
+            answered(&paths, ControlRequest::PeerRemove { target })
+        }
+        Some(CliCommand::Budget(BudgetCommand::List)) => {
+            answered(&paths, ControlRequest::BudgetList)
+        }
     }
 }
 
-fn budget_list(paths: &ProfilePaths) -> Result<()> {
-    if let Some(answer) = ask_node(paths, "budget list")? {
-        print!("{answer}");
-        return Ok(());
+/// Runs a command a node answers: asks the running node or, when none runs, the store, and
+/// prints the answer with the one renderer.
+fn answered(paths: &ProfilePaths, request: ControlRequest) -> Result<()> {
+    paths.check_dirs()?;
+    let config = config::load(&paths.config_file)?;
+    // `status` lists them in its own output.
+    if request != ControlRequest::Status {
+        for key in &config.unknown_keys {
+            note(&unknown_key_notice(&config, key));
+        }
     }
-    let (store, _identity, config) = open_profile(paths, true)?;
-    let guard = GuardConfig::from_config(&config.config.budgets);
-    let now = now_ms();
-    let ledgers = agent::KeptLedgers::load(&store, &guard)?.as_of(&guard, now);
-    let report = agent::BudgetReport {
-        ledgers,
-        policy: guard.flow,
-        now_ms: now,
+    let (source, response) = ask(paths, &config, &request)?;
+    let local = render::Local {
+        paths,
+        config: &config,
     };
-    println!("(no node is running: budgets as the store kept them)");
-    print!("{}", report.text());
-    Ok(())
+    let text = render::render(&response, source, &local)?;
+    print(&text)
 }
 
-/// Asks the node running on the profile, if one does; `None` when none runs.
-fn ask_node(paths: &ProfilePaths, request: &str) -> Result<Option<String>> {
-    control::request(&paths.socket_file, request)
-        .with_context(|| format!("asking the node of profile '{}'", paths.profile))
-}
-
-fn peer_add(paths: &ProfilePaths, addr: &str) -> Result<()> {
-    let parsed: libp2p::Multiaddr = addr.parse().with_context(|| {
-        format!("`{addr}` is not a multiaddr (e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3…)")
-    })?;
-    if let Some(answer) = ask_node(paths, &format!("peer add {parsed}"))? {
-        print!("{answer}");
-        return Ok(());
+/// The answer to `request`, from the node running on the profile or else from its store.
+/// A locked store with no node answering yet is a node starting (or another command reading
+/// briefly): the socket is asked again until [`LOCKED_WAIT`] has passed.
+fn ask(
+    paths: &ProfilePaths,
+    config: &LoadedConfig,
+    request: &ControlRequest,
+) -> Result<(Source, ControlResponse)> {
+    let profile = OfflineProfile {
+        paths,
+        guard: GuardConfig::from_config(&config.config.budgets),
+        now_ms: now_ms(),
+    };
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let asked = client::ask(&paths.socket_file, request)
+            .with_context(|| format!("asking the node of profile '{}'", paths.profile))?;
+        if let Some(response) = asked {
+            return Ok((Source::Node, response));
+        }
+        match offline::answer(request, &profile) {
+            Ok(response) => return Ok((Source::Store, response)),
+            Err(err) if err.is_locked() && tries < LOCK_TRIES => {
+                std::thread::sleep(LOCK_POLL);
+            }
+            Err(err) => return Err(err.into()),
+        }
     }
-    let (store, _identity, _config) = open_profile(paths, true)?;
-    let fresh = store.add_peer_addr(&parsed.to_string(), now_ms())?;
-    let known = if fresh { "added" } else { "already known:" };
-    println!("{known} peer {parsed}; it is dialled when a node starts on this profile");
-    Ok(())
 }
 
 // The binary's edge reads the wall clock for what it writes itself.
@@ -185,10 +259,10 @@ fn daemon(paths: &ProfilePaths) -> Result<()> {
                 .context("listening for SIGTERM")?;
         let peer_id = identity.peer_id();
         let node = start_node(paths, store, identity, &config).await?;
-        eprintln!(
+        note(&format!(
             "aura daemon: profile '{}', peer id {peer_id}; stop with Ctrl-C or SIGTERM",
             paths.profile,
-        );
+        ));
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = terminate.recv() => {}
@@ -199,22 +273,46 @@ fn daemon(paths: &ProfilePaths) -> Result<()> {
     })
 }
 
-/// Loads the config and opens (creating if needed) the profile's store and identity.
+/// Loads the config and opens (creating if needed) the profile's store and identity, for a
+/// node or `init`. A locked store is retried for [`LOCKED_WAIT`]: a CLI command holds it only
+/// briefly, and must never make a starting node fail. A node answering on the profile's
+/// socket holds it for good, so that is an error at once.
 fn open_profile(
     paths: &ProfilePaths,
     report_unknown_keys: bool,
 ) -> Result<(Store, DeviceIdentity, LoadedConfig)> {
+    paths.check_dirs()?;
     let config = config::load(&paths.config_file)?;
     if report_unknown_keys {
         for key in &config.unknown_keys {
-            eprintln!("{}", unknown_key_notice(&config, key));
+            note(&unknown_key_notice(&config, key));
         }
     }
     paths.create_dirs()?;
-    let store = Store::open(&paths.store_file, &paths.profile)?;
+    let store = open_store_waiting(paths)?;
     let identity = DeviceIdentity::load_or_create(&store)
         .with_context(|| format!("loading the identity of profile '{}'", paths.profile))?;
     Ok((store, identity, config))
+}
+
+fn open_store_waiting(paths: &ProfilePaths) -> Result<Store> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match Store::open(&paths.store_file, &paths.profile) {
+            Err(StoreError::Locked { .. }) if client::node_answers(&paths.socket_file) => {
+                anyhow::bail!(
+                    "profile '{}' is in use by a running Aura node (it answers on {})",
+                    paths.profile,
+                    paths.socket_file.display()
+                );
+            }
+            Err(StoreError::Locked { .. }) if tries < LOCK_TRIES => {
+                std::thread::sleep(LOCK_POLL);
+            }
+            opened => return Ok(opened?),
+        }
+    }
 }
 
 fn unknown_key_notice(config: &LoadedConfig, key: &str) -> String {
@@ -229,68 +327,17 @@ fn unknown_key_notice(config: &LoadedConfig, key: &str) -> String {
 fn init(paths: &ProfilePaths) -> Result<()> {
     let existed = paths.store_file.exists();
     let (_store, identity, _config) = open_profile(paths, true)?;
-    if existed {
-        println!("profile '{}' already exists", paths.profile);
+    let created = if existed {
+        format!("profile '{}' already exists", paths.profile)
     } else {
-        println!("created profile '{}'", paths.profile);
-    }
-    println!("peer id      {}", identity.peer_id());
-    println!("fingerprint  {}", identity.fingerprint());
-    println!("store        {}", paths.store_file.display());
-    Ok(())
-}
-
-fn status(paths: &ProfilePaths) -> Result<()> {
-    let config = config::load(&paths.config_file)?;
-    let config_state = match &config.source {
-        Some(_) => "",
-        None => " (not present; defaults in use)",
+        format!("created profile '{}'", paths.profile)
     };
-    println!("profile      {}", paths.profile);
-    println!("config       {}{config_state}", paths.config_file.display());
-    for key in &config.unknown_keys {
-        println!("             unknown key `{key}` (ignored)");
-    }
-    println!("data         {}", paths.data_dir.display());
-    println!("logs         {}", paths.log_dir.display());
-    if let Some(answer) = ask_node(paths, "status")? {
-        println!(
-            "store        {} (held by the running node)",
-            paths.store_file.display()
-        );
-        print!("{answer}");
-        return Ok(());
-    }
-    if !paths.store_file.exists() {
-        println!(
-            "store        {} (not created yet)",
-            paths.store_file.display()
-        );
-        println!(
-            "identity     none yet: run `aura --profile {} init`",
-            paths.profile
-        );
-        return Ok(());
-    }
-    let store = Store::open(&paths.store_file, &paths.profile)?;
-    let identity = DeviceIdentity::load_or_create(&store)?;
-    let StoreStats {
-        schema_version,
-        file_bytes,
-        tables,
-    } = store.stats()?;
-    println!(
-        "store        {} ({} KiB, schema v{schema_version})",
-        paths.store_file.display(),
-        file_bytes.div_ceil(1024)
-    );
-    for (table, entries) in tables {
-        println!("  {table:<10} {entries} entries");
-    }
-    println!("peer id      {}", identity.peer_id());
-    println!("fingerprint  {}", identity.fingerprint());
-    println!("network      offline (no node is running)");
-    Ok(())
+    print(&format!(
+        "{created}\npeer id      {}\nfingerprint  {}\nstore        {}\n",
+        identity.peer_id(),
+        identity.fingerprint(),
+        paths.store_file.display()
+    ))
 }
 
 fn run_tui(paths: &ProfilePaths) -> Result<()> {
@@ -333,4 +380,30 @@ fn run_tui(paths: &ProfilePaths) -> Result<()> {
     });
     tracing::info!("TUI closed");
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read {path}: {source}")]
+    struct Quoting {
+        path: &'static str,
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_its_error_already_quotes_is_not_repeated() {
+        let io = std::io::Error::other("Is a directory");
+        let err = anyhow::Error::new(Quoting {
+            path: "x",
+            source: io,
+        })
+        .context("loading");
+        assert_eq!(format!("{err:#}").matches("Is a directory").count(), 2);
+        assert_eq!(one_line(&err), "loading: cannot read x: Is a directory");
+        let plain = anyhow::anyhow!("first\nsecond").context("outer");
+        assert_eq!(one_line(&plain), "outer: first second");
+    }
 }

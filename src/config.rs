@@ -161,8 +161,13 @@ pub enum ConfigError {
     },
     #[error("config file {path} is larger than {MAX_CONFIG_BYTES} bytes")]
     TooLarge { path: PathBuf },
-    #[error("config file {path} is not valid TOML: {message}")]
-    Syntax { path: PathBuf, message: String },
+    #[error("config file {path}{at}: not valid TOML: {message}")]
+    Syntax {
+        path: PathBuf,
+        /// ` line L, column C`, where the parser stopped; empty when it did not say.
+        at: String,
+        message: String,
+    },
     #[error("config file {path}: invalid value for `{key}`: {message}")]
     Invalid {
         path: PathBuf,
@@ -207,13 +212,20 @@ pub fn defaults() -> Result<LoadedConfig, ConfigError> {
 
 /// Merges the text of a user file (named `path` in errors) over the defaults.
 pub fn merge_user_text(text: &str, path: &Path) -> Result<LoadedConfig, ConfigError> {
-    let syntax = |path: &Path, err: toml::de::Error| ConfigError::Syntax {
+    let syntax = |path: &Path, text: &str, err: toml::de::Error| ConfigError::Syntax {
         path: path.to_owned(),
-        message: err.message().to_owned(),
+        at: err
+            .span()
+            .map(|span| {
+                let (line, column) = line_and_column(text, span.start);
+                format!(" line {line}, column {column}")
+            })
+            .unwrap_or_default(),
+        message: err.message().trim().replace('\n', " "),
     };
     let mut merged: toml::Table = toml::from_str(DEFAULT_CONFIG)
-        .map_err(|err| syntax(Path::new("<embedded defaults>"), err))?;
-    let user: toml::Table = toml::from_str(text).map_err(|err| syntax(path, err))?;
+        .map_err(|err| syntax(Path::new("<embedded defaults>"), DEFAULT_CONFIG, err))?;
+    let user: toml::Table = toml::from_str(text).map_err(|err| syntax(path, text, err))?;
     let mut unknown_keys = Vec::new();
     merge_known(&mut merged, user, "", &mut unknown_keys);
 
@@ -222,7 +234,8 @@ pub fn merge_user_text(text: &str, path: &Path) -> Result<LoadedConfig, ConfigEr
             ConfigError::Invalid {
                 path: path.to_owned(),
                 key: err.path().to_string(),
-                message: err.inner().to_string(),
+                // The key is named once, above; toml's own text would name it again.
+                message: err.inner().message().trim().to_owned(),
             }
         })?;
     validate(&config, path)?;
@@ -231,6 +244,14 @@ pub fn merge_user_text(text: &str, path: &Path) -> Result<LoadedConfig, ConfigEr
         source: None,
         unknown_keys,
     })
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    let line = before.matches('\n').count() + 1;
+    (line, before[line_start..].chars().count() + 1)
 }
 
 /// Copies the user's values over the defaults, key by key; keys absent from the defaults are
@@ -552,6 +573,13 @@ mod tests {
     #[test]
     fn syntax_errors_are_reported() {
         assert!(matches!(user("[ui\n"), Err(ConfigError::Syntax { .. })));
+        let err = user("[ui]\ntick_ms = 100\nkeep = = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3, column 8"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert_eq!(line_and_column("ab\ncé\nx", 6), (2, 3));
+        assert_eq!(line_and_column("", 0), (1, 1));
     }
 
     #[test]

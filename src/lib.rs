@@ -19,7 +19,9 @@
 //! - [`net`] — the network node: a libp2p Swarm owned by one task, its handle and events.
 //! - [`agent`] — the task that owns the store between the UI or CLI and the network; session
 //!   tasks running choreographies over libp2p streams; the guard state every send is charged
-//!   to; the control socket.
+//!   to.
+//! - [`control`] — the typed protocol the CLI asks a running node through, answered the
+//!   same way from the store when no node runs.
 //! - [`node`] — the composition root: `Node::start` builds a running node for every front
 //!   end; its client handle, its one event type and what it reports.
 //! - [`ui`] — the ratatui interface: view model, pure `update` and `render`, keymap, shell.
@@ -33,6 +35,7 @@
 pub mod agent;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod crypto;
 pub mod identity;
 pub mod logging;

@@ -37,6 +37,20 @@ pub enum PathError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path} is not a folder: profile '{profile}' keeps its files there")]
+    ProfileNotAFolder { path: PathBuf, profile: String },
+    #[error("{path} is not a folder: profile '{profile}' keeps its files in {data_dir}")]
+    NotAFolder {
+        path: PathBuf,
+        profile: String,
+        data_dir: PathBuf,
+    },
+    #[error("cannot use the folder {path} of profile '{profile}': {reason}")]
+    Unusable {
+        path: PathBuf,
+        profile: String,
+        reason: String,
+    },
 }
 
 /// The files and folders of one profile.
@@ -82,6 +96,47 @@ impl ProfilePaths {
             log_dir: log_root.join(profile).join(LOG_DIR),
             data_dir,
         })
+    }
+
+    /// Checks that the profile folder, or the nearest of its parents that exists, is a folder
+    /// this user can enter and list: otherwise the config, the store and the socket would each
+    /// fail in it with a message about themselves. Creates nothing.
+    pub fn check_dirs(&self) -> Result<(), PathError> {
+        let unusable = |path: &Path, reason: String| PathError::Unusable {
+            path: path.to_owned(),
+            profile: self.profile.clone(),
+            reason,
+        };
+        for dir in self.data_dir.ancestors() {
+            match fs::metadata(dir) {
+                Ok(meta) if meta.is_dir() => {
+                    let access = rustix::fs::Access::READ_OK | rustix::fs::Access::EXEC_OK;
+                    return rustix::fs::access(dir, access)
+                        .map_err(|err| unusable(dir, std::io::Error::from(err).to_string()));
+                }
+                Ok(_) if dir == self.data_dir => {
+                    return Err(PathError::ProfileNotAFolder {
+                        path: dir.to_owned(),
+                        profile: self.profile.clone(),
+                    });
+                }
+                Ok(_) => {
+                    return Err(PathError::NotAFolder {
+                        path: dir.to_owned(),
+                        profile: self.profile.clone(),
+                        data_dir: self.data_dir.clone(),
+                    });
+                }
+                // Not there yet, or under something that is not a folder: look further up.
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                    ) => {}
+                Err(err) => return Err(unusable(dir, err.to_string())),
+            }
+        }
+        Ok(())
     }
 
     /// Creates the profile's data and log folders, owner-only.
@@ -150,6 +205,21 @@ mod tests {
             );
         }
         assert!(ProfilePaths::resolve("work-2_b", Some(Path::new("/tmp"))).is_ok());
+    }
+
+    #[test]
+    fn a_file_where_a_folder_belongs_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("home");
+        fs::write(&file, b"").unwrap();
+        let paths = ProfilePaths::resolve("p", Some(&file)).unwrap();
+        let err = paths.check_dirs().unwrap_err();
+        assert!(
+            matches!(&err, PathError::NotAFolder { path, .. } if *path == file),
+            "{err}"
+        );
+        let fine = ProfilePaths::resolve("p", Some(&tmp.path().join("new"))).unwrap();
+        fine.check_dirs().unwrap();
     }
 
     #[test]

@@ -3,10 +3,9 @@
 //! thin async task ([`shell`]) that owns the store, the network handle, the clock, the RNG and
 //! the session tasks. Every outgoing message is charged to the guard chain and every incoming
 //! one to its sender's budget ([`guard`]); choreographies run over libp2p streams as tasks
-//! ([`session`]); the CLI is answered over the profile's control socket ([`control`]).
+//! ([`session`]). The CLI reaches it through the control socket ([`crate::control`]).
 
 pub mod budget_report;
-pub mod control;
 pub mod core;
 pub mod guard;
 pub mod session;

@@ -26,9 +26,9 @@ pub use error::NodeError;
 pub use event::NodeEvent;
 pub use status::{NodeStatus, PeerAdded, PeerEntry, Reach, SessionCounters};
 
-use crate::agent::control::{self, ControlServer, NodeIdentity};
 use crate::agent::{self, AgentConfig, GuardConfig};
 use crate::config::Config;
+use crate::control::{self, ControlServer, NodeIdentity};
 use crate::identity::DeviceIdentity;
 use crate::net::NetConfig;
 use crate::state::Store;
