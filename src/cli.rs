@@ -160,7 +160,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Some(CliCommand::Peer(PeerCommand::List)) => answered(&paths, ControlRequest::PeerList),
         Some(CliCommand::Peer(PeerCommand::Remove { target })) => {
-            answer::Target::parse(&target)?;
+            answer::parse_target(&target)?;
             answered(&paths, ControlRequest::PeerRemove { target })
         }
         Some(CliCommand::Budget(BudgetCommand::List)) => {

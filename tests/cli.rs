@@ -297,24 +297,24 @@ fn a_data_dir_that_is_not_a_folder_is_named() {
 
 #[test]
 fn an_unusable_profile_folder_is_named() {
-    use std::os::unix::fs::PermissionsExt;
-    if rustix::process::geteuid().is_root() {
-        // Permissions do not stop root.
-        return;
-    }
+    // A link to itself cannot be entered by anyone, root included (permissions would not
+    // stop root, which CI runs as).
     let home = tempfile::tempdir().unwrap();
-    stdout(&aura(home.path(), &["init"]));
-    let profile = home.path().join("profiles/default");
-    std::fs::set_permissions(&profile, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let output = aura(home.path(), &["status"]);
-    std::fs::set_permissions(&profile, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let message = stderr(&output);
-    assert!(!output.status.success());
-    assert!(
-        message.contains(&profile.display().to_string()),
-        "{message}"
-    );
-    assert!(!message.contains("socket"), "{message}");
+    let profiles = home.path().join("profiles");
+    std::fs::create_dir(&profiles).unwrap();
+    let profile = profiles.join("default");
+    std::os::unix::fs::symlink(&profile, &profile).unwrap();
+    for command in ["status", "id", "init"] {
+        let output = aura(home.path(), &[command]);
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{command}");
+        assert!(
+            message.contains(&profile.display().to_string()),
+            "{command}: {message}"
+        );
+        assert!(!message.contains("socket"), "{command}: {message}");
+        assert_eq!(message.lines().count(), 1, "{command}: {message}");
+    }
 }
 
 #[test]

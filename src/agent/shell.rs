@@ -22,9 +22,9 @@ use super::core::{
 use super::guard::{GuardConfig, KeptLedgers, NodeGuard};
 use super::session::{self, Outcome, PreambleError};
 use crate::net::peer_addr::PeerAddr;
-use crate::node::saved_peers::{self, SavedTarget};
 use crate::net::{NetConfig, NetEvent, NetHandle, node};
 use crate::node::client::Request;
+use crate::node::saved_peers::{self, SavedTarget};
 use crate::node::{NodeClient, NodeError, NodeEvent, NodeStatus, PeerAdded, PeerEntry, Reach};
 use crate::protocol::anti_entropy::AntiEntropyError;
 use crate::protocol::guarded::{Route, SharedGuard};

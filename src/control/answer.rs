@@ -3,13 +3,14 @@
 //! [`Backend`]s of the same [`answer`], so that both check the same things in the same order
 //! and fail with the same messages.
 
-use libp2p::{Multiaddr, PeerId};
+use libp2p::PeerId;
 
 use super::protocol::{
     BudgetView, ControlFailure, ControlRequest, ControlResponse, IdentityView, PeerAddedView,
     PeerView, RemovedView, StatusView,
 };
 use crate::net::peer_addr::{MAX_PEER_ADDR_BYTES, PeerAddr, echo};
+use crate::node::saved_peers::SavedTarget;
 
 /// What answers control requests for a profile.
 pub(crate) trait Backend {
@@ -54,7 +55,7 @@ async fn remove_peer(
     text: &str,
     backend: &impl Backend,
 ) -> Result<ControlResponse, ControlFailure> {
-    let target = Target::parse(text)?;
+    let target = parse_target(text)?;
     let removed = backend.remove_peer(&target).await?;
     if removed == 0 {
         return Err(ControlFailure::UnknownPeer(echo(&target.text())));
@@ -89,62 +90,28 @@ pub fn check_addr_text(text: &str) -> Result<(), ControlFailure> {
 }
 
 /// What `aura peer remove` names: one saved address, or a peer (all of its addresses).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// An address, as the store keeps it (normalised by parsing).
-    Addr(String),
-    Peer(PeerId),
-}
+pub type Target = SavedTarget;
 
-impl Target {
-    pub fn parse(text: &str) -> Result<Self, ControlFailure> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(ControlFailure::InvalidTarget(
-                "no peer given: name a saved address or a peer id (see `aura peer list`)".into(),
-            ));
-        }
-        if text.len() > MAX_PEER_ADDR_BYTES {
-            return Err(ControlFailure::InvalidTarget(format!(
-                "the argument is {} bytes long; an address is at most {MAX_PEER_ADDR_BYTES}",
-                text.len()
-            )));
-        }
-        if let Ok(peer) = text.parse::<PeerId>() {
-            return Ok(Self::Peer(peer));
-        }
-        match text.parse::<Multiaddr>() {
-            Ok(addr) => Ok(Self::Addr(addr.to_string())),
-            Err(_) => Err(ControlFailure::InvalidTarget(format!(
-                "`{}` is neither a peer id nor a multiaddr",
-                echo(text)
-            ))),
-        }
+/// `text` as what `aura peer remove` names, or the reason it names nothing.
+pub fn parse_target(text: &str) -> Result<Target, ControlFailure> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ControlFailure::InvalidTarget(
+            "no peer given: name a saved address or a peer id (see `aura peer list`)".into(),
+        ));
     }
-
-    /// The address or the peer id, as text.
-    pub fn text(&self) -> String {
-        match self {
-            Self::Addr(addr) => addr.clone(),
-            Self::Peer(peer) => peer.to_base58(),
-        }
+    if text.len() > MAX_PEER_ADDR_BYTES {
+        return Err(ControlFailure::InvalidTarget(format!(
+            "the argument is {} bytes long; an address is at most {MAX_PEER_ADDR_BYTES}",
+            text.len()
+        )));
     }
-
-    /// Whether the saved address `saved` is one this target removes.
-    pub fn matches(&self, saved: &str) -> bool {
-        match self {
-            Self::Addr(addr) => saved == addr,
-            Self::Peer(peer) => peer_of_addr(saved) == Some(*peer),
-        }
-    }
-}
-
-/// The peer a saved address ends with, if it parses.
-pub fn peer_of_addr(addr: &str) -> Option<PeerId> {
-    addr.parse::<Multiaddr>()
-        .ok()
-        .and_then(PeerAddr::from_multiaddr)
-        .map(|addr| addr.peer())
+    SavedTarget::parse(text).ok_or_else(|| {
+        ControlFailure::InvalidTarget(format!(
+            "`{}` is neither a peer id nor a multiaddr",
+            echo(text)
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -159,14 +126,14 @@ mod tests {
             "/ip4/10.0.0.1/tcp/1/p2p/{}/p2p-circuit/p2p/{peer}",
             PeerId::random()
         );
-        let by_peer = Target::parse(&format!(" {peer} ")).unwrap();
+        let by_peer = parse_target(&format!(" {peer} ")).unwrap();
         assert!(by_peer.matches(&addr) && by_peer.matches(&relayed));
         assert!(!by_peer.matches(&format!("/ip4/127.0.0.1/tcp/1/p2p/{}", PeerId::random())));
-        let by_addr = Target::parse(&addr).unwrap();
+        let by_addr = parse_target(&addr).unwrap();
         assert!(by_addr.matches(&addr) && !by_addr.matches(&relayed));
         for bad in ["", "  ", "nonsense", &"/ip4/1.2.3.4".repeat(200)] {
             assert!(
-                matches!(Target::parse(bad), Err(ControlFailure::InvalidTarget(_))),
+                matches!(parse_target(bad), Err(ControlFailure::InvalidTarget(_))),
                 "{bad:?}"
             );
         }

@@ -15,6 +15,7 @@ use super::protocol::{
 use crate::agent::{BudgetReport, GuardConfig, KeptLedgers, NodeGuard};
 use crate::identity::{DeviceIdentity, IdentityError};
 use crate::net::peer_addr::PeerAddr;
+use crate::node::saved_peers;
 use crate::paths::{PathError, ProfilePaths};
 use crate::state::flow_budget::FlowBudgets;
 use crate::state::leakage::LeakageLedger;
@@ -220,13 +221,8 @@ impl Backend for StoreBackend<'_> {
         let Some(store) = &self.store else {
             return Ok(0);
         };
-        let mut removed = 0;
-        for (addr, _) in store.peer_addr_entries().map_err(failed)? {
-            if target.matches(&addr) && store.remove_peer_addr(&addr).map_err(failed)? {
-                removed += 1;
-            }
-        }
-        Ok(removed)
+        let removed = saved_peers::remove(store, target).map_err(failed)?;
+        Ok(removed.addrs)
     }
 
     async fn budgets(&self) -> Result<BudgetView, ControlFailure> {

@@ -2,7 +2,6 @@
 
 use libp2p::PeerId;
 
-use super::answer::peer_of_addr;
 use super::protocol::{
     BudgetView, FlowLine, IdentityView, LeakageLine, NetworkView, PeerAddedView, PeerView,
     ReachView, ReceiveLine,
@@ -10,6 +9,7 @@ use super::protocol::{
 use crate::agent::BudgetReport;
 use crate::identity::{DeviceIdentity, short_peer_id};
 use crate::net::peer_of_device;
+use crate::node::saved_peers::peer_of;
 use crate::node::{NodeStatus, PeerAdded, PeerEntry, Reach};
 use crate::state::fact::{ContextId, DeviceKey};
 
@@ -71,7 +71,7 @@ impl From<PeerEntry> for PeerView {
         Self {
             peer: entry
                 .peer
-                .or_else(|| peer_of_addr(&entry.addr))
+                .or_else(|| peer_of(&entry.addr))
                 .map(|peer| peer.to_base58()),
             addr: entry.addr,
             added_ms: entry.added_ms,
@@ -84,7 +84,7 @@ impl PeerView {
     /// A saved address as the store keeps it, with no node to say whether it is connected.
     pub fn saved(addr: String, added_ms: u64) -> Self {
         Self {
-            peer: peer_of_addr(&addr).map(|peer| peer.to_base58()),
+            peer: peer_of(&addr).map(|peer| peer.to_base58()),
             addr,
             added_ms,
             connected: None,

@@ -91,7 +91,8 @@ impl NodeOptions {
         let identity = DeviceIdentity::load_or_create(&store)?;
         let config = crate::config::defaults()?.config;
         let mut options = Self::from_config("local", store, identity, &config);
-        options.listen = vec![Multiaddr::from(std::net::Ipv4Addr::LOCALHOST).with(Protocol::Tcp(0))];
+        options.listen =
+            vec![Multiaddr::from(std::net::Ipv4Addr::LOCALHOST).with(Protocol::Tcp(0))];
         options.mdns = false;
         Ok(options)
     }

@@ -29,6 +29,14 @@ impl SavedTarget {
             .map(|addr| Self::Addr(addr.to_string()))
     }
 
+    /// The address or the peer id, as text.
+    pub fn text(&self) -> String {
+        match self {
+            Self::Addr(addr) => addr.clone(),
+            Self::Peer(peer) => peer.to_base58(),
+        }
+    }
+
     /// Whether the saved address `saved` is one this target names.
     pub fn matches(&self, saved: &str) -> bool {
         match self {
