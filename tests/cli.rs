@@ -199,6 +199,22 @@ fn read_only_commands_create_nothing_and_change_nothing() {
             "{args:?} changed the store"
         );
     }
+    // A store file made read-only still shows its id, and stays as it was.
+    use std::os::unix::fs::PermissionsExt;
+    let id = stdout(&aura(home.path(), &["--profile", "a", "id"]));
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o400)).unwrap();
+    for args in [&["id"][..], &["status"], &["peer", "list"]] {
+        let shown = stdout(&aura(
+            home.path(),
+            &[&["--profile", "a"][..], args].concat(),
+        ));
+        if args == ["id"] {
+            assert_eq!(shown, id);
+        }
+    }
+    assert!(std::fs::read(&store).unwrap() == before);
+    let mode = std::fs::metadata(&store).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o400, "the file's mode was changed");
 }
 
 #[test]

@@ -1,10 +1,16 @@
 //! The network side of a node: a libp2p Swarm owned by one task ([`node`]), its behaviours
-//! ([`behaviour`]: identify, ping, mDNS, Kademlia, gossipsub, session streams), and the status
-//! the UI shows.
+//! ([`behaviour`]: identify, ping, mDNS, Kademlia, gossipsub, session streams), the status
+//! the UI shows, and [`peer_addr`], a peer's address as a user types it. Private parts: `info`
+//! (what the swarm reports), `listen` (binding listeners, and failures said briefly),
+//! `nat_log` (relay and hole-punching events in the log), `topic` (a context's gossip topic).
 
 pub mod behaviour;
+mod info;
+mod listen;
+mod nat_log;
 pub mod node;
 pub mod peer_addr;
+mod topic;
 
 pub use node::{GossipVerdict, NetConfig, NetError, NetEvent, NetHandle, NetInfo};
 

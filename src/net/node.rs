@@ -13,10 +13,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
+use libp2p::autonat;
 use libp2p::core::transport::ListenerId;
-use libp2p::multiaddr::Protocol;
 use libp2p::swarm::ListenError;
-use libp2p::{autonat, dcutr, relay};
 use tokio::time::Instant;
 
 use futures::StreamExt;
@@ -28,6 +27,12 @@ use libp2p::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::behaviour::{Behaviour, BehaviourEvent, SESSION_PROTOCOL};
+use super::info::NatStatus;
+pub use super::info::{NetInfo, is_relayed};
+use super::listen::{await_listeners, ensure_port_free};
+pub use super::listen::{dial_failure, error_chain};
+use super::nat_log::{dcutr_event, relay_client_event};
+pub use super::topic::topic;
 use crate::state::fact::ContextId;
 
 /// Events the swarm task may queue before it waits for the agent.
@@ -38,10 +43,6 @@ const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(300);
 const MAX_WANTED_PEERS: usize = 64;
 /// Protocol violations (session streams or gossip) after which a peer is disconnected.
 pub const MAX_REJECTED_STREAMS: u64 = 16;
-/// The topic name prefix of a context; a hash of the context id follows in hex.
-const TOPIC_PREFIX: &str = "aura/context/";
-/// What the hash of a topic name starts with, so that it is used for nothing else.
-const TOPIC_DOMAIN: &[u8] = b"aura/topic/v1\0";
 /// After a relay reservation fails or is lost (the relay is down, full or restarted), the
 /// node asks again this much later: a node behind NAT is unreachable without it, and one
 /// attempt every half minute costs the relay nothing.
@@ -78,72 +79,6 @@ pub enum NetError {
     OpenSession { peer: PeerId, reason: String },
     #[error(transparent)]
     Behaviour(#[from] super::behaviour::BehaviourError),
-}
-
-/// What the node reports about itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NetInfo {
-    pub peer_id: Option<PeerId>,
-    pub listen_addrs: Vec<Multiaddr>,
-    pub connected: Vec<PeerId>,
-    /// Protocol violations per peer: session streams that were malformed, oversized,
-    /// truncated or out of turn, and gossip messages carrying invalid facts.
-    pub violations: BTreeMap<PeerId, u64>,
-    /// Whether peers can dial this node directly, as AutoNAT last concluded.
-    pub nat_status: NatStatus,
-    /// Connections established now, relayed ones included.
-    pub connections: u32,
-    /// The peers in the Kademlia routing table.
-    pub routing_table: Vec<PeerId>,
-}
-
-impl NetInfo {
-    pub fn violations_total(&self) -> u64 {
-        self.violations.values().sum()
-    }
-
-    /// The listen addresses reached through a relay (reservations held now).
-    pub fn relayed_addrs(&self) -> impl Iterator<Item = &Multiaddr> {
-        self.listen_addrs.iter().filter(|addr| is_relayed(addr))
-    }
-}
-
-/// Whether peers can dial this node directly, as AutoNAT concludes from asking peers to dial
-/// it back.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum NatStatus {
-    /// Not probed yet, or no peer could answer.
-    #[default]
-    Unknown,
-    /// Peers reached this node at this address.
-    Public(Multiaddr),
-    /// Peers could not dial back: behind NAT or a firewall, reachable only through a relay.
-    Private,
-}
-
-impl From<autonat::NatStatus> for NatStatus {
-    fn from(status: autonat::NatStatus) -> Self {
-        match status {
-            autonat::NatStatus::Public(addr) => Self::Public(addr),
-            autonat::NatStatus::Private => Self::Private,
-            autonat::NatStatus::Unknown => Self::Unknown,
-        }
-    }
-}
-
-impl std::fmt::Display for NatStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Unknown => f.write_str("unknown"),
-            Self::Public(addr) => write!(f, "public at {addr}"),
-            Self::Private => f.write_str("private"),
-        }
-    }
-}
-
-/// Whether `addr` goes through a relay.
-pub fn is_relayed(addr: &Multiaddr) -> bool {
-    addr.iter().any(|protocol| protocol == Protocol::P2pCircuit)
 }
 
 /// What the agent found a gossip message to be; gossipsub forwards only accepted ones.
@@ -224,19 +159,6 @@ impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Command")
     }
-}
-
-/// The gossip topic of a context. Gossipsub announces every topic a node subscribes to to
-/// every peer it connects to, so the name carries a one-way hash of the context id: a peer
-/// that does not know the id learns nothing it could use to read, join or sync the context.
-pub fn topic(context: ContextId) -> gossipsub::IdentTopic {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::new()
-        .chain_update(TOPIC_DOMAIN)
-        .chain_update(context.0)
-        .finalize();
-    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    gossipsub::IdentTopic::new(format!("{TOPIC_PREFIX}{hex}"))
 }
 
 impl NetHandle {
@@ -437,173 +359,6 @@ pub async fn spawn(
         task.run().await
     });
     Ok((NetHandle { commands, sessions }, events, join))
-}
-
-/// An error and its sources on one line: libp2p's transport errors say little themselves
-/// ("Other") and keep the reason in their source.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !cause_text.is_empty() && !text.contains(&cause_text) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    if text.is_empty() {
-        text.push_str("unknown reason");
-    }
-    text
-}
-
-/// Why a dial failed, in a few words: libp2p's own text repeats every address tried.
-pub fn dial_failure(error: &libp2p::swarm::DialError) -> String {
-    use libp2p::swarm::DialError;
-    match error {
-        DialError::LocalPeerId { .. } => "that address is this node's own".to_owned(),
-        DialError::NoAddresses => "no address to dial".to_owned(),
-        DialError::DialPeerConditionFalse(_) => "already connected or being dialled".to_owned(),
-        DialError::Aborted => "the dial was aborted".to_owned(),
-        DialError::WrongPeerId { obtained, .. } => {
-            format!("another peer ({obtained}) answered at that address")
-        }
-        DialError::Denied { cause } => format!("refused: {cause}"),
-        DialError::Transport(attempts) => {
-            let mut reasons: Vec<String> = Vec::new();
-            for (_, error) in attempts {
-                let reason = innermost(error);
-                if !reasons.contains(&reason) {
-                    reasons.push(reason);
-                }
-            }
-            if reasons.is_empty() {
-                "no transport could dial it".to_owned()
-            } else {
-                reasons.join("; ")
-            }
-        }
-    }
-}
-
-/// The deepest cause of `error` that says something.
-fn innermost(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !cause_text.trim().is_empty() {
-            text = cause_text;
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// Fails when `addr` asks for a fixed TCP or UDP port that another socket holds. libp2p's TCP
-/// listeners set `SO_REUSEPORT`, so two nodes on one fixed port would otherwise both bind it
-/// and share its connections at random; a plain bind without that option fails in that case.
-fn ensure_port_free(addr: &Multiaddr) -> Result<(), String> {
-    let mut ip = None;
-    for protocol in addr.iter() {
-        match protocol {
-            Protocol::Ip4(v4) => ip = Some(std::net::IpAddr::V4(v4)),
-            Protocol::Ip6(v6) => ip = Some(std::net::IpAddr::V6(v6)),
-            Protocol::Tcp(port) if port != 0 => {
-                if let Some(ip) = ip {
-                    std::net::TcpListener::bind((ip, port))
-                        .map(drop)
-                        .map_err(|err| port_error(port, &err))?;
-                }
-            }
-            Protocol::Udp(port) if port != 0 => {
-                if let Some(ip) = ip {
-                    std::net::UdpSocket::bind((ip, port))
-                        .map(drop)
-                        .map_err(|err| port_error(port, &err))?;
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-fn port_error(port: u16, err: &std::io::Error) -> String {
-    if err.kind() == std::io::ErrorKind::AddrInUse {
-        format!("port {port} is in use by another program (another Aura node?)")
-    } else {
-        err.to_string()
-    }
-}
-
-/// How long the listeners may take to bind before the node starts anyway.
-const LISTEN_START_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Drives the swarm until each direct listener reported its first address or failed;
-/// returns the addresses bound and the other events seen meanwhile, for the swarm's task.
-async fn await_listeners(
-    swarm: &mut Swarm<Behaviour>,
-    mut waiting: HashMap<ListenerId, Multiaddr>,
-) -> Result<(Vec<Multiaddr>, Vec<SwarmEvent<BehaviourEvent>>), NetError> {
-    let mut bound = Vec::new();
-    let mut others = Vec::new();
-    let deadline = Instant::now() + LISTEN_START_TIMEOUT;
-    while !waiting.is_empty() {
-        let event = tokio::select! {
-            event = swarm.select_next_some() => event,
-            () = tokio::time::sleep_until(deadline) => {
-                tracing::warn!(?waiting, "listeners not bound in time; starting anyway");
-                break;
-            }
-        };
-        match event {
-            SwarmEvent::NewListenAddr {
-                listener_id,
-                address,
-            } => {
-                tracing::info!(%address, "listening");
-                waiting.remove(&listener_id);
-                bound.push(address);
-            }
-            SwarmEvent::ListenerError { listener_id, error }
-                if waiting.contains_key(&listener_id) =>
-            {
-                return Err(listen_failed(
-                    &mut waiting,
-                    listener_id,
-                    error_chain(&error),
-                ));
-            }
-            SwarmEvent::ListenerClosed {
-                listener_id,
-                reason,
-                ..
-            } if waiting.contains_key(&listener_id) => {
-                let reason = match reason {
-                    Err(err) => error_chain(&err),
-                    Ok(()) => "the listener closed".to_owned(),
-                };
-                return Err(listen_failed(&mut waiting, listener_id, reason));
-            }
-            other => others.push(other),
-        }
-    }
-    Ok((bound, others))
-}
-
-fn listen_failed(
-    waiting: &mut HashMap<ListenerId, Multiaddr>,
-    listener: ListenerId,
-    reason: String,
-) -> NetError {
-    match waiting.remove(&listener) {
-        Some(addr) => NetError::Listen { addr, reason },
-        None => NetError::Transport(reason),
-    }
 }
 
 fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
@@ -1054,56 +809,5 @@ async fn sleep_until_some(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
-    }
-}
-
-fn relay_client_event(event: relay::client::Event) {
-    match event {
-        relay::client::Event::ReservationReqAccepted {
-            relay_peer_id,
-            renewal: false,
-            ..
-        } => tracing::info!(relay = %relay_peer_id, "relay reservation accepted"),
-        relay::client::Event::ReservationReqAccepted {
-            relay_peer_id,
-            renewal: true,
-            ..
-        } => tracing::debug!(relay = %relay_peer_id, "relay reservation renewed"),
-        relay::client::Event::OutboundCircuitEstablished { relay_peer_id, .. } => {
-            tracing::debug!(relay = %relay_peer_id, "reached a peer through a relay")
-        }
-        relay::client::Event::InboundCircuitEstablished { src_peer_id, .. } => {
-            tracing::debug!(peer = %src_peer_id, "a peer reached this node through a relay")
-        }
-    }
-}
-
-fn dcutr_event(event: dcutr::Event) {
-    match event.result {
-        Ok(_) => tracing::info!(
-            peer = %event.remote_peer_id,
-            "DCUtR: direct connection made from a relayed one"
-        ),
-        Err(err) => tracing::info!(
-            peer = %event.remote_peer_id,
-            %err,
-            "DCUtR: no direct connection, staying relayed"
-        ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_topic_does_not_reveal_its_context() {
-        let context = ContextId([0xA5; 32]);
-        let name = topic(context).hash().into_string();
-        let hex: String = context.0.iter().map(|byte| format!("{byte:02x}")).collect();
-        assert!(name.starts_with(TOPIC_PREFIX));
-        assert!(!name.contains(&hex));
-        assert_eq!(topic(context).hash(), topic(ContextId([0xA5; 32])).hash());
-        assert_ne!(topic(context).hash(), topic(ContextId([0xA6; 32])).hash());
     }
 }

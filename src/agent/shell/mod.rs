@@ -5,6 +5,8 @@
 
 #![allow(clippy::disallowed_methods)] // The shell is where the clock and the RNG are read.
 
+mod sessions;
+
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,25 +18,18 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::budget_report::BudgetReport;
 use super::core::{
-    Core, CoreConfig, Effect, Input, Millis, Reply, RequestId, SessionResult, StreamToken,
-    WriteRequest,
+    Core, CoreConfig, Effect, Input, Millis, Reply, RequestId, StreamToken, WriteRequest,
 };
 use super::guard::{GuardConfig, KeptLedgers, NodeGuard};
-use super::session::{self, Outcome, PreambleError};
 use crate::net::peer_addr::PeerAddr;
 use crate::net::{NetConfig, NetEvent, NetHandle, node};
 use crate::node::client::Request;
 use crate::node::saved_peers::{self, SavedTarget};
 use crate::node::{NodeClient, NodeError, NodeEvent, NodeStatus, PeerAdded, PeerEntry, Reach};
-use crate::protocol::anti_entropy::AntiEntropyError;
-use crate::protocol::guarded::{Route, SharedGuard};
-use crate::protocol::transport::SessionError;
+use crate::protocol::guarded::SharedGuard;
 use crate::state::Store;
-use crate::state::coordinator::CrdtCoordinator;
-use crate::state::fact::{ContextId, DeviceKey, Fact, FactId};
-use crate::state::journal::Journal;
-use crate::state::leakage::{Relationship, Timing};
-use crate::state::sync::{self, JournalCoordinator};
+use crate::state::fact::FactId;
+use sessions::{Granted, Internal};
 
 /// Requests the agent may have queued before callers wait.
 const REQUEST_CAPACITY: usize = 1024;
@@ -69,61 +64,6 @@ enum Waiting {
     Join(oneshot::Sender<Result<(), NodeError>>),
     Write(oneshot::Sender<Result<FactId, NodeError>>),
     SyncNow(oneshot::Sender<usize>),
-}
-
-/// What session tasks tell the shell.
-enum Internal {
-    InitiatorDone {
-        peer: PeerId,
-        context: ContextId,
-        /// Facts the session's journal started with.
-        loaded: usize,
-        outcome: Outcome<sync::Initiator>,
-    },
-    ResponderDone {
-        peer: PeerId,
-        context: ContextId,
-        loaded: usize,
-        outcome: Outcome<sync::Responder>,
-    },
-    /// An admitted stream's preamble: the task waits on `reply` for a responder.
-    Preamble {
-        peer: PeerId,
-        token: StreamToken,
-        preamble: session::Preamble,
-        reply: oneshot::Sender<Granted>,
-    },
-    /// Sent by a [`Ticket`] when it is dropped.
-    Ended(Input),
-}
-
-/// A responder the core granted, with the facts it holds and the peer's device.
-type Granted = (sync::Responder, usize, DeviceKey);
-
-/// Tells the core that a task ended when it is dropped: at the end of the task, and also when
-/// the task panics, so that no place is held for ever.
-struct Ticket {
-    internal: mpsc::UnboundedSender<Internal>,
-    ended: Vec<Input>,
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        for input in self.ended.drain(..) {
-            let _ = self.internal.send(Internal::Ended(input));
-        }
-    }
-}
-
-/// The route of a session with `device` in `context`: a member, messages sent as the
-/// protocol produces them.
-fn route(context: ContextId, device: DeviceKey) -> Route {
-    Route {
-        context,
-        peer: device,
-        relationship: Relationship::Group,
-        timing: Timing::Batched,
-    }
 }
 
 struct Shell {
@@ -473,68 +413,6 @@ impl Shell {
         }
     }
 
-    fn internal(&mut self, message: Internal) {
-        match message {
-            Internal::InitiatorDone {
-                peer,
-                context,
-                loaded,
-                outcome,
-            } => {
-                let (coordinator, report) = outcome.machine.finish();
-                tracing::debug!(
-                    %peer,
-                    ?report,
-                    sent = outcome.bytes_sent,
-                    received = outcome.bytes_received,
-                    "anti-entropy initiated"
-                );
-                self.session_done(peer, context, (coordinator, loaded), &outcome.result);
-            }
-            Internal::ResponderDone {
-                peer,
-                context,
-                loaded,
-                outcome,
-            } => {
-                let (coordinator, _) = outcome.machine.finish();
-                self.session_done(peer, context, (coordinator, loaded), &outcome.result);
-            }
-            Internal::Preamble {
-                peer,
-                token,
-                preamble,
-                reply,
-            } => {
-                self.responders.insert(token, reply);
-                self.input(Input::Preamble {
-                    peer,
-                    token,
-                    preamble,
-                });
-            }
-            Internal::Ended(input) => self.input(input),
-        }
-    }
-
-    /// Stores what a session brought and tells the core how it ended.
-    fn session_done(
-        &mut self,
-        peer: PeerId,
-        context: ContextId,
-        (coordinator, loaded): (JournalCoordinator, usize),
-        result: &Result<(), AntiEntropyError>,
-    ) {
-        let stored = self.persist(coordinator, context, loaded);
-        let result = session_result(&peer, result);
-        self.input(Input::SessionEnded {
-            peer,
-            context,
-            result,
-            stored,
-        });
-    }
-
     fn perform(&mut self, effect: Effect) {
         match effect {
             Effect::Reply { request, reply } => self.reply(request, reply),
@@ -658,207 +536,6 @@ impl Shell {
     fn save_ledgers(&self, ledgers: &KeptLedgers) {
         if let Err(err) = ledgers.save(&self.store) {
             tracing::error!(%err, "saving the budget ledgers");
-        }
-    }
-
-    /// A coordinator over the stored facts of `context`, for one anti-entropy session, and
-    /// how many facts it holds.
-    fn coordinator(&self, context: ContextId) -> Result<(JournalCoordinator, usize), NodeError> {
-        let mut journal = Journal::new();
-        for fact in self.store.journal_facts_of(context)? {
-            journal.insert_checked(fact);
-        }
-        let loaded = journal.len();
-        let device = self.core.device();
-        Ok((CrdtCoordinator::with_cv_state(device, journal), loaded))
-    }
-
-    /// Stores what a session received: the facts of its journal the store lacks. A session
-    /// that received nothing costs no store reads.
-    fn persist(
-        &mut self,
-        coordinator: JournalCoordinator,
-        context: ContextId,
-        loaded: usize,
-    ) -> Vec<FactId> {
-        let journal = coordinator.cv_handler().get_state();
-        if journal.len() <= loaded {
-            return Vec::new();
-        }
-        let fresh: Vec<Fact> = journal
-            .facts_of(context)
-            .filter(|fact| matches!(self.store.journal_fact(&fact.id()), Ok(None)))
-            .cloned()
-            .collect();
-        if fresh.is_empty() {
-            return Vec::new();
-        }
-        let ids: Vec<FactId> = fresh.iter().map(Fact::id).collect();
-        match self.store.ingest_received(fresh, now_ms()) {
-            Ok(report) => {
-                tracing::debug!(accepted = report.accepted, "anti-entropy stored facts");
-                let rejected: Vec<FactId> =
-                    report.rejected_facts.iter().map(|(id, _)| *id).collect();
-                ids.into_iter()
-                    .filter(|id| !rejected.contains(id))
-                    .collect()
-            }
-            Err(err) => {
-                tracing::error!(%err, "storing facts from anti-entropy");
-                Vec::new()
-            }
-        }
-    }
-
-    /// Runs anti-entropy of `context` with `peer` as the initiator, in a task.
-    fn start_sync(&mut self, peer: PeerId, device: DeviceKey, context: ContextId, epoch: u64) {
-        let started = self.coordinator(context).and_then(|(coordinator, loaded)| {
-            sync::Initiator::start(coordinator, context)
-                .map(|started| (started, loaded))
-                .map_err(|err| NodeError::Fact(err.to_string()))
-        });
-        let ((machine, first_turn), loaded) = match started {
-            Ok(started) => started,
-            Err(err) => {
-                tracing::error!(%err, "starting anti-entropy");
-                self.input(Input::OutboundEnded { peer, context });
-                return;
-            }
-        };
-        let net = self.net.clone();
-        let guard = self.guard.clone();
-        let internal = self.internal.clone();
-        // Frees the session's place however the task ends, a panic included.
-        let ticket = Ticket {
-            internal: internal.clone(),
-            ended: vec![Input::OutboundEnded { peer, context }],
-        };
-        tokio::spawn(async move {
-            let _ticket = ticket;
-            let opened = tokio::time::timeout(OPEN_SESSION_TIMEOUT, net.open_session(peer)).await;
-            let unopened = |machine, err: SessionError| Outcome {
-                machine,
-                result: Err(AntiEntropyError::from(err)),
-                bytes_sent: 0,
-                bytes_received: 0,
-            };
-            let outcome = match opened {
-                Ok(Ok(stream)) => {
-                    session::run_initiator(
-                        stream,
-                        guard,
-                        route(context, device),
-                        epoch,
-                        machine,
-                        first_turn,
-                        now_ms(),
-                    )
-                    .await
-                }
-                Ok(Err(err)) => {
-                    tracing::debug!(%err, "opening an anti-entropy session");
-                    unopened(machine, SessionError::Disconnected)
-                }
-                Err(_) => unopened(machine, SessionError::TimedOut),
-            };
-            let _ = internal.send(Internal::InitiatorDone {
-                peer,
-                context,
-                loaded,
-                outcome,
-            });
-        });
-    }
-
-    /// Reads an admitted stream's preamble in a task, and runs the responder the core grants.
-    fn accept_stream(&mut self, token: StreamToken) {
-        let Some((peer, mut stream)) = self.streams.remove(&token) else {
-            return;
-        };
-        let guard = self.guard.clone();
-        let internal = self.internal.clone();
-        let mut ticket = Ticket {
-            internal: internal.clone(),
-            ended: vec![Input::StreamEnded(peer)],
-        };
-        tokio::spawn(async move {
-            let preamble = match session::read_preamble(&mut stream).await {
-                Ok(preamble) => preamble,
-                Err(err) => {
-                    tracing::debug!(%peer, %err, "a session stream without a valid preamble");
-                    let violation = matches!(err, PreambleError::UnknownProtocol(_));
-                    let _ =
-                        internal.send(Internal::Ended(Input::PreambleFailed { peer, violation }));
-                    return;
-                }
-            };
-            let (reply, answer) = oneshot::channel();
-            let context = preamble.context;
-            if internal
-                .send(Internal::Preamble {
-                    peer,
-                    token,
-                    preamble,
-                    reply,
-                })
-                .is_err()
-            {
-                return;
-            }
-            // Refused: the core counted it, and dropped the sender.
-            let Ok((machine, loaded, device)) = answer.await else {
-                return;
-            };
-            // The core counted a responder for the context: the ticket now returns it too.
-            ticket.ended.push(Input::ResponderEnded(context));
-            let outcome =
-                session::run_responder(stream, guard, route(context, device), machine, now_ms())
-                    .await;
-            let _ = internal.send(Internal::ResponderDone {
-                peer,
-                context,
-                loaded,
-                outcome,
-            });
-            drop(ticket);
-        });
-    }
-
-    fn respond(&mut self, token: StreamToken, device: DeviceKey, context: ContextId) {
-        let Some(reply) = self.responders.remove(&token) else {
-            // The task is gone before it could run the responder the core counted.
-            self.input(Input::ResponderEnded(context));
-            return;
-        };
-        match self.coordinator(context) {
-            Ok((coordinator, loaded)) => {
-                if reply
-                    .send((sync::Responder::new(coordinator), loaded, device))
-                    .is_err()
-                {
-                    self.input(Input::ResponderEnded(context));
-                }
-            }
-            Err(err) => {
-                tracing::error!(%err, "loading a context for anti-entropy");
-                self.input(Input::ResponderEnded(context));
-            }
-        }
-    }
-}
-
-/// How a session's result counts; logged here, where the error's text is known.
-fn session_result(peer: &PeerId, result: &Result<(), AntiEntropyError>) -> SessionResult {
-    match result {
-        Ok(()) => SessionResult::Completed,
-        Err(AntiEntropyError::Session(SessionError::Denied(denial))) => {
-            SessionResult::Denied(denial.to_string())
-        }
-        Err(err) => {
-            tracing::debug!(%peer, %err, "anti-entropy failed");
-            SessionResult::Failed {
-                violation: err.is_violation(),
-            }
         }
     }
 }

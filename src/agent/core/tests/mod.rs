@@ -1,0 +1,205 @@
+//! The core's policies, driven with inputs, a fixed clock and a seeded RNG: no runtime, no
+//! sockets, no store. Each test checks the effects the core asks for. One file per policy;
+//! this one holds the driver they share.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admission;
+mod gossip;
+mod redial;
+mod sync;
+mod writes;
+
+use std::collections::HashSet;
+
+use ed25519_dalek::SigningKey;
+use libp2p::gossipsub::MessageId;
+use libp2p::{Multiaddr, PeerId};
+use rand_pcg::Pcg64;
+
+use super::redial::{LOOK_UP_AFTER_ATTEMPTS, REDIAL_JITTER_PERCENT};
+use super::*;
+use crate::agent::guard::{GuardConfig, KeptLedgers, NodeGuard};
+use crate::agent::session::SessionProtocol;
+use crate::state::hlc::Hlc;
+use crate::state::ingest;
+use crate::state::kinds;
+
+/// 2026-01-01, in ms: the clock every test starts at.
+const T0: Millis = 1_767_225_600_000;
+const CONTEXT: ContextId = ContextId([7; 32]);
+const SYNC_MS: Millis = 30_000;
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn peer(seed: u8) -> PeerId {
+    let mut secret = [seed; 32];
+    libp2p::identity::Keypair::ed25519_from_bytes(&mut secret)
+        .unwrap()
+        .public()
+        .to_peer_id()
+}
+
+fn rng() -> Pcg64 {
+    use rand_core::SeedableRng;
+    Pcg64::seed_from_u64(11)
+}
+
+fn guard_config(adjust: impl FnOnce(&mut crate::config::BudgetsConfig)) -> GuardConfig {
+    let mut budgets = crate::config::defaults().unwrap().config.budgets;
+    adjust(&mut budgets);
+    GuardConfig::from_config(&budgets)
+}
+
+fn empty_ledgers(config: &GuardConfig) -> KeptLedgers {
+    let (policy, default_limit) = NodeGuard::receive_settings(config);
+    KeptLedgers {
+        budgets: Default::default(),
+        leakage: crate::state::leakage::LeakageLedger::new(config.leakage.clone()),
+        received: crate::state::receive_budget::ReceiveLedger::new(policy, default_limit),
+    }
+}
+
+/// A test node: the core and the clock and RNG it is driven with.
+struct Driver {
+    core: Core,
+    now: Millis,
+    rng: Pcg64,
+    /// What the core asked for when it was built.
+    startup: Vec<Effect>,
+}
+
+impl Driver {
+    fn new(joined: Vec<ContextId>, saved: Vec<PeerAddr>) -> Self {
+        Self::with_guard(joined, saved, guard_config(|_| {}))
+    }
+
+    fn with_guard(joined: Vec<ContextId>, saved: Vec<PeerAddr>, config: GuardConfig) -> Self {
+        let mut rng = rng();
+        let ledgers = empty_ledgers(&config);
+        let core = Core::new(
+            CoreConfig {
+                local_peer: peer(1),
+                signing_key: key(1),
+                guard: NodeGuard::new(config, ledgers, T0),
+                sync_interval_ms: SYNC_MS,
+                joined,
+                saved,
+                known: Vec::new(),
+            },
+            T0,
+            &mut rng,
+        );
+        let mut driver = Self {
+            core,
+            now: T0,
+            rng,
+            startup: Vec::new(),
+        };
+        driver.startup = driver.effects();
+        driver
+    }
+
+    fn handle(&mut self, input: Input) -> Vec<Effect> {
+        self.core.handle(input, self.now, &mut self.rng);
+        self.effects()
+    }
+
+    fn effects(&mut self) -> Vec<Effect> {
+        std::iter::from_fn(|| self.core.poll_effect()).collect()
+    }
+
+    /// Moves the clock to `at` and ticks.
+    fn tick_at(&mut self, at: Millis) -> Vec<Effect> {
+        self.now = at;
+        self.handle(Input::Tick)
+    }
+
+    /// Connects `peers` and has each subscribe to `context`.
+    fn members(&mut self, peers: &[PeerId], context: ContextId) -> Vec<Effect> {
+        let mut effects = self.handle(Input::Connected(peers.to_vec()));
+        for peer in peers {
+            effects.extend(self.handle(Input::Subscribed {
+                peer: *peer,
+                context,
+            }));
+        }
+        effects
+    }
+}
+
+fn accepted(effects: &[Effect]) -> usize {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::AcceptStream(_)))
+        .count()
+}
+
+fn refused(effects: &[Effect]) -> usize {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::RefuseStream(_)))
+        .count()
+}
+
+fn signed(
+    key: &SigningKey,
+    context: ContextId,
+    ms: Millis,
+    text: &str,
+) -> crate::state::fact::Fact {
+    crate::state::fact::Fact::sign(
+        key,
+        context,
+        Hlc::new(ms, 0).unwrap(),
+        kinds::MESSAGE,
+        text.as_bytes().to_vec(),
+    )
+    .unwrap()
+}
+
+fn gossip(source: PeerId, context: ContextId, data: Vec<u8>, n: u8) -> GossipMessage {
+    GossipMessage {
+        id: MessageId::new(&[n]),
+        source,
+        context,
+        data,
+    }
+}
+
+fn verdicts(effects: &[Effect]) -> Vec<GossipVerdict> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::GossipVerdict { verdict, .. } => Some(*verdict),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What the store would report for `facts` checked at `now`: the real checks.
+fn store_report(facts: &[crate::state::fact::Fact], now: Millis) -> IngestReport {
+    let mut report = IngestReport::default();
+    for (fact, outcome) in facts.iter().zip(ingest::check_batch(facts, now)) {
+        match outcome {
+            Ok(()) => report.accepted += 1,
+            Err(reason) => report.reject_fact(fact.id(), &reason),
+        }
+    }
+    report
+}
+
+/// Takes the facts of the one `IngestGossip` among `effects`.
+fn ingest_batch(effects: &[Effect]) -> (BatchId, Vec<crate::state::fact::Fact>) {
+    let found: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::IngestGossip { batch, facts } => Some((*batch, facts.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{effects:?}");
+    found.into_iter().next().unwrap()
+}
