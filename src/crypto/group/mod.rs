@@ -147,10 +147,10 @@ impl Group {
         signing_key: SignaturePrivateKey,
         leaf_private_key: HpkePrivateKey,
         path_secrets: BTreeMap<NodeIndex, Secret>,
-        secrets: EpochSecrets,
+        mut secrets: EpochSecrets,
         interim_transcript_hash: Vec<u8>,
     ) -> Self {
-        let secret_tree = SecretTree::new(&secrets.encryption_secret, tree.size());
+        let secret_tree = seed_secret_tree(&mut secrets, tree.size());
         Self {
             context,
             tree,
@@ -167,9 +167,10 @@ impl Group {
     /// Replaces the epoch state; called only once everything has verified.
     /// The tree must already be the new epoch's (staged and committed).
     fn enter_epoch(&mut self, next: create_commit::NextEpoch) {
-        self.secret_tree = SecretTree::new(&next.entry.epoch.encryption_secret, self.tree.size());
+        let mut secrets = next.entry.epoch;
+        self.secret_tree = seed_secret_tree(&mut secrets, self.tree.size());
         self.context = next.context;
-        self.secrets = next.entry.epoch;
+        self.secrets = secrets;
         self.interim_transcript_hash = next.interim_transcript_hash;
     }
 
@@ -272,6 +273,16 @@ impl Group {
             .leaf(self.own_leaf)
             .ok_or(GroupError::NotAMember(self.own_leaf.0))
     }
+}
+
+/// Moves the epoch's encryption secret into a new secret tree. The epoch
+/// secrets keep only a zero placeholder (of the stored format's length):
+/// a kept copy would let anyone holding the state re-derive every message
+/// key of the epoch, the used ones included (RFC 9420 §9.2).
+fn seed_secret_tree(secrets: &mut EpochSecrets, size: super::tree_math::TreeSize) -> SecretTree {
+    let encryption_secret =
+        std::mem::replace(&mut secrets.encryption_secret, Secret::zero(HASH_LENGTH));
+    SecretTree::new(&encryption_secret, size)
 }
 
 /// The private key of `node`, if the member at `own_leaf` holds it. A free
