@@ -539,3 +539,4 @@ fn group_state_can_move_between_tasks() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Group>();
 }
+mod compromise;
