@@ -23,13 +23,16 @@ trap 'exit 130' INT TERM
 tree="$scratch/tree"
 log="$scratch/test.log"
 
-# A fresh copy of the tracked and untracked (not ignored) files.
+# A fresh copy of the tracked and untracked (not ignored) files. Every file
+# gets a new modification time (tar -m): cargo decides what to rebuild from
+# times, and a file restored with its old time after a mutated build would
+# leave the mutated binary in place.
 fresh_copy() {
     rm -rf "$tree"
     mkdir -p "$tree"
     (cd "$repo" && git ls-files -z --cached --others --exclude-standard) |
         (cd "$repo" && tar --null --ignore-failed-read -T - -cf - 2>/dev/null) |
-        tar -xf - -C "$tree"
+        tar -m -xf - -C "$tree"
 }
 
 # Runs the property tests in the scratch copy; 0 when they pass, 1 when a
