@@ -5,6 +5,8 @@
 //! allocation, so a hostile peer cannot make us reserve gigabytes with a
 //! four-byte header. Decoding never panics: every failure is a [`DecodeError`].
 
+use zeroize::Zeroize;
+
 use super::error::{DecodeError, EncodeError};
 
 /// Largest value a variable-length integer can carry (30 bits).
@@ -36,10 +38,25 @@ pub const fn varint_size(length: usize) -> usize {
     }
 }
 
+/// Smallest buffer a [`Writer`] allocates once something is written.
+const MIN_WRITER_CAPACITY: usize = 64;
+
 /// Serializes values into a growing byte buffer.
+///
+/// The buffer may hold secrets (exported group state, message plaintexts), so
+/// it is wiped wherever its bytes are left behind: when it grows (the old
+/// allocation is zeroed before it is freed, which `Vec`'s own reallocation
+/// would not do) and when the writer is dropped. [`Writer::into_bytes`] hands
+/// the bytes over whole; wiping them is then the receiver's business.
 #[derive(Debug, Default)]
 pub struct Writer {
     bytes: Vec<u8>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
 }
 
 impl Writer {
@@ -49,10 +66,18 @@ impl Writer {
         Self::default()
     }
 
+    /// An empty writer that holds `capacity` bytes before it has to grow.
+    #[must_use]
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(capacity),
+        }
+    }
+
     /// The encoded bytes.
     #[must_use]
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        core::mem::take(&mut self.bytes)
     }
 
     /// The bytes written so far.
@@ -61,29 +86,56 @@ impl Writer {
         &self.bytes
     }
 
+    /// Moves the bytes into a larger allocation if `additional` more do not
+    /// fit, wiping the one left behind.
+    fn reserve(&mut self, additional: usize) {
+        let needed = self.bytes.len().saturating_add(additional);
+        if needed <= self.bytes.capacity() {
+            return;
+        }
+        let capacity = needed
+            .max(self.bytes.capacity().saturating_mul(2))
+            .max(MIN_WRITER_CAPACITY);
+        let mut grown = Vec::with_capacity(capacity);
+        grown.extend_from_slice(&self.bytes);
+        let mut left_behind = core::mem::replace(&mut self.bytes, grown);
+        left_behind.zeroize();
+    }
+
+    fn append(&mut self, bytes: &[u8]) {
+        self.reserve(bytes.len());
+        self.bytes.extend_from_slice(bytes);
+    }
+
     /// Appends a `uint8`.
     pub fn write_u8(&mut self, value: u8) {
-        self.bytes.push(value);
+        self.append(&[value]);
     }
 
     /// Appends a big-endian `uint16`.
     pub fn write_u16(&mut self, value: u16) {
-        self.bytes.extend_from_slice(&value.to_be_bytes());
+        self.append(&value.to_be_bytes());
     }
 
     /// Appends a big-endian `uint32`.
     pub fn write_u32(&mut self, value: u32) {
-        self.bytes.extend_from_slice(&value.to_be_bytes());
+        self.append(&value.to_be_bytes());
     }
 
     /// Appends a big-endian `uint64`.
     pub fn write_u64(&mut self, value: u64) {
-        self.bytes.extend_from_slice(&value.to_be_bytes());
+        self.append(&value.to_be_bytes());
     }
 
     /// Appends raw bytes with no length header (fixed-size `opaque[N]`).
     pub fn write_fixed(&mut self, bytes: &[u8]) {
-        self.bytes.extend_from_slice(bytes);
+        self.append(bytes);
+    }
+
+    /// Appends `count` zero bytes (padding).
+    pub fn write_zeros(&mut self, count: usize) {
+        self.reserve(count);
+        self.bytes.resize(self.bytes.len().saturating_add(count), 0);
     }
 
     /// Appends a variable-length integer in its shortest form.
