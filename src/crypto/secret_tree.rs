@@ -496,7 +496,7 @@ impl SecretTree {
         let node_secrets = reader
             .read_vector(|items| {
                 let node = NodeIndex(items.read_u32()?);
-                let secret = Secret::from_slice(items.read_opaque_capped(HASH_LENGTH)?);
+                let secret = read_exact_secret(items, HASH_LENGTH, "secret tree node secret")?;
                 Ok((node, secret))
             })?
             .into_iter()
@@ -549,7 +549,7 @@ impl HashRatchet {
     }
 
     fn decode_state(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let secret = Secret::from_slice(reader.read_opaque_capped(HASH_LENGTH)?);
+        let secret = read_exact_secret(reader, HASH_LENGTH, "ratchet secret")?;
         let next_generation = reader.read_u32()?;
         let open = match reader.read_u8()? {
             0 => false,
@@ -563,13 +563,25 @@ impl HashRatchet {
         let skipped = reader.read_vector(|items| {
             Ok(MessageKey {
                 generation: items.read_u32()?,
-                key: Secret::from_slice(items.read_opaque_capped(AEAD_KEY_LENGTH)?),
-                nonce: Secret::from_slice(items.read_opaque_capped(AEAD_NONCE_LENGTH)?),
+                key: read_exact_secret(items, AEAD_KEY_LENGTH, "skipped key")?,
+                nonce: read_exact_secret(items, AEAD_NONCE_LENGTH, "skipped nonce")?,
             })
         })?;
         if skipped.len() > OUT_OF_ORDER_WINDOW as usize {
             return Err(DecodeError::TooManyItems {
                 cap: OUT_OF_ORDER_WINDOW as usize,
+            });
+        }
+        // Written in increasing order, and only for generations already passed.
+        let ordered = skipped
+            .windows(2)
+            .all(|pair| pair[0].generation < pair[1].generation);
+        let passed = skipped
+            .iter()
+            .all(|key| key.generation < next_generation || !open);
+        if !ordered || !passed {
+            return Err(DecodeError::UnexpectedValue {
+                field: "skipped key generation",
             });
         }
         Ok(Self {
@@ -582,6 +594,21 @@ impl HashRatchet {
             open,
         })
     }
+}
+
+/// Reads `opaque secret<V>` that must be exactly `length` bytes: a stored
+/// secret of another length is damage, and a short one would weaken every
+/// key derived from it.
+pub(crate) fn read_exact_secret(
+    reader: &mut Reader<'_>,
+    length: usize,
+    field: &'static str,
+) -> Result<Secret, DecodeError> {
+    let bytes = reader.read_opaque_capped(length)?;
+    if bytes.len() != length {
+        return Err(DecodeError::UnexpectedValue { field });
+    }
+    Ok(Secret::from_slice(bytes))
 }
 
 #[cfg(test)]
@@ -772,5 +799,69 @@ mod tests {
             tree.key_for_generation(LeafIndex(4), APP, 0),
             Err(CryptoError::IndexOutOfRange { .. })
         ));
+    }
+
+    /// A 4-leaf tree state holding only `leaf`'s two ratchets, each with a
+    /// `secret_length`-byte secret and the given skipped generations.
+    fn one_ratchet_state(
+        leaf: u32,
+        secret_length: usize,
+        next_generation: u32,
+        skipped: &[u32],
+    ) -> Vec<u8> {
+        let mut writer = Writer::new();
+        writer.write_u32(4);
+        writer.write_vector(|_| Ok(())).unwrap();
+        writer
+            .write_vector(|items| {
+                items.write_u32(leaf);
+                for _ in 0..2 {
+                    items.write_opaque(&vec![1; secret_length])?;
+                    items.write_u32(next_generation);
+                    items.write_u8(1);
+                    items.write_vector(|keys| {
+                        skipped.iter().try_for_each(|generation| {
+                            keys.write_u32(*generation);
+                            keys.write_opaque(&[2; AEAD_KEY_LENGTH])?;
+                            keys.write_opaque(&[3; AEAD_NONCE_LENGTH])
+                        })
+                    })?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        writer.into_bytes()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<SecretTree, CryptoError> {
+        SecretTree::decode_state(&mut Reader::new(bytes))
+    }
+
+    #[test]
+    fn damaged_states_are_refused() {
+        let unexpected = |field| Err(CryptoError::Decode(DecodeError::UnexpectedValue { field }));
+        let mut restored = decode(&one_ratchet_state(0, HASH_LENGTH, 5, &[1, 3])).unwrap();
+        assert!(restored.key_for_generation(ALICE, APP, 3).is_ok());
+        assert_eq!(
+            decode(&one_ratchet_state(0, HASH_LENGTH - 1, 5, &[1, 3])).map(|tree| tree.size()),
+            unexpected("ratchet secret")
+        );
+        for skipped in [&[3, 1][..], &[1, 1], &[5]] {
+            assert_eq!(
+                decode(&one_ratchet_state(0, HASH_LENGTH, 5, skipped)).map(|tree| tree.size()),
+                unexpected("skipped key generation")
+            );
+        }
+        assert_eq!(
+            decode(&one_ratchet_state(4, HASH_LENGTH, 5, &[])).map(|tree| tree.size()),
+            Err(CryptoError::InvalidTree(
+                "secret tree leaf outside the tree"
+            ))
+        );
+        let short_root = SecretTree::new(&Secret::from_slice(&[7; 16]), TreeSize::new(4).unwrap());
+        assert_eq!(
+            decode(&state_bytes(&short_root)).map(|tree| tree.size()),
+            unexpected("secret tree node secret")
+        );
     }
 }
