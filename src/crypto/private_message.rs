@@ -172,7 +172,7 @@ pub fn protect(
     let key = secret_tree.next_sending_key(leaf, ratchet_kind(framed.content_type))?;
 
     // Padded inside the writer, which wipes what its growth leaves behind.
-    let mut plaintext = Writer::new();
+    let mut plaintext = Writer::for_secrets();
     plaintext.write_fixed(&framed.body);
     content.auth.encode(&mut plaintext)?;
     let unpadded = plaintext.as_bytes().len();

@@ -23,7 +23,7 @@ impl Group {
     /// Serializes the complete state, secrets included. Whoever holds the
     /// bytes can read the group until the next commit: store them sealed.
     pub fn export_state(&self) -> Result<Secret, GroupError> {
-        let mut writer = Writer::new();
+        let mut writer = Writer::for_secrets();
         writer.write_u8(STATE_FORMAT_VERSION);
         self.context.encode(&mut writer)?;
         writer.write_opaque(&self.tree.to_tls_bytes()?)?;
