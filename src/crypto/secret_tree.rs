@@ -53,7 +53,8 @@ pub enum RatchetKind {
 }
 
 /// An AEAD key and nonce for one generation of one ratchet. Not `Clone`:
-/// each key is consumed exactly once.
+/// each key is consumed exactly once (staging copies a kept key, and the
+/// copy dies with the stage).
 #[derive(Debug)]
 pub struct MessageKey {
     generation: u32,
@@ -352,9 +353,9 @@ impl SecretTree {
         })
     }
 
-    /// Deletes a staged key once its message has verified, storing the keys
-    /// it skipped over. Fails, changing nothing, if another key consumed
-    /// since made the stage stale.
+    /// Deletes a key staged from this tree once its message has verified,
+    /// storing the keys it skipped over. Fails, changing nothing, if another
+    /// key consumed since made the stage stale.
     pub fn consume(&mut self, staged: StagedKey) -> Result<(), CryptoError> {
         self.leaf_ratchets(staged.leaf)?
             .get_mut(staged.kind)
