@@ -5,6 +5,8 @@
 //! allocation, so a hostile peer cannot make us reserve gigabytes with a
 //! four-byte header. Decoding never panics: every failure is a [`DecodeError`].
 
+use zeroize::Zeroize;
+
 use super::error::{DecodeError, EncodeError};
 
 /// Largest value a variable-length integer can carry (30 bits).
@@ -36,10 +38,30 @@ pub const fn varint_size(length: usize) -> usize {
     }
 }
 
+/// Smallest buffer a wiping [`Writer`] allocates once something is written.
+const MIN_WRITER_CAPACITY: usize = 64;
+
 /// Serializes values into a growing byte buffer.
+///
+/// A writer made with [`Writer::for_secrets`] (exported state, message
+/// plaintexts) wipes its bytes wherever they are left behind: when the
+/// buffer grows (the old allocation is zeroed before it is freed, which
+/// `Vec`'s own reallocation would not do), in the buffers of nested vectors,
+/// and when the writer is dropped. [`Writer::into_bytes`] hands the bytes
+/// over whole; wiping them is then the receiver's business. Other writers
+/// skip the wiping, which would cost every message a few percent.
 #[derive(Debug, Default)]
 pub struct Writer {
     bytes: Vec<u8>,
+    wipe: bool,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if self.wipe {
+            self.bytes.zeroize();
+        }
+    }
 }
 
 impl Writer {
@@ -49,10 +71,20 @@ impl Writer {
         Self::default()
     }
 
+    /// An empty writer for content that includes secrets: no copy of its
+    /// bytes is left unwiped.
+    #[must_use]
+    pub fn for_secrets() -> Self {
+        Self {
+            bytes: Vec::new(),
+            wipe: true,
+        }
+    }
+
     /// The encoded bytes.
     #[must_use]
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        core::mem::take(&mut self.bytes)
     }
 
     /// The bytes written so far.
@@ -61,29 +93,56 @@ impl Writer {
         &self.bytes
     }
 
+    /// Makes room for `additional` more bytes; a wiping writer moves into a
+    /// larger allocation itself and zeroes the one it leaves.
+    fn reserve(&mut self, additional: usize) {
+        let needed = self.bytes.len().saturating_add(additional);
+        if !self.wipe || needed <= self.bytes.capacity() {
+            return;
+        }
+        let capacity = needed
+            .max(self.bytes.capacity().saturating_mul(2))
+            .max(MIN_WRITER_CAPACITY);
+        let mut grown = Vec::with_capacity(capacity);
+        grown.extend_from_slice(&self.bytes);
+        let mut left_behind = core::mem::replace(&mut self.bytes, grown);
+        left_behind.zeroize();
+    }
+
+    fn append(&mut self, bytes: &[u8]) {
+        self.reserve(bytes.len());
+        self.bytes.extend_from_slice(bytes);
+    }
+
     /// Appends a `uint8`.
     pub fn write_u8(&mut self, value: u8) {
-        self.bytes.push(value);
+        self.append(&[value]);
     }
 
     /// Appends a big-endian `uint16`.
     pub fn write_u16(&mut self, value: u16) {
-        self.bytes.extend_from_slice(&value.to_be_bytes());
+        self.append(&value.to_be_bytes());
     }
 
     /// Appends a big-endian `uint32`.
     pub fn write_u32(&mut self, value: u32) {
-        self.bytes.extend_from_slice(&value.to_be_bytes());
+        self.append(&value.to_be_bytes());
     }
 
     /// Appends a big-endian `uint64`.
     pub fn write_u64(&mut self, value: u64) {
-        self.bytes.extend_from_slice(&value.to_be_bytes());
+        self.append(&value.to_be_bytes());
     }
 
     /// Appends raw bytes with no length header (fixed-size `opaque[N]`).
     pub fn write_fixed(&mut self, bytes: &[u8]) {
-        self.bytes.extend_from_slice(bytes);
+        self.append(bytes);
+    }
+
+    /// Appends `count` zero bytes (padding).
+    pub fn write_zeros(&mut self, count: usize) {
+        self.reserve(count);
+        self.bytes.resize(self.bytes.len().saturating_add(count), 0);
     }
 
     /// Appends a variable-length integer in its shortest form.
@@ -119,7 +178,10 @@ impl Writer {
         &mut self,
         write_items: impl FnOnce(&mut Writer) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
-        let mut content = Writer::new();
+        let mut content = Writer {
+            bytes: Vec::new(),
+            wipe: self.wipe,
+        };
         write_items(&mut content)?;
         self.write_opaque(&content.bytes)
     }
@@ -485,5 +547,27 @@ mod tests {
         let mut reader = Reader::new(&[1, 2, 3]);
         assert_eq!(reader.read_u8(), Ok(1));
         assert_eq!(reader.finish(), Err(DecodeError::TrailingBytes(2)));
+    }
+
+    #[test]
+    fn a_wiping_writer_writes_the_same_bytes() {
+        let fill = |writer: &mut Writer| {
+            for round in 0..300u32 {
+                writer.write_u8(round as u8);
+                writer.write_u64(u64::from(round) << 20);
+                writer.write_zeros(round as usize % 7);
+                writer
+                    .write_vector(|items| {
+                        items.write_u32(round);
+                        items.write_opaque(&vec![round as u8; round as usize])
+                    })
+                    .unwrap();
+            }
+        };
+        let (mut plain, mut wiping) = (Writer::new(), Writer::for_secrets());
+        fill(&mut plain);
+        fill(&mut wiping);
+        assert!(wiping.as_bytes().len() > 40_000);
+        assert_eq!(wiping.into_bytes(), plain.into_bytes());
     }
 }

@@ -15,7 +15,7 @@ use super::framing::{
 };
 use super::group_context::MAX_GROUP_ID_BYTES;
 use super::secret::Secret;
-use super::secret_tree::{RatchetKind, SecretTree};
+use super::secret_tree::{RatchetKind, SecretTree, StagedKey};
 use super::sender_data::sender_data_key;
 use super::tree_math::LeafIndex;
 
@@ -171,12 +171,13 @@ pub fn protect(
     }
     let key = secret_tree.next_sending_key(leaf, ratchet_kind(framed.content_type))?;
 
-    let mut plaintext = Writer::new();
+    // Padded inside the writer, which wipes what its growth leaves behind.
+    let mut plaintext = Writer::for_secrets();
     plaintext.write_fixed(&framed.body);
     content.auth.encode(&mut plaintext)?;
     let unpadded = plaintext.as_bytes().len();
-    let mut plaintext = Zeroizing::new(plaintext.into_bytes());
-    plaintext.resize(padded_length(unpadded), 0);
+    plaintext.write_zeros(padded_length(unpadded).saturating_sub(unpadded));
+    let plaintext = Zeroizing::new(plaintext.into_bytes());
 
     let aad = private_content_aad(
         &framed.group_id,
@@ -212,18 +213,48 @@ pub fn protect(
     })
 }
 
-/// Decrypts a PrivateMessage. The caller must still check group and epoch
-/// against its state and verify the signature
-/// ([`AuthenticatedContent::verify`]) with the sender's key.
+/// Decrypts a PrivateMessage and runs `verify` on its content (the caller
+/// checks the signature with the sender's key, and whatever else makes the
+/// message acceptable). The message key is consumed, and keys skipped on the
+/// way stored, only if decryption and `verify` both succeed: a failed
+/// message, even one a member encrypted correctly under another member's
+/// key, leaves the secret tree as it was.
 ///
-/// The message key is consumed only once the content has authenticated; a
-/// forged ciphertext leaves it available for the genuine message.
+/// The caller must still check group and epoch against its state.
+pub fn unprotect_verified<E: From<CryptoError>>(
+    message: &PrivateMessage,
+    secret_tree: &mut SecretTree,
+    sender_data_secret: &Secret,
+    skipper: &impl BodySkipper,
+    verify: impl FnOnce(&AuthenticatedContent) -> Result<(), E>,
+) -> Result<AuthenticatedContent, E> {
+    let (content, staged_key) = open(message, secret_tree, sender_data_secret, skipper)?;
+    verify(&content)?;
+    secret_tree.consume(staged_key)?;
+    Ok(content)
+}
+
+/// Decrypts a PrivateMessage and consumes its key without any further check:
+/// for known-answer tests only. A member receiving from the group uses
+/// [`unprotect_verified`], so that a forged signature cannot burn a key.
 pub fn unprotect(
     message: &PrivateMessage,
     secret_tree: &mut SecretTree,
     sender_data_secret: &Secret,
     skipper: &impl BodySkipper,
 ) -> Result<AuthenticatedContent, CryptoError> {
+    unprotect_verified(message, secret_tree, sender_data_secret, skipper, |_| {
+        Ok::<(), CryptoError>(())
+    })
+}
+
+/// Decrypts a PrivateMessage with a staged key, changing nothing.
+fn open(
+    message: &PrivateMessage,
+    secret_tree: &SecretTree,
+    sender_data_secret: &Secret,
+    skipper: &impl BodySkipper,
+) -> Result<(AuthenticatedContent, StagedKey), CryptoError> {
     let sender_key = sender_data_key(sender_data_secret, &message.ciphertext)?;
     let sender_data = Zeroizing::new(aead::open(
         sender_key.key.as_bytes(),
@@ -237,28 +268,20 @@ pub fn unprotect(
     let reuse_guard: [u8; REUSE_GUARD_LENGTH] = reader.read_array()?;
     reader.finish()?;
 
-    let kind = ratchet_kind(message.content_type);
-    let key = secret_tree.key_for_generation(leaf, kind, generation)?;
+    let staged_key = secret_tree.stage_key(leaf, ratchet_kind(message.content_type), generation)?;
+    let key = staged_key.key();
     let aad = private_content_aad(
         &message.group_id,
         message.epoch,
         message.content_type,
         &message.authenticated_data,
     )?;
-    let opened = aead::open(
+    let plaintext = Zeroizing::new(aead::open(
         key.key(),
         &guarded_nonce(key.nonce(), &reuse_guard),
         &aad,
         &message.ciphertext,
-    );
-    let plaintext = match opened {
-        Ok(plaintext) => Zeroizing::new(plaintext),
-        Err(error) => {
-            // Not authentic: keep the key for the genuine message.
-            secret_tree.return_unused_key(leaf, kind, key)?;
-            return Err(error);
-        }
-    };
+    )?);
 
     let mut reader = Reader::new(&plaintext);
     let body = read_body(&mut reader, message.content_type, skipper)?;
@@ -271,7 +294,7 @@ pub fn unprotect(
     {
         return Err(DecodeError::UnexpectedValue { field: "padding" }.into());
     }
-    Ok(AuthenticatedContent {
+    let content = AuthenticatedContent {
         wire_format: WireFormat::PrivateMessage,
         content: FramedContent {
             group_id: message.group_id.clone(),
@@ -282,7 +305,8 @@ pub fn unprotect(
             body,
         },
         auth,
-    })
+    };
+    Ok((content, staged_key))
 }
 
 #[cfg(test)]

@@ -4,14 +4,20 @@
 //! Forward secrecy rests on deleting what has been used: a tree node's secret
 //! is dropped once its children are derived, a leaf's once its ratchets
 //! exist, a ratchet secret once the next one is derived, and a message key
-//! as soon as it is handed out. Keys skipped by out-of-order delivery are
-//! kept for at most [`OUT_OF_ORDER_WINDOW`] generations.
+//! as soon as its message is accepted. Keys skipped by out-of-order delivery
+//! are kept for at most [`OUT_OF_ORDER_WINDOW`] generations.
+//!
+//! A receiver first stages a key ([`SecretTree::stage_key`]), which derives
+//! it without changing the tree, and consumes it
+//! ([`SecretTree::consume`]) only once the whole message has verified. A
+//! forged message, even one a member encrypted correctly under another
+//! member's key, therefore neither burns a genuine key nor fills the
+//! skipped-key store.
 
 use std::collections::BTreeMap;
 
 use super::cipher_suite::{AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, HASH_LENGTH};
-use super::codec::{Reader, Writer};
-use super::error::{CryptoError, DecodeError, EncodeError};
+use super::error::CryptoError;
 use super::primitives::{derive_tree_secret, expand_with_label};
 use super::secret::Secret;
 use super::tree_math::{LeafIndex, NodeIndex, TreeSize};
@@ -21,6 +27,10 @@ use super::tree_math::{LeafIndex, NodeIndex, TreeSize};
 /// generation a message may be. Bounds both memory and the work a forged
 /// generation number can trigger.
 pub const OUT_OF_ORDER_WINDOW: u32 = 1_000;
+
+mod stored_state;
+
+pub(crate) use stored_state::read_exact_secret;
 
 mod label {
     pub const TREE: &[u8] = b"tree";
@@ -43,7 +53,8 @@ pub enum RatchetKind {
 }
 
 /// An AEAD key and nonce for one generation of one ratchet. Not `Clone`:
-/// each key is handed out exactly once.
+/// each key is consumed exactly once (staging copies a kept key, and the
+/// copy dies with the stage).
 #[derive(Debug)]
 pub struct MessageKey {
     generation: u32,
@@ -69,6 +80,56 @@ impl MessageKey {
     pub fn nonce(&self) -> &[u8] {
         self.nonce.as_bytes()
     }
+
+    fn duplicate(&self) -> Self {
+        Self {
+            generation: self.generation,
+            key: self.key.duplicate(),
+            nonce: self.nonce.duplicate(),
+        }
+    }
+}
+
+/// A receiver's key for one message, derived without changing the tree.
+/// Passing it to [`SecretTree::consume`] deletes the key (and moves the
+/// ratchet past it); dropping it leaves the tree as it was.
+#[derive(Debug)]
+pub struct StagedKey {
+    leaf: LeafIndex,
+    kind: RatchetKind,
+    key: MessageKey,
+    change: RatchetChange,
+}
+
+impl StagedKey {
+    /// The message key.
+    #[must_use]
+    pub fn key(&self) -> &MessageKey {
+        &self.key
+    }
+}
+
+/// What consuming a staged key does to its ratchet.
+#[derive(Debug)]
+enum RatchetChange {
+    /// The key was kept from an earlier skip: delete it.
+    TakeSkipped,
+    /// The key lies at or ahead of the ratchet: move the ratchet past it.
+    Advance(RatchetAdvance),
+}
+
+/// A ratchet's state after moving past a staged generation.
+#[derive(Debug)]
+struct RatchetAdvance {
+    /// `next_generation` the ratchet had when the key was staged; consuming
+    /// refuses a stage made stale by another consumption.
+    from_generation: u32,
+    /// Keys of the generations passed over that stay within the window.
+    skipped: Vec<MessageKey>,
+    /// Ratchet secret of the generation after the staged one.
+    secret: Secret,
+    /// `None` when the staged generation was the last one.
+    next_generation: Option<u32>,
 }
 
 /// One hash ratchet: `secret[j+1] = DeriveTreeSecret(secret[j], "secret", j, Nh)`.
@@ -95,23 +156,12 @@ impl HashRatchet {
     }
 
     fn current_key(&self) -> Result<MessageKey, CryptoError> {
-        let generation = self.next_generation;
-        let secret = self.secret.as_bytes();
-        Ok(MessageKey {
-            generation,
-            key: derive_tree_secret(secret, label::KEY, generation, AEAD_KEY_LENGTH)?,
-            nonce: derive_tree_secret(secret, label::NONCE, generation, AEAD_NONCE_LENGTH)?,
-        })
+        key_at(&self.secret, self.next_generation)
     }
 
     /// Replaces the secret by the next one; the old one is wiped on drop.
     fn advance(&mut self) -> Result<(), CryptoError> {
-        self.secret = derive_tree_secret(
-            self.secret.as_bytes(),
-            label::SECRET,
-            self.next_generation,
-            HASH_LENGTH,
-        )?;
+        self.secret = next_ratchet_secret(&self.secret, self.next_generation)?;
         match self.next_generation.checked_add(1) {
             Some(next) => self.next_generation = next,
             None => self.open = false,
@@ -135,13 +185,15 @@ impl HashRatchet {
         Ok(key)
     }
 
-    /// The key for `generation`, for a receiver. Each key is returned once.
-    fn key_for_generation(&mut self, generation: u32) -> Result<MessageKey, CryptoError> {
+    /// The key for `generation`, for a receiver, and the change that
+    /// consuming it makes; the ratchet itself is left untouched.
+    fn stage(&self, generation: u32) -> Result<(MessageKey, RatchetChange), CryptoError> {
         if generation < self.next_generation || !self.open {
-            return self
+            let kept = self
                 .skipped
-                .remove(&generation)
-                .ok_or(CryptoError::KeyUnavailable { generation });
+                .get(&generation)
+                .ok_or(CryptoError::KeyUnavailable { generation })?;
+            return Ok((kept.duplicate(), RatchetChange::TakeSkipped));
         }
         if generation - self.next_generation > OUT_OF_ORDER_WINDOW {
             return Err(CryptoError::GenerationTooFarAhead {
@@ -149,18 +201,71 @@ impl HashRatchet {
                 current: self.next_generation,
             });
         }
-        while self.next_generation < generation {
-            let skipped = self.current_key()?;
-            self.skipped.insert(skipped.generation, skipped);
-            self.advance()?;
+        let oldest_kept = oldest_kept_generation(generation);
+        let mut skipped = Vec::new();
+        let mut passed: Option<Secret> = None;
+        for skipped_generation in self.next_generation..generation {
+            let secret = passed.as_ref().unwrap_or(&self.secret);
+            if skipped_generation >= oldest_kept {
+                skipped.push(key_at(secret, skipped_generation)?);
+            }
+            passed = Some(next_ratchet_secret(secret, skipped_generation)?);
         }
-        let key = self.current_key()?;
-        self.advance()?;
-        // Forget skipped keys that fell out of the window behind `generation`.
-        let oldest_kept = generation.saturating_sub(OUT_OF_ORDER_WINDOW - 1);
-        self.skipped = self.skipped.split_off(&oldest_kept);
-        Ok(key)
+        let secret = passed.as_ref().unwrap_or(&self.secret);
+        let key = key_at(secret, generation)?;
+        let advance = RatchetAdvance {
+            from_generation: self.next_generation,
+            skipped,
+            secret: next_ratchet_secret(secret, generation)?,
+            next_generation: generation.checked_add(1),
+        };
+        Ok((key, RatchetChange::Advance(advance)))
     }
+
+    /// Applies a change made by [`HashRatchet::stage`] on this same state.
+    fn apply(&mut self, generation: u32, change: RatchetChange) -> Result<(), CryptoError> {
+        let stale = CryptoError::KeyUnavailable { generation };
+        match change {
+            RatchetChange::TakeSkipped => {
+                self.skipped.remove(&generation).ok_or(stale)?;
+            }
+            RatchetChange::Advance(advance) => {
+                if !self.open || self.next_generation != advance.from_generation {
+                    return Err(stale);
+                }
+                self.skipped
+                    .extend(advance.skipped.into_iter().map(|key| (key.generation, key)));
+                self.secret = advance.secret;
+                match advance.next_generation {
+                    Some(next) => self.next_generation = next,
+                    None => self.open = false,
+                }
+                // Forget skipped keys that fell out of the window behind `generation`.
+                self.skipped = self.skipped.split_off(&oldest_kept_generation(generation));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Oldest generation whose skipped key is still kept once `newest` is used.
+fn oldest_kept_generation(newest: u32) -> u32 {
+    newest.saturating_sub(OUT_OF_ORDER_WINDOW - 1)
+}
+
+/// Key and nonce of `generation`, from that generation's ratchet secret.
+fn key_at(secret: &Secret, generation: u32) -> Result<MessageKey, CryptoError> {
+    let secret = secret.as_bytes();
+    Ok(MessageKey {
+        generation,
+        key: derive_tree_secret(secret, label::KEY, generation, AEAD_KEY_LENGTH)?,
+        nonce: derive_tree_secret(secret, label::NONCE, generation, AEAD_NONCE_LENGTH)?,
+    })
+}
+
+/// Ratchet secret of the generation after `generation`.
+fn next_ratchet_secret(secret: &Secret, generation: u32) -> Result<Secret, CryptoError> {
+    derive_tree_secret(secret.as_bytes(), label::SECRET, generation, HASH_LENGTH)
 }
 
 #[derive(Debug)]
@@ -170,7 +275,14 @@ struct LeafRatchets {
 }
 
 impl LeafRatchets {
-    fn get(&mut self, kind: RatchetKind) -> &mut HashRatchet {
+    fn get(&self, kind: RatchetKind) -> &HashRatchet {
+        match kind {
+            RatchetKind::Handshake => &self.handshake,
+            RatchetKind::Application => &self.application,
+        }
+    }
+
+    fn get_mut(&mut self, kind: RatchetKind) -> &mut HashRatchet {
         match kind {
             RatchetKind::Handshake => &mut self.handshake,
             RatchetKind::Application => &mut self.application,
@@ -213,51 +325,71 @@ impl SecretTree {
         leaf: LeafIndex,
         kind: RatchetKind,
     ) -> Result<MessageKey, CryptoError> {
-        self.leaf_ratchets(leaf)?.get(kind).next_key()
+        self.leaf_ratchets(leaf)?.get_mut(kind).next_key()
     }
 
-    /// The key for a received message of `kind` from `leaf` at `generation`.
+    /// The key for a received message of `kind` from `leaf` at `generation`,
+    /// derived without changing the tree: a message that then fails to
+    /// verify costs nothing but the derivation.
     ///
-    /// Fails if the key was already taken, has left the window, or lies more
-    /// than [`OUT_OF_ORDER_WINDOW`] generations ahead.
+    /// Fails if the key was already consumed, has left the window, or lies
+    /// more than [`OUT_OF_ORDER_WINDOW`] generations ahead.
+    pub fn stage_key(
+        &self,
+        leaf: LeafIndex,
+        kind: RatchetKind,
+        generation: u32,
+    ) -> Result<StagedKey, CryptoError> {
+        self.check_leaf(leaf)?;
+        let (key, change) = match self.ratchets.get(&leaf) {
+            Some(ratchets) => ratchets.get(kind).stage(generation)?,
+            None => HashRatchet::new(self.derive_ratchet_secret(leaf, kind)?).stage(generation)?,
+        };
+        Ok(StagedKey {
+            leaf,
+            kind,
+            key,
+            change,
+        })
+    }
+
+    /// Deletes a key staged from this tree once its message has verified,
+    /// storing the keys it skipped over. Fails, changing nothing, if another
+    /// key consumed since made the stage stale.
+    pub fn consume(&mut self, staged: StagedKey) -> Result<(), CryptoError> {
+        self.leaf_ratchets(staged.leaf)?
+            .get_mut(staged.kind)
+            .apply(staged.key.generation, staged.change)
+    }
+
+    /// Stages and at once consumes the key for a received message, for a
+    /// caller that has nothing left to verify (known-answer tests).
     pub fn key_for_generation(
         &mut self,
         leaf: LeafIndex,
         kind: RatchetKind,
         generation: u32,
     ) -> Result<MessageKey, CryptoError> {
+        let staged = self.stage_key(leaf, kind, generation)?;
         self.leaf_ratchets(leaf)?
-            .get(kind)
-            .key_for_generation(generation)
+            .get_mut(kind)
+            .apply(generation, staged.change)?;
+        Ok(staged.key)
     }
 
-    /// Puts back a key handed out by [`SecretTree::key_for_generation`]
-    /// whose message then failed to authenticate, so that a forged message
-    /// cannot burn the key of a genuine one. Keys that have meanwhile left
-    /// the window are dropped instead.
-    pub fn return_unused_key(
-        &mut self,
-        leaf: LeafIndex,
-        kind: RatchetKind,
-        key: MessageKey,
-    ) -> Result<(), CryptoError> {
-        let ratchet = self.leaf_ratchets(leaf)?.get(kind);
-        let newest_taken = ratchet.next_generation.saturating_sub(1);
-        let within_window = key.generation < ratchet.next_generation
-            && newest_taken - key.generation < OUT_OF_ORDER_WINDOW;
-        if within_window {
-            ratchet.skipped.insert(key.generation, key);
+    fn check_leaf(&self, leaf: LeafIndex) -> Result<(), CryptoError> {
+        if self.size.contains_leaf(leaf) {
+            Ok(())
+        } else {
+            Err(CryptoError::IndexOutOfRange {
+                index: leaf.0,
+                size: self.size.leaf_count(),
+            })
         }
-        Ok(())
     }
 
     fn leaf_ratchets(&mut self, leaf: LeafIndex) -> Result<&mut LeafRatchets, CryptoError> {
-        if !self.size.contains_leaf(leaf) {
-            return Err(CryptoError::IndexOutOfRange {
-                index: leaf.0,
-                size: self.size.leaf_count(),
-            });
-        }
+        self.check_leaf(leaf)?;
         if !self.ratchets.contains_key(&leaf) {
             let created = self.create_leaf_ratchets(leaf)?;
             self.ratchets.insert(leaf, created);
@@ -265,6 +397,34 @@ impl SecretTree {
         self.ratchets
             .get_mut(&leaf)
             .ok_or(CryptoError::LeafSecretUnavailable(leaf.0))
+    }
+
+    /// The first ratchet secret of `kind` for a leaf whose ratchets do not
+    /// exist yet, derived from the stored ancestor without splitting it.
+    fn derive_ratchet_secret(
+        &self,
+        leaf: LeafIndex,
+        kind: RatchetKind,
+    ) -> Result<Secret, CryptoError> {
+        let mut derived: Option<(NodeIndex, Secret)> = None;
+        for node in self.size.path_from_root(leaf.node())? {
+            derived = match derived {
+                None => self
+                    .node_secrets
+                    .get(&node)
+                    .map(|secret| (node, secret.duplicate())),
+                Some((parent, secret)) => {
+                    let side = if parent.left() == Some(node) {
+                        label::LEFT
+                    } else {
+                        label::RIGHT
+                    };
+                    Some((node, child_secret(&secret, side)?))
+                }
+            };
+        }
+        let (_, leaf_secret) = derived.ok_or(CryptoError::LeafSecretUnavailable(leaf.0))?;
+        ratchet_root(&leaf_secret, kind)
     }
 
     /// Walks from the root to `leaf`, splitting every node secret on the way
@@ -282,144 +442,41 @@ impl SecretTree {
             let (Some(left), Some(right)) = (node.left(), node.right()) else {
                 return Err(CryptoError::LeafSecretUnavailable(leaf.0));
             };
-            let derive =
-                |side: &[u8]| expand_with_label(secret.as_bytes(), label::TREE, side, HASH_LENGTH);
-            self.node_secrets.insert(left, derive(label::LEFT)?);
-            self.node_secrets.insert(right, derive(label::RIGHT)?);
+            self.node_secrets
+                .insert(left, child_secret(&secret, label::LEFT)?);
+            self.node_secrets
+                .insert(right, child_secret(&secret, label::RIGHT)?);
         }
         let leaf_secret = self
             .node_secrets
             .remove(&leaf_node)
             .ok_or(CryptoError::LeafSecretUnavailable(leaf.0))?;
-        let derive =
-            |label: &[u8]| expand_with_label(leaf_secret.as_bytes(), label, &[], HASH_LENGTH);
         Ok(LeafRatchets {
-            handshake: HashRatchet::new(derive(label::HANDSHAKE)?),
-            application: HashRatchet::new(derive(label::APPLICATION)?),
+            handshake: HashRatchet::new(ratchet_root(&leaf_secret, RatchetKind::Handshake)?),
+            application: HashRatchet::new(ratchet_root(&leaf_secret, RatchetKind::Application)?),
         })
     }
 }
 
-/// Serialization of the secret tree's remaining secrets, for storing a
-/// group's state. Only what has not been deleted is written, so a stored
-/// state keeps the forward secrecy of the live one.
-impl SecretTree {
-    /// Appends the tree's state.
-    pub fn encode_state(&self, writer: &mut Writer) -> Result<(), EncodeError> {
-        writer.write_u32(self.size.leaf_count());
-        writer.write_vector(|items| {
-            self.node_secrets.iter().try_for_each(|(node, secret)| {
-                items.write_u32(node.0);
-                items.write_opaque(secret.as_bytes())
-            })
-        })?;
-        writer.write_vector(|items| {
-            self.ratchets.iter().try_for_each(|(leaf, ratchets)| {
-                items.write_u32(leaf.0);
-                ratchets.handshake.encode_state(items)?;
-                ratchets.application.encode_state(items)
-            })
-        })
-    }
-
-    /// Reads a state written by [`SecretTree::encode_state`].
-    pub fn decode_state(reader: &mut Reader<'_>) -> Result<Self, CryptoError> {
-        let size = TreeSize::new(reader.read_u32()?)?;
-        let node_secrets = reader
-            .read_vector(|items| {
-                let node = NodeIndex(items.read_u32()?);
-                let secret = Secret::from_slice(items.read_opaque_capped(HASH_LENGTH)?);
-                Ok((node, secret))
-            })?
-            .into_iter()
-            .collect::<BTreeMap<_, _>>();
-        if node_secrets.keys().any(|node| !size.contains(*node)) {
-            return Err(CryptoError::InvalidTree(
-                "secret tree node outside the tree",
-            ));
-        }
-        let ratchets = reader
-            .read_vector(|items| {
-                let leaf = LeafIndex(items.read_u32()?);
-                let handshake = HashRatchet::decode_state(items)?;
-                let application = HashRatchet::decode_state(items)?;
-                Ok((
-                    leaf,
-                    LeafRatchets {
-                        handshake,
-                        application,
-                    },
-                ))
-            })?
-            .into_iter()
-            .collect::<BTreeMap<_, _>>();
-        if ratchets.keys().any(|leaf| !size.contains_leaf(*leaf)) {
-            return Err(CryptoError::InvalidTree(
-                "secret tree leaf outside the tree",
-            ));
-        }
-        Ok(Self {
-            size,
-            node_secrets,
-            ratchets,
-        })
-    }
+/// Secret of a node's left or right child.
+fn child_secret(parent: &Secret, side: &[u8]) -> Result<Secret, CryptoError> {
+    expand_with_label(parent.as_bytes(), label::TREE, side, HASH_LENGTH)
 }
 
-impl HashRatchet {
-    fn encode_state(&self, writer: &mut Writer) -> Result<(), EncodeError> {
-        writer.write_opaque(self.secret.as_bytes())?;
-        writer.write_u32(self.next_generation);
-        writer.write_u8(u8::from(self.open));
-        writer.write_vector(|items| {
-            self.skipped.values().try_for_each(|key| {
-                items.write_u32(key.generation);
-                items.write_opaque(key.key.as_bytes())?;
-                items.write_opaque(key.nonce.as_bytes())
-            })
-        })
-    }
-
-    fn decode_state(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let secret = Secret::from_slice(reader.read_opaque_capped(HASH_LENGTH)?);
-        let next_generation = reader.read_u32()?;
-        let open = match reader.read_u8()? {
-            0 => false,
-            1 => true,
-            _ => {
-                return Err(DecodeError::UnexpectedValue {
-                    field: "ratchet open",
-                });
-            }
-        };
-        let skipped = reader.read_vector(|items| {
-            Ok(MessageKey {
-                generation: items.read_u32()?,
-                key: Secret::from_slice(items.read_opaque_capped(AEAD_KEY_LENGTH)?),
-                nonce: Secret::from_slice(items.read_opaque_capped(AEAD_NONCE_LENGTH)?),
-            })
-        })?;
-        if skipped.len() > OUT_OF_ORDER_WINDOW as usize {
-            return Err(DecodeError::TooManyItems {
-                cap: OUT_OF_ORDER_WINDOW as usize,
-            });
-        }
-        Ok(Self {
-            secret,
-            next_generation,
-            skipped: skipped
-                .into_iter()
-                .map(|key| (key.generation, key))
-                .collect(),
-            open,
-        })
-    }
+/// Generation-0 secret of a leaf's ratchet of `kind`.
+fn ratchet_root(leaf_secret: &Secret, kind: RatchetKind) -> Result<Secret, CryptoError> {
+    let kind_label = match kind {
+        RatchetKind::Handshake => label::HANDSHAKE,
+        RatchetKind::Application => label::APPLICATION,
+    };
+    expand_with_label(leaf_secret.as_bytes(), kind_label, &[], HASH_LENGTH)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::crypto::codec::Writer;
 
     fn tree() -> SecretTree {
         SecretTree::new(&Secret::from_slice(&[7; 32]), TreeSize::new(4).unwrap())
@@ -447,17 +504,89 @@ mod tests {
         );
     }
 
+    fn state_bytes(tree: &SecretTree) -> Vec<u8> {
+        let mut writer = Writer::new();
+        tree.encode_state(&mut writer).unwrap();
+        writer.into_bytes()
+    }
+
     #[test]
-    fn a_returned_key_can_be_taken_again() {
+    fn a_dropped_stage_leaves_the_tree_as_it_was() {
         let mut tree = tree();
-        let key = tree.key_for_generation(ALICE, APP, 2).unwrap();
-        let expected = key.key().to_vec();
-        tree.return_unused_key(ALICE, APP, key).unwrap();
+        tree.key_for_generation(ALICE, APP, 3).unwrap();
+        let before = state_bytes(&tree);
+        // Ahead of the ratchet, from a kept skipped key, and for a leaf
+        // whose ratchets do not exist yet.
+        for (leaf, generation) in [(ALICE, 40), (ALICE, 1), (LeafIndex(3), 7)] {
+            let staged = tree.stage_key(leaf, APP, generation).unwrap();
+            assert_eq!(staged.key().generation(), generation);
+            drop(staged);
+            assert_eq!(state_bytes(&tree), before);
+        }
+    }
+
+    #[test]
+    fn a_consumed_stage_gives_the_key_once() {
+        let mut sender = tree();
+        let expected: Vec<Vec<u8>> = (0..6)
+            .map(|_| sender.next_sending_key(ALICE, APP).unwrap().key().to_vec())
+            .collect();
+        let mut receiver = tree();
+        for generation in [5u32, 2] {
+            let staged = receiver.stage_key(ALICE, APP, generation).unwrap();
+            assert_eq!(staged.key().key(), expected[generation as usize].as_slice());
+            receiver.consume(staged).unwrap();
+            assert_eq!(
+                receiver
+                    .stage_key(ALICE, APP, generation)
+                    .map(|staged| staged.key().generation()),
+                Err(CryptoError::KeyUnavailable { generation })
+            );
+        }
+    }
+
+    #[test]
+    fn a_stale_stage_is_refused() {
+        let mut tree = tree();
+        let first = tree.stage_key(ALICE, APP, 4).unwrap();
+        let second = tree.stage_key(ALICE, APP, 4).unwrap();
+        let behind = tree.stage_key(ALICE, APP, 2).unwrap();
+        tree.consume(first).unwrap();
+        let after_first = state_bytes(&tree);
+        // Applying the second would rewind the ratchet to generation 5 again
+        // and bring back key 4.
         assert_eq!(
-            tree.key_for_generation(ALICE, APP, 2).unwrap().key(),
-            expected.as_slice()
+            tree.consume(second),
+            Err(CryptoError::KeyUnavailable { generation: 4 })
         );
-        assert!(tree.key_for_generation(ALICE, APP, 2).is_err());
+        assert_eq!(state_bytes(&tree), after_first);
+        // A stage of a then-future generation is stale once it was skipped;
+        // the skipped key itself is still there, once.
+        assert_eq!(
+            tree.consume(behind),
+            Err(CryptoError::KeyUnavailable { generation: 2 })
+        );
+        let skipped = tree.stage_key(ALICE, APP, 2).unwrap();
+        tree.consume(skipped).unwrap();
+        assert!(tree.stage_key(ALICE, APP, 2).is_err());
+    }
+
+    #[test]
+    fn staged_keys_of_new_leaves_match_their_ratchets() {
+        let size = TreeSize::new(8).unwrap();
+        let root = Secret::from_slice(&[3; 32]);
+        let mut split = SecretTree::new(&root, size);
+        // Splits part of the tree, so later stages start from inner nodes.
+        split.key_for_generation(LeafIndex(5), APP, 0).unwrap();
+        for leaf in (0..8).map(LeafIndex).filter(|leaf| *leaf != LeafIndex(5)) {
+            let mut sender = SecretTree::new(&root, size);
+            for kind in [APP, RatchetKind::Handshake] {
+                let expected = sender.next_sending_key(leaf, kind).unwrap();
+                let staged = split.stage_key(leaf, kind, 0).unwrap();
+                assert_eq!(staged.key().key(), expected.key());
+                assert_eq!(staged.key().nonce(), expected.nonce());
+            }
+        }
     }
 
     #[test]

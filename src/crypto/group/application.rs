@@ -57,7 +57,9 @@ impl Group {
     }
 
     /// Decrypts and verifies an application message of the current epoch.
-    /// The key it used is deleted: a replay fails.
+    /// The key it used is deleted: a replay fails. A message that fails any
+    /// check, its signature included, leaves the sender's keys as they were,
+    /// so that no member can use up another's keys with forgeries.
     pub fn unprotect(&mut self, message: &[u8]) -> Result<ReceivedMessage, GroupError> {
         let message = PrivateMessage::from_mls_message_bytes(message)?;
         if message.group_id != self.context.group_id {
@@ -67,23 +69,33 @@ impl Group {
         if message.content_type != ContentType::Application {
             return Err(GroupError::UnexpectedContentType);
         }
-        let signed = private_message::unprotect(
+        let (tree, context) = (&self.tree, &self.context);
+        let signed = private_message::unprotect_verified(
             &message,
             &mut self.secret_tree,
             &self.secrets.sender_data_secret,
             &HandshakeBodies,
+            |signed| {
+                let Sender::Member(sender) = signed.content.sender else {
+                    return Err(GroupError::UnexpectedContentType);
+                };
+                // A blank leaf has no signature key: its messages fail here.
+                let sender_leaf = tree
+                    .leaf(sender)
+                    .ok_or(GroupError::UnknownSender(sender.0))?;
+                signed.verify(
+                    context,
+                    &SignaturePublicKey::from_bytes(&sender_leaf.signature_key)?,
+                )?;
+                match signed.content.application_data()? {
+                    Some(_) => Ok(()),
+                    None => Err(GroupError::UnexpectedContentType),
+                }
+            },
         )?;
         let Sender::Member(sender) = signed.content.sender else {
             return Err(GroupError::UnexpectedContentType);
         };
-        let sender_leaf = self
-            .tree
-            .leaf(sender)
-            .ok_or(GroupError::UnknownSender(sender.0))?;
-        signed.verify(
-            &self.context,
-            &SignaturePublicKey::from_bytes(&sender_leaf.signature_key)?,
-        )?;
         let plaintext = signed
             .content
             .application_data()?

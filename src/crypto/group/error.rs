@@ -69,6 +69,9 @@ pub enum GroupError {
     /// An exported state has an unknown format version.
     #[error("unsupported state version {0}")]
     StateVersion(u8),
+    /// An exported state is well-formed but contradicts itself.
+    #[error("inconsistent group state: {0}")]
+    InconsistentState(&'static str),
 }
 
 impl From<DecodeError> for GroupError {

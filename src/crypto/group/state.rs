@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use super::{Group, GroupError};
-use crate::crypto::CryptoError;
 use crate::crypto::cipher_suite::{HASH_LENGTH, HPKE_KEY_LENGTH, SIGNATURE_KEY_LENGTH};
 use crate::crypto::codec::{Decode, Encode, Reader, Writer};
 use crate::crypto::group_context::GroupContext;
@@ -13,8 +12,9 @@ use crate::crypto::key_schedule::EpochSecrets;
 use crate::crypto::keys::{HpkePrivateKey, SignaturePrivateKey};
 use crate::crypto::ratchet_tree::RatchetTree;
 use crate::crypto::secret::Secret;
-use crate::crypto::secret_tree::SecretTree;
+use crate::crypto::secret_tree::{SecretTree, read_exact_secret};
 use crate::crypto::tree_math::{LeafIndex, NodeIndex};
+use crate::crypto::{CryptoError, DecodeError};
 
 /// Version of the format written by [`Group::export_state`].
 pub const STATE_FORMAT_VERSION: u8 = 1;
@@ -23,7 +23,7 @@ impl Group {
     /// Serializes the complete state, secrets included. Whoever holds the
     /// bytes can read the group until the next commit: store them sealed.
     pub fn export_state(&self) -> Result<Secret, GroupError> {
-        let mut writer = Writer::new();
+        let mut writer = Writer::for_secrets();
         writer.write_u8(STATE_FORMAT_VERSION);
         self.context.encode(&mut writer)?;
         writer.write_opaque(&self.tree.to_tls_bytes()?)?;
@@ -58,18 +58,12 @@ impl Group {
             SignaturePrivateKey::from_seed(reader.read_opaque_capped(SIGNATURE_KEY_LENGTH)?)?;
         let leaf_private_key =
             HpkePrivateKey::from_bytes(reader.read_opaque_capped(HPKE_KEY_LENGTH)?)?;
-        let path_secrets = reader
-            .read_vector(|items| {
-                let node = NodeIndex(items.read_u32()?);
-                Ok((
-                    node,
-                    Secret::from_slice(items.read_opaque_capped(HASH_LENGTH)?),
-                ))
-            })?
-            .into_iter()
-            .collect::<BTreeMap<_, _>>();
+        let path_secrets = reader.read_vector(|items| {
+            let node = NodeIndex(items.read_u32()?);
+            Ok((node, read_exact_secret(items, HASH_LENGTH, "path secret")?))
+        })?;
         let mut read_secret = || -> Result<Secret, GroupError> {
-            Ok(Secret::from_slice(reader.read_opaque_capped(HASH_LENGTH)?))
+            Ok(read_exact_secret(&mut reader, HASH_LENGTH, "epoch secret")?)
         };
         let secrets = EpochSecrets {
             sender_data_secret: read_secret()?,
@@ -83,13 +77,28 @@ impl Group {
             init_secret: read_secret()?,
         };
         let interim_transcript_hash = reader.read_opaque_capped(HASH_LENGTH)?.to_vec();
+        if interim_transcript_hash.len() != HASH_LENGTH {
+            return Err(DecodeError::UnexpectedValue {
+                field: "interim transcript hash",
+            }
+            .into());
+        }
         let secret_tree = SecretTree::decode_state(&mut reader)?;
         reader.finish()?;
 
         if tree.root_tree_hash()?.as_slice() != context.tree_hash.as_slice() {
             return Err(GroupError::TreeHashMismatch);
         }
+        if !tree.size().contains_leaf(own_leaf) {
+            return Err(CryptoError::IndexOutOfRange {
+                index: own_leaf.0,
+                size: tree.size().leaf_count(),
+            }
+            .into());
+        }
         let own = tree.leaf(own_leaf).ok_or(GroupError::OwnLeafNotFound)?;
+        let path_secrets =
+            on_direct_path(path_secrets, &tree.size().direct_path(own_leaf.node())?)?;
         if own.signature_key != signing_key.public_key().to_bytes() {
             return Err(GroupError::SigningKeyMismatch);
         }
@@ -108,6 +117,28 @@ impl Group {
             secret_tree,
         })
     }
+}
+
+/// The path secrets as a map, if each belongs to a distinct node of the
+/// member's direct path: a member learns no others.
+fn on_direct_path(
+    path_secrets: Vec<(NodeIndex, Secret)>,
+    direct_path: &[NodeIndex],
+) -> Result<BTreeMap<NodeIndex, Secret>, GroupError> {
+    let count = path_secrets.len();
+    if path_secrets
+        .iter()
+        .any(|(node, _)| !direct_path.contains(node))
+    {
+        return Err(GroupError::InconsistentState(
+            "path secret for a node off the member's direct path",
+        ));
+    }
+    let path_secrets = path_secrets.into_iter().collect::<BTreeMap<_, _>>();
+    if path_secrets.len() != count {
+        return Err(GroupError::InconsistentState("path secret given twice"));
+    }
+    Ok(path_secrets)
 }
 
 /// The epoch secrets in their fixed export order.

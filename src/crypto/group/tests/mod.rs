@@ -10,6 +10,9 @@ use crate::crypto::framing::AuthenticatedContent;
 use crate::crypto::public_message::PublicMessage;
 use crate::crypto::{CryptoError, DecodeError};
 
+mod key_burning;
+mod state_import;
+
 /// Deterministic bytes; these tests are about rejection, not key quality.
 struct StepRng(u64);
 
