@@ -71,8 +71,10 @@ fn encrypt_forgery(
     .unwrap()
 }
 
+/// The forger's own copy of the epoch's secret tree: every member can derive
+/// every other member's keys from it.
 fn forging_tree(forger: &Group) -> SecretTree {
-    SecretTree::new(&forger.secrets.encryption_secret, forger.tree.size())
+    copy_tree(&forger.secret_tree)
 }
 
 #[test]
