@@ -301,6 +301,14 @@ pub struct AuthenticatedContent {
     pub auth: FramedContentAuthData,
 }
 
+impl Encode for AuthenticatedContent {
+    fn encode(&self, writer: &mut Writer) -> Result<(), EncodeError> {
+        writer.write_u16(self.wire_format.code());
+        self.content.encode(writer)?;
+        self.auth.encode(writer)
+    }
+}
+
 /// `FramedContentTBS`: what a sender signs.
 pub(crate) fn framed_content_tbs(
     wire_format: WireFormat,

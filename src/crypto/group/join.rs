@@ -18,15 +18,45 @@ use crate::crypto::tree_kem::{filtered_direct_path, next_path_secret, node_key_p
 use crate::crypto::tree_math::{LeafIndex, NodeIndex};
 use crate::crypto::welcome::Welcome;
 
-use super::KeyPackageSecrets;
+use super::{KeyPackageSecrets, PskStore};
+
+/// What a joiner may need beside the Welcome.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JoinOptions<'a> {
+    /// The group's ratchet tree, handed over out of band, for a GroupInfo
+    /// without the `ratchet_tree` extension (an encoded `RatchetTree`).
+    pub ratchet_tree: Option<&'a [u8]>,
+    /// External PSKs the Welcome's GroupSecrets may name.
+    pub psks: Option<&'a PskStore>,
+}
 
 impl Group {
-    /// Joins the group a Welcome (an `MLSMessage`) invites `key_package` to.
+    /// Joins the group a Welcome (an `MLSMessage`) invites `key_package` to;
+    /// the GroupInfo must carry the ratchet tree and no PSK may be needed.
     pub fn join_from_welcome(
         welcome: &[u8],
         key_package: &KeyPackage,
         key_package_secrets: KeyPackageSecrets,
         signing_key: SignaturePrivateKey,
+    ) -> Result<Self, GroupError> {
+        Self::join_from_welcome_with(
+            welcome,
+            key_package,
+            key_package_secrets,
+            signing_key,
+            JoinOptions::default(),
+        )
+    }
+
+    /// [`Self::join_from_welcome`] with a tree given out of band and
+    /// external PSKs. A tree in the GroupInfo takes precedence; either way it
+    /// is checked against the signed tree hash.
+    pub fn join_from_welcome_with(
+        welcome: &[u8],
+        key_package: &KeyPackage,
+        key_package_secrets: KeyPackageSecrets,
+        signing_key: SignaturePrivateKey,
+        options: JoinOptions<'_>,
     ) -> Result<Self, GroupError> {
         if key_package.leaf_node.signature_key != signing_key.public_key().to_bytes() {
             return Err(GroupError::SigningKeyMismatch);
@@ -34,20 +64,23 @@ impl Group {
         let welcome = Welcome::from_mls_message_bytes(welcome)?;
         let group_secrets =
             welcome.decrypt_group_secrets(key_package, &key_package_secrets.init_private_key)?;
-        if !group_secrets.psks.is_empty() {
-            return Err(GroupError::UnsupportedProposal("pre-shared keys"));
-        }
-        let no_psk = Secret::zero(HASH_LENGTH);
-        let welcome_secret = welcome_secret(&group_secrets.joiner_secret, &no_psk)?;
+        let psk_secret = match options.psks {
+            Some(psks) => psks.psk_secret(&group_secrets.psks)?,
+            None if group_secrets.psks.is_empty() => Secret::zero(HASH_LENGTH),
+            None => return Err(GroupError::MissingPsk),
+        };
+        let welcome_secret = welcome_secret(&group_secrets.joiner_secret, &psk_secret)?;
         let group_info = welcome.decrypt_group_info(&welcome_secret)?;
         let context = group_info.group_context.clone();
 
-        let tree_extension = group_info
+        let tree_bytes = group_info
             .extensions
             .iter()
             .find(|extension| extension.extension_type == RATCHET_TREE_EXTENSION)
+            .map(|extension| extension.extension_data.as_slice())
+            .or(options.ratchet_tree)
             .ok_or(GroupError::MissingRatchetTree)?;
-        let tree = RatchetTree::from_tls_bytes(&tree_extension.extension_data)?;
+        let tree = RatchetTree::from_tls_bytes(tree_bytes)?;
         let members = (0..tree.size().leaf_count())
             .filter(|&leaf| tree.leaf(LeafIndex(leaf)).is_some())
             .count();
@@ -80,7 +113,7 @@ impl Group {
         }
 
         let entry =
-            EpochEntry::from_joiner_secret(&group_secrets.joiner_secret, &no_psk, &context)?;
+            EpochEntry::from_joiner_secret(&group_secrets.joiner_secret, &psk_secret, &context)?;
         entry
             .epoch
             .verify_confirmation_tag(

@@ -294,7 +294,7 @@ fn commits_without_path_or_with_bad_proposals_are_rejected() {
     );
     assert_eq!(
         members[1].process_commit(&forged),
-        Err(GroupError::UnsupportedProposal("proposal by reference"))
+        Err(GroupError::UnknownProposalRef)
     );
 }
 
