@@ -10,6 +10,8 @@ use crate::crypto::framing::AuthenticatedContent;
 use crate::crypto::public_message::PublicMessage;
 use crate::crypto::{CryptoError, DecodeError};
 
+mod by_reference;
+
 /// Deterministic bytes; these tests are about rejection, not key quality.
 struct StepRng(u64);
 
