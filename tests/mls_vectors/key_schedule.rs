@@ -61,6 +61,7 @@ fn key_schedule_vectors() {
         let mut init_secret = Secret::from_slice(&case.initial_init_secret);
         for (epoch_number, epoch) in case.epochs.iter().enumerate() {
             let group_context = GroupContext {
+                cipher_suite: CIPHER_SUITE_ID,
                 group_id: case.group_id.to_vec(),
                 epoch: epoch_number as u64,
                 tree_hash: epoch.tree_hash.to_vec(),

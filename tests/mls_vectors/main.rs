@@ -11,6 +11,7 @@ mod crypto_basics;
 mod deserialization;
 mod key_schedule;
 mod message_protection;
+mod messages;
 mod passive_client;
 mod psk_secret;
 mod secret_tree;

@@ -111,6 +111,7 @@ fn message_protection_vectors() {
         .collect();
     run_cases("message-protection.json", &cases, |case| {
         let group_context = GroupContext {
+            cipher_suite: CIPHER_SUITE_ID,
             group_id: case.group_id.to_vec(),
             epoch: case.epoch,
             tree_hash: case.tree_hash.to_vec(),

@@ -62,6 +62,7 @@ fn treekem_vectors() {
         )?;
         let context_for = |tree: &RatchetTree| {
             Ok(GroupContext {
+                cipher_suite: CIPHER_SUITE_ID,
                 group_id: case.group_id.to_vec(),
                 epoch: case.epoch,
                 tree_hash: tree.root_tree_hash()?.to_vec(),

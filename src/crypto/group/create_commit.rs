@@ -210,6 +210,7 @@ impl Group {
             },
         )?;
         let context = GroupContext {
+            cipher_suite: self.context.cipher_suite,
             group_id: self.context.group_id.clone(),
             epoch,
             tree_hash: tree_hash_bytes(&self.tree)?,

@@ -72,6 +72,10 @@ pub enum GroupError {
     /// The joiner's KeyPackage leaf is not in the tree of the Welcome.
     #[error("own leaf not found in the group's tree")]
     OwnLeafNotFound,
+    /// A Welcome, GroupInfo or KeyPackage is for a cipher suite other than
+    /// the one Aura's groups run on.
+    #[error("unsupported cipher suite {0}")]
+    UnsupportedCipherSuite(u16),
     /// The signing key does not belong to the leaf it is used for.
     #[error("signing key does not match the leaf")]
     SigningKeyMismatch,

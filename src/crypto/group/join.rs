@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::{Group, GroupError, MAX_GROUP_MEMBERS, RATCHET_TREE_EXTENSION};
 use crate::crypto::CryptoError;
-use crate::crypto::cipher_suite::HASH_LENGTH;
+use crate::crypto::cipher_suite::{CIPHER_SUITE_ID, HASH_LENGTH};
 use crate::crypto::key_package::KeyPackage;
 use crate::crypto::key_schedule::{EpochEntry, welcome_secret};
 use crate::crypto::keys::{SignaturePrivateKey, SignaturePublicKey};
@@ -62,6 +62,11 @@ impl Group {
             return Err(GroupError::SigningKeyMismatch);
         }
         let welcome = Welcome::from_mls_message_bytes(welcome)?;
+        for suite in [welcome.cipher_suite, key_package.cipher_suite] {
+            if suite != CIPHER_SUITE_ID {
+                return Err(GroupError::UnsupportedCipherSuite(suite));
+            }
+        }
         let group_secrets =
             welcome.decrypt_group_secrets(key_package, &key_package_secrets.init_private_key)?;
         let psk_secret = match options.psks {
@@ -72,6 +77,9 @@ impl Group {
         let welcome_secret = welcome_secret(&group_secrets.joiner_secret, &psk_secret)?;
         let group_info = welcome.decrypt_group_info(&welcome_secret)?;
         let context = group_info.group_context.clone();
+        if context.cipher_suite != CIPHER_SUITE_ID {
+            return Err(GroupError::UnsupportedCipherSuite(context.cipher_suite));
+        }
 
         let tree_bytes = group_info
             .extensions

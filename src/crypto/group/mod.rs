@@ -121,6 +121,7 @@ impl Group {
         leaf.sign(&signing_key, &group_id, LeafIndex(0))?;
         let tree = RatchetTree::from_nodes(vec![Some(Node::Leaf(leaf))])?;
         let context = GroupContext {
+            cipher_suite: CIPHER_SUITE_ID,
             group_id,
             epoch: 0,
             tree_hash: tree.root_tree_hash()?.to_vec(),
@@ -306,6 +307,7 @@ fn provisional_context(
     tree: &RatchetTree,
 ) -> Result<GroupContext, super::CryptoError> {
     Ok(GroupContext {
+        cipher_suite: context.cipher_suite,
         group_id: context.group_id.clone(),
         // Callers check first that the counter has room (`check_epoch_available`).
         epoch: context.epoch.saturating_add(1),

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use super::pending::PendingProposals;
 use super::{GroupError, MAX_GROUP_MEMBERS};
+use crate::crypto::cipher_suite::CIPHER_SUITE_ID;
 use crate::crypto::group_context::Extension;
 use crate::crypto::key_package::KeyPackage;
 use crate::crypto::leaf_node::LeafNodeSource;
@@ -151,6 +152,11 @@ pub(super) fn apply_proposals(
         })
         .collect();
     for key_package in &adds {
+        if key_package.cipher_suite != CIPHER_SUITE_ID {
+            return Err(GroupError::InvalidProposal(
+                "key package of another cipher suite",
+            ));
+        }
         key_package.verify()?;
         let new = &key_package.leaf_node;
         if !keys_in_use.insert(&new.signature_key) || !keys_in_use.insert(&new.encryption_key) {

@@ -11,6 +11,7 @@ use crate::crypto::public_message::PublicMessage;
 use crate::crypto::{CryptoError, DecodeError};
 
 mod by_reference;
+mod foreign_suite;
 
 /// Deterministic bytes; these tests are about rejection, not key quality.
 struct StepRng(u64);
@@ -478,6 +479,7 @@ fn removed_member_holds_no_key_to_the_removal_commit() {
     // The context path secrets were encrypted under, which the removed
     // member could compute from the commit.
     let provisional = GroupContext {
+        cipher_suite: crate::crypto::cipher_suite::CIPHER_SUITE_ID,
         epoch: old_context.epoch + 1,
         tree_hash: members[0].tree_hash().to_vec(),
         ..old_context
