@@ -17,17 +17,18 @@ struct TreeOperationsCase {
 /// (SHA-256 tree hashes) with suite 3.
 const TREE_OPERATIONS_SUITE: u16 = 1;
 
+/// The vector names no group, so an Update's leaf signature (bound to the
+/// group id) cannot be checked; only Adds and Removes can go through the
+/// group's own proposal rules.
+const NO_GROUP_ID: &[u8] = &[];
+
 #[test]
 fn tree_operations_vectors() {
-    use aura::crypto::codec::{Decode, Reader};
-    use aura::crypto::key_package::KeyPackage;
-    use aura::crypto::leaf_node::LeafNode;
+    use aura::crypto::codec::Decode;
+    use aura::crypto::group::{ProposalFrom, apply_proposals};
+    use aura::crypto::proposal::Proposal;
     use aura::crypto::ratchet_tree::RatchetTree;
     use aura::crypto::tree_math::LeafIndex;
-
-    const PROPOSAL_ADD: u16 = 1;
-    const PROPOSAL_UPDATE: u16 = 2;
-    const PROPOSAL_REMOVE: u16 = 3;
 
     let cases: Vec<TreeOperationsCase> = load("tree-operations.json");
     let cases: Vec<_> = cases
@@ -42,40 +43,55 @@ fn tree_operations_vectors() {
         let hash_before = check("tree hash before", tree.root_tree_hash())?;
         expect_eq("tree_hash_before", &hash_before, &case.tree_hash_before)?;
 
-        let mut reader = Reader::new(&case.proposal);
-        let proposal_type = check("proposal type", reader.read_u16())?;
-        match proposal_type {
-            PROPOSAL_ADD => {
-                // Our KeyPackage decoder only admits suite 3; the package's
-                // suite field (bytes 2..4 after the version) is rewritten so
-                // the suite-1 package decodes. Tree operations never check the
-                // package signature that this invalidates.
-                let mut package = reader
-                    .read_fixed(reader.remaining_len())
-                    .map_err(|e| e.to_string())?
-                    .to_vec();
-                if package.get(2..4) != Some(&[0, 1][..]) {
-                    return Err("unexpected key package suite".into());
-                }
-                package[3] = CIPHER_SUITE_ID as u8;
-                let key_package =
-                    check("decode key package", KeyPackage::from_tls_bytes(&package))?;
-                check("add", tree.add_leaf(key_package.leaf_node))?;
-            }
-            PROPOSAL_UPDATE => {
-                let leaf_node = check("decode leaf node", LeafNode::decode(&mut reader))?;
-                check(
-                    "update",
-                    tree.update_leaf(LeafIndex(case.proposal_sender), leaf_node),
+        let proposal = check("decode proposal", Proposal::from_tls_bytes(&case.proposal))?;
+        let sender = LeafIndex(case.proposal_sender);
+        match &proposal {
+            Proposal::Add(key_package) => {
+                check("key package signature", key_package.verify())?;
+                let applied = check(
+                    "apply add",
+                    apply_proposals(
+                        &mut tree,
+                        NO_GROUP_ID,
+                        case.cipher_suite,
+                        &[ProposalFrom {
+                            proposer: sender,
+                            proposal: &proposal,
+                            by_reference: false,
+                        }],
+                        sender,
+                    ),
                 )?;
+                if applied.added.len() != 1 {
+                    return Err("add proposal added no leaf".into());
+                }
             }
-            PROPOSAL_REMOVE => {
-                let removed = check("removed index", reader.read_u32())?;
-                check("remove", tree.remove_leaf(LeafIndex(removed)))?;
+            Proposal::Remove(removed) => {
+                let applied = check(
+                    "apply remove",
+                    apply_proposals(
+                        &mut tree,
+                        NO_GROUP_ID,
+                        case.cipher_suite,
+                        &[ProposalFrom {
+                            proposer: sender,
+                            proposal: &proposal,
+                            by_reference: false,
+                        }],
+                        sender,
+                    ),
+                )?;
+                if applied.removed != [*removed] {
+                    return Err(format!("removed {:?}", applied.removed));
+                }
             }
-            other => return Err(format!("unexpected proposal type {other}")),
+            Proposal::Update(leaf_node) => {
+                // The tree operation `apply_proposals` performs once the
+                // leaf's signature has verified.
+                check("update", tree.update_leaf(sender, leaf_node.clone()))?;
+            }
+            other => return Err(format!("unexpected proposal {other:?}")),
         }
-        check("proposal fully read", reader.finish())?;
 
         let encoded = check("encode tree_after", tree.to_tls_bytes())?;
         expect_eq("tree_after", &encoded, &case.tree_after)?;

@@ -115,6 +115,7 @@ impl Group {
         let applied = apply_proposals(
             &mut self.tree,
             &self.context.group_id,
+            self.context.cipher_suite,
             &proposal_refs,
             self.own_leaf,
         )?;

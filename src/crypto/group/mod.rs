@@ -42,10 +42,11 @@ use std::collections::BTreeMap;
 pub use application::ReceivedMessage;
 pub use create_commit::CommitOutput;
 pub use error::GroupError;
-pub use join::JoinOptions;
+pub use join::{JoinOptions, OpenedWelcome};
 pub use key_package::{KeyPackageSecrets, generate_key_package};
 pub use pending::{MAX_PENDING_PROPOSALS, PROPOSAL_REF_LABEL, PendingProposals, PskStore};
 pub use process_commit::CommitOutcome;
+pub use proposals::{AppliedProposals, ProposalFrom, apply_proposals};
 
 use super::cipher_suite::{CIPHER_SUITE_ID, HASH_LENGTH, PROTOCOL_VERSION_MLS10};
 use super::group_context::GroupContext;

@@ -162,7 +162,13 @@ impl Group {
             ));
         }
 
-        let applied = apply_proposals(&mut self.tree, &self.context.group_id, &proposals, sender)?;
+        let applied = apply_proposals(
+            &mut self.tree,
+            &self.context.group_id,
+            self.context.cipher_suite,
+            &proposals,
+            sender,
+        )?;
         if applied.removed.contains(&self.own_leaf) {
             return Ok(None);
         }

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 
 use super::pending::PendingProposals;
 use super::{GroupError, MAX_GROUP_MEMBERS};
-use crate::crypto::cipher_suite::CIPHER_SUITE_ID;
 use crate::crypto::group_context::Extension;
 use crate::crypto::key_package::KeyPackage;
 use crate::crypto::leaf_node::LeafNodeSource;
@@ -18,8 +17,10 @@ use crate::crypto::tree_math::LeafIndex;
 /// One proposal of a commit and the member that proposed it: the committer
 /// for inline proposals, the original sender for proposals by reference.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct ProposalFrom<'a> {
+pub struct ProposalFrom<'a> {
+    /// Leaf of the member that proposed it.
     pub proposer: LeafIndex,
+    /// The proposal.
     pub proposal: &'a Proposal,
     /// Whether it was sent by reference; Updates may only come that way.
     pub by_reference: bool,
@@ -27,7 +28,7 @@ pub(super) struct ProposalFrom<'a> {
 
 /// What the proposals of one commit changed.
 #[derive(Debug, Default)]
-pub(super) struct AppliedProposals {
+pub struct AppliedProposals {
     /// Leaves that were emptied, in proposal order.
     pub removed: Vec<LeafIndex>,
     /// Where each added KeyPackage landed, in proposal order.
@@ -42,6 +43,8 @@ pub(super) struct AppliedProposals {
 }
 
 impl AppliedProposals {
+    /// The leaves the added members landed in.
+    #[must_use]
     pub fn added_leaves(&self) -> Vec<LeafIndex> {
         self.added.iter().map(|(leaf, _)| *leaf).collect()
     }
@@ -76,11 +79,16 @@ pub(super) fn resolve_proposals<'a>(
         .collect()
 }
 
-/// Applies the proposals to `tree` in the RFC's order: context extensions,
-/// updates, removes, adds; PSKs are collected for the key schedule.
-pub(super) fn apply_proposals(
+/// Applies a commit's proposals to `tree` (of the group `group_id`, on
+/// `cipher_suite`) in the RFC's order: context extensions, updates, removes,
+/// adds; PSKs are collected for the key schedule. Every check a receiver
+/// makes on the proposals themselves is made here: KeyPackage and leaf
+/// signatures, suites, unique keys, the group's size. On error `tree` may be
+/// partly changed: callers apply to a staged tree.
+pub fn apply_proposals(
     tree: &mut RatchetTree,
     group_id: &[u8],
+    cipher_suite: u16,
     proposals: &[ProposalFrom<'_>],
     committer: LeafIndex,
 ) -> Result<AppliedProposals, GroupError> {
@@ -152,7 +160,7 @@ pub(super) fn apply_proposals(
         })
         .collect();
     for key_package in &adds {
-        if key_package.cipher_suite != CIPHER_SUITE_ID {
+        if key_package.cipher_suite != cipher_suite {
             return Err(GroupError::InvalidProposal(
                 "key package of another cipher suite",
             ));
