@@ -224,4 +224,61 @@ mod tests {
             })
         );
     }
+
+    #[test]
+    fn every_proposal_type_round_trips() {
+        let extension = Extension {
+            extension_type: 0xff00,
+            extension_data: vec![1, 2],
+        };
+        let proposals = [
+            Proposal::PreSharedKey(PreSharedKeyId {
+                kind: crate::crypto::psk::PskKind::External {
+                    psk_id: b"id".to_vec(),
+                },
+                psk_nonce: vec![9; 32],
+            }),
+            Proposal::ReInit(ReInit {
+                group_id: b"next".to_vec(),
+                version: 1,
+                cipher_suite: 1,
+                extensions: vec![extension.clone()],
+            }),
+            Proposal::ExternalInit {
+                kem_output: vec![4; 32],
+            },
+            Proposal::GroupContextExtensions(vec![extension]),
+        ];
+        for proposal in proposals {
+            let bytes = proposal.to_tls_bytes().unwrap();
+            assert_eq!(Proposal::from_tls_bytes(&bytes), Ok(proposal));
+        }
+    }
+
+    #[test]
+    fn extension_lists_are_capped_both_ways() {
+        let extensions = vec![
+            Extension {
+                extension_type: 1,
+                extension_data: Vec::new(),
+            };
+            MAX_PROPOSAL_EXTENSIONS + 1
+        ];
+        assert!(matches!(
+            Proposal::GroupContextExtensions(extensions.clone()).to_tls_bytes(),
+            Err(EncodeError::VectorTooLong { .. })
+        ));
+        // The same list, encoded by hand past the encoder's cap.
+        let mut writer = Writer::new();
+        writer.write_u16(PROPOSAL_TYPE_GROUP_CONTEXT_EXTENSIONS);
+        writer
+            .write_vector(|items| extensions.iter().try_for_each(|e| e.encode(items)))
+            .unwrap();
+        assert_eq!(
+            Proposal::from_tls_bytes(writer.as_bytes()),
+            Err(DecodeError::TooManyItems {
+                cap: MAX_PROPOSAL_EXTENSIONS
+            })
+        );
+    }
 }
