@@ -3,6 +3,7 @@
 //! so that both end up with the same tree.
 
 use std::collections::HashSet;
+use std::ops::RangeInclusive;
 
 use super::pending::PendingProposals;
 use super::{GroupError, MAX_GROUP_MEMBERS};
@@ -13,6 +14,10 @@ use crate::crypto::proposal::{Proposal, ProposalOrRef};
 use crate::crypto::psk::PreSharedKeyId;
 use crate::crypto::ratchet_tree::RatchetTree;
 use crate::crypto::tree_math::LeafIndex;
+
+/// Extension types every client supports without listing them in its
+/// capabilities (RFC 9420 §7.2): application_id through external_senders.
+const DEFAULT_EXTENSION_TYPES: RangeInclusive<u16> = 1..=5;
 
 /// One proposal of a commit and the member that proposed it: the committer
 /// for inline proposals, the original sender for proposals by reference.
@@ -116,11 +121,14 @@ pub fn apply_proposals(
             }
         }
     }
-    apply_updates(tree, group_id, proposals, committer)?;
+    let updated = apply_updates(tree, group_id, proposals, committer)?;
     for entry in proposals {
         if let Proposal::Remove(leaf) = entry.proposal {
             if *leaf == committer {
                 return Err(GroupError::InvalidProposal("committer removes itself"));
+            }
+            if updated.contains(leaf) {
+                return Err(GroupError::InvalidProposal("one leaf updated and removed"));
             }
             if tree.leaf(*leaf).is_none() {
                 return Err(GroupError::NotAMember(leaf.0));
@@ -136,6 +144,9 @@ pub fn apply_proposals(
             _ => None,
         })
         .collect();
+    if let Some(extensions) = &applied.extensions {
+        check_extensions_supported(tree, &adds, extensions)?;
+    }
     if adds.is_empty() {
         return Ok(applied);
     }
@@ -179,15 +190,43 @@ pub fn apply_proposals(
     Ok(applied)
 }
 
+/// RFC 9420 §12.1.7: new group context extensions must be understood by
+/// every member, those staying and those joining, or their views diverge.
+fn check_extensions_supported(
+    tree: &RatchetTree,
+    adds: &[&KeyPackage],
+    extensions: &[Extension],
+) -> Result<(), GroupError> {
+    let members = (0..tree.size().leaf_count())
+        .filter_map(|leaf| tree.leaf(LeafIndex(leaf)))
+        .chain(adds.iter().map(|key_package| &key_package.leaf_node));
+    for leaf in members {
+        let unsupported = extensions.iter().any(|extension| {
+            !DEFAULT_EXTENSION_TYPES.contains(&extension.extension_type)
+                && !leaf
+                    .capabilities
+                    .extensions
+                    .contains(&extension.extension_type)
+        });
+        if unsupported {
+            return Err(GroupError::InvalidProposal(
+                "context extension not supported by every member",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Replaces the leaves of members that proposed an Update. Only by
 /// reference and never the committer's own (its path replaces its leaf);
 /// each new leaf must be signed for its position and bring a new key.
+/// Returns the updated leaves.
 fn apply_updates(
     tree: &mut RatchetTree,
     group_id: &[u8],
     proposals: &[ProposalFrom<'_>],
     committer: LeafIndex,
-) -> Result<(), GroupError> {
+) -> Result<HashSet<LeafIndex>, GroupError> {
     let mut updated = HashSet::new();
     for entry in proposals {
         let Proposal::Update(leaf_node) = entry.proposal else {
@@ -216,5 +255,5 @@ fn apply_updates(
         leaf_node.verify(group_id, entry.proposer)?;
         tree.update_leaf(entry.proposer, leaf_node.clone())?;
     }
-    Ok(())
+    Ok(updated)
 }

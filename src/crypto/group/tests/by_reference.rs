@@ -1,8 +1,11 @@
-//! Proposals by reference and PSKs: a commit may only name proposals this
-//! member received and verified in the epoch, and only PSKs it holds.
+//! Commits from others with proposals by reference, PSKs and context
+//! extensions: a commit may only name proposals this member received and
+//! verified in the epoch, only PSKs it holds, only extensions every member
+//! supports, and may not both update and remove one leaf.
 
 use super::*;
 use crate::crypto::framing::{ContentType, FramedContent, Sender, WireFormat};
+use crate::crypto::group_context::Extension;
 use crate::crypto::primitives::ref_hash;
 use crate::crypto::proposal::{Proposal, ProposalOrRef};
 use crate::crypto::psk::{PreSharedKeyId, PskKind};
@@ -182,5 +185,61 @@ fn psk_proposals_with_a_short_nonce_or_named_twice_are_rejected() {
     assert_eq!(
         members[1].process_commit_with(&twice, &PendingProposals::new(), &psks),
         Err(GroupError::InvalidProposal("one PSK named twice"))
+    );
+}
+
+#[test]
+fn context_extensions_some_member_lacks_are_rejected() {
+    let rng = &mut StepRng(26);
+    let mut members = three_members(rng);
+    let unknown = Extension {
+        extension_type: 0xff00,
+        extension_data: Vec::new(),
+    };
+    let forged = commit_with(
+        &mut members,
+        rng,
+        vec![ProposalOrRef::Proposal(Proposal::GroupContextExtensions(
+            vec![unknown],
+        ))],
+    );
+    let (epoch, hash) = (members[1].epoch(), members[1].tree_hash().to_vec());
+    assert_eq!(
+        members[1].process_commit(&forged),
+        Err(GroupError::InvalidProposal(
+            "context extension not supported by every member"
+        ))
+    );
+    unchanged(&members[1], epoch, &hash);
+}
+
+#[test]
+fn a_leaf_updated_and_removed_in_one_commit_is_rejected() {
+    let rng = &mut StepRng(27);
+    let mut members = three_members(rng);
+    let mut pending = PendingProposals::new();
+    let mut new_leaf = members[2].tree().leaf(LeafIndex(2)).unwrap().clone();
+    new_leaf.encryption_key = HpkeKeyPair::generate(rng).public_key.to_bytes().to_vec();
+    new_leaf.source = crate::crypto::leaf_node::LeafNodeSource::Update;
+    new_leaf
+        .sign(&members[2].signing_key, b"g", LeafIndex(2))
+        .unwrap();
+    let (message, reference) = proposal_message(
+        &members[2],
+        &members[2].signing_key.clone(),
+        &Proposal::Update(new_leaf),
+    );
+    members[1].receive_proposal(&message, &mut pending).unwrap();
+    let forged = commit_with(
+        &mut members,
+        rng,
+        vec![
+            ProposalOrRef::Reference(reference),
+            ProposalOrRef::Proposal(Proposal::Remove(LeafIndex(2))),
+        ],
+    );
+    assert_eq!(
+        members[1].process_commit_with(&forged, &pending, &PskStore::new()),
+        Err(GroupError::InvalidProposal("one leaf updated and removed"))
     );
 }
