@@ -5,7 +5,9 @@
 use super::*;
 
 use aura::crypto::Secret;
-use aura::crypto::group::{Group, JoinOptions, KeyPackageSecrets, PendingProposals, PskStore};
+use aura::crypto::group::{
+    Group, GroupError, JoinOptions, KeyPackageSecrets, PendingProposals, PskStore,
+};
 use aura::crypto::key_package::KeyPackage;
 
 #[derive(Deserialize)]
@@ -44,23 +46,56 @@ fn passive_client(case: &PassiveClientCase) -> Result<(), String> {
         "decode key package",
         KeyPackage::from_mls_message_bytes(&case.key_package),
     )?;
-    let secrets = KeyPackageSecrets {
-        init_private_key: check("init_priv", HpkePrivateKey::from_bytes(&case.init_priv))?,
-        leaf_private_key: check(
-            "encryption_priv",
-            HpkePrivateKey::from_bytes(&case.encryption_priv),
-        )?,
+    let secrets = || -> Result<KeyPackageSecrets, String> {
+        Ok(KeyPackageSecrets {
+            init_private_key: check("init_priv", HpkePrivateKey::from_bytes(&case.init_priv))?,
+            leaf_private_key: check(
+                "encryption_priv",
+                HpkePrivateKey::from_bytes(&case.encryption_priv),
+            )?,
+        })
     };
     let signing_key = check(
         "signature_priv",
         SignaturePrivateKey::from_seed(&case.signature_priv),
     )?;
+    // What the join needs beyond the Welcome must really be needed.
+    if !case.external_psks.is_empty() {
+        let without_psks = Group::join_from_welcome_with(
+            &case.welcome,
+            &key_package,
+            secrets()?,
+            signing_key.clone(),
+            JoinOptions {
+                ratchet_tree: case.ratchet_tree.as_deref(),
+                psks: Some(&PskStore::new()),
+            },
+        );
+        if without_psks.as_ref().err() != Some(&GroupError::MissingPsk) {
+            return Err(format!("join without its PSK: {:?}", without_psks.err()));
+        }
+    }
+    if case.ratchet_tree.is_some() {
+        let without_tree = Group::join_from_welcome_with(
+            &case.welcome,
+            &key_package,
+            secrets()?,
+            signing_key.clone(),
+            JoinOptions {
+                ratchet_tree: None,
+                psks: Some(&psks),
+            },
+        );
+        if without_tree.as_ref().err() != Some(&GroupError::MissingRatchetTree) {
+            return Err(format!("join without the tree: {:?}", without_tree.err()));
+        }
+    }
     let mut group = check(
         "join",
         Group::join_from_welcome_with(
             &case.welcome,
             &key_package,
-            secrets,
+            secrets()?,
             signing_key,
             JoinOptions {
                 ratchet_tree: case.ratchet_tree.as_deref(),
