@@ -106,7 +106,8 @@ impl PskStore {
 
     /// The `psk_secret` of the key schedule for `psks`, in order: every one
     /// must be a PSK this store holds, named once, with a nonce of the hash
-    /// length; resumption PSKs only for application use (RFC 9420 §8.6).
+    /// length; of resumption PSKs only the application kind (reinit and
+    /// branch belong to flows Aura does not have).
     pub(super) fn psk_secret(&self, psks: &[PreSharedKeyId]) -> Result<Secret, GroupError> {
         let mut resolved = Vec::with_capacity(psks.len());
         for (index, id) in psks.iter().enumerate() {
@@ -124,8 +125,8 @@ impl PskStore {
                     psk_epoch,
                 } => self.resumption.get(&(psk_group_id.clone(), *psk_epoch)),
                 PskKind::Resumption { .. } => {
-                    return Err(GroupError::InvalidProposal(
-                        "resumption PSK for reinit or branch in a commit",
+                    return Err(GroupError::UnsupportedProposal(
+                        "resumption PSK for reinit or branch",
                     ));
                 }
             }
