@@ -238,6 +238,7 @@ proptest! {
         ),
     ) {
         let context = GroupContext {
+            cipher_suite: aura::crypto::cipher_suite::CIPHER_SUITE_ID,
             group_id,
             epoch,
             tree_hash,

@@ -6,11 +6,12 @@
 //! therefore takes a [`BodySkipper`] from the layer that understands them,
 //! which only has to step over one encoded body.
 
-use super::cipher_suite::{MAC_LENGTH, PROTOCOL_VERSION_MLS10, SIGNATURE_LENGTH};
+use super::cipher_suite::{MAC_LENGTH, PROTOCOL_VERSION_MLS10};
 use super::codec::{Decode, Encode, Reader, Writer};
 use super::error::{CryptoError, DecodeError, EncodeError};
 use super::group_context::{GroupContext, MAX_GROUP_ID_BYTES};
 use super::keys::{SignaturePrivateKey, SignaturePublicKey};
+use super::leaf_node::MAX_SIGNATURE_BYTES;
 use super::primitives::{sign_with_label, verify_with_label};
 use super::tree_math::LeafIndex;
 
@@ -278,7 +279,9 @@ impl FramedContentAuthData {
 
     /// Reads the encoding; whether a tag follows depends on the content type.
     pub fn decode(reader: &mut Reader<'_>, content_type: ContentType) -> Result<Self, DecodeError> {
-        let signature = reader.read_opaque_capped(SIGNATURE_LENGTH)?.to_vec();
+        // Capped for any suite's signatures (ECDSA ones are longer than
+        // Ed25519's); verification checks the exact length.
+        let signature = reader.read_opaque_capped(MAX_SIGNATURE_BYTES)?.to_vec();
         let confirmation_tag = match content_type {
             ContentType::Commit => Some(reader.read_opaque_capped(MAC_LENGTH)?.to_vec()),
             ContentType::Application | ContentType::Proposal => None,
@@ -299,6 +302,14 @@ pub struct AuthenticatedContent {
     pub content: FramedContent,
     /// Its signature (and confirmation tag for commits).
     pub auth: FramedContentAuthData,
+}
+
+impl Encode for AuthenticatedContent {
+    fn encode(&self, writer: &mut Writer) -> Result<(), EncodeError> {
+        writer.write_u16(self.wire_format.code());
+        self.content.encode(writer)?;
+        self.auth.encode(writer)
+    }
 }
 
 /// `FramedContentTBS`: what a sender signs.

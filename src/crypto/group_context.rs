@@ -1,7 +1,7 @@
 //! `GroupContext` (RFC 9420 §8.1): the summary of a group's state that every
 //! key derivation of an epoch is bound to.
 
-use super::cipher_suite::{CIPHER_SUITE_ID, HASH_LENGTH, PROTOCOL_VERSION_MLS10};
+use super::cipher_suite::{HASH_LENGTH, PROTOCOL_VERSION_MLS10};
 use super::codec::{Decode, Encode, Reader, Writer};
 use super::error::{DecodeError, EncodeError};
 
@@ -35,10 +35,13 @@ impl Decode for Extension {
     }
 }
 
-/// The group context of one epoch. Version and cipher suite are implied
-/// (`mls10`, suite 3) and checked when decoding.
+/// The group context of one epoch. The version is implied (`mls10`) and
+/// checked when decoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupContext {
+    /// The group's cipher suite. Any suite decodes, so that foreign
+    /// messages round-trip; a group runs only on [`super::cipher_suite::CIPHER_SUITE_ID`].
+    pub cipher_suite: u16,
     /// Application-chosen group identifier.
     pub group_id: Vec<u8>,
     /// Epoch number, starting at 0 for a new group.
@@ -54,7 +57,7 @@ pub struct GroupContext {
 impl Encode for GroupContext {
     fn encode(&self, writer: &mut Writer) -> Result<(), EncodeError> {
         writer.write_u16(PROTOCOL_VERSION_MLS10);
-        writer.write_u16(CIPHER_SUITE_ID);
+        writer.write_u16(self.cipher_suite);
         writer.write_opaque(&self.group_id)?;
         writer.write_u64(self.epoch);
         writer.write_opaque(&self.tree_hash)?;
@@ -72,12 +75,8 @@ impl Decode for GroupContext {
         if reader.read_u16()? != PROTOCOL_VERSION_MLS10 {
             return Err(DecodeError::UnexpectedValue { field: "version" });
         }
-        if reader.read_u16()? != CIPHER_SUITE_ID {
-            return Err(DecodeError::UnexpectedValue {
-                field: "cipher_suite",
-            });
-        }
         Ok(Self {
+            cipher_suite: reader.read_u16()?,
             group_id: reader.read_opaque_capped(MAX_GROUP_ID_BYTES)?.to_vec(),
             epoch: reader.read_u64()?,
             // Hashes may be empty (the initial confirmed transcript hash is).
@@ -92,10 +91,12 @@ impl Decode for GroupContext {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::crypto::cipher_suite::CIPHER_SUITE_ID;
 
     #[test]
     fn group_context_round_trips() {
         let context = GroupContext {
+            cipher_suite: CIPHER_SUITE_ID,
             group_id: b"group".to_vec(),
             epoch: 7,
             tree_hash: vec![1; HASH_LENGTH],
@@ -110,22 +111,17 @@ mod tests {
     }
 
     #[test]
-    fn foreign_cipher_suite_is_rejected() {
-        let mut bytes = GroupContext {
+    fn foreign_cipher_suite_is_kept_not_rewritten() {
+        let context = GroupContext {
+            cipher_suite: 1,
             group_id: vec![],
             epoch: 0,
             tree_hash: vec![],
             confirmed_transcript_hash: vec![],
             extensions: vec![],
-        }
-        .to_tls_bytes()
-        .unwrap();
-        bytes[3] = 1;
-        assert_eq!(
-            GroupContext::from_tls_bytes(&bytes),
-            Err(DecodeError::UnexpectedValue {
-                field: "cipher_suite"
-            })
-        );
+        };
+        let bytes = context.to_tls_bytes().unwrap();
+        assert_eq!(&bytes[2..4], &[0, 1]);
+        assert_eq!(GroupContext::from_tls_bytes(&bytes), Ok(context));
     }
 }

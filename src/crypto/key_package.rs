@@ -1,7 +1,7 @@
 //! `KeyPackage` (RFC 9420 §10): a prospective member's signed, pre-published
 //! init key and leaf, by which others can add it to a group.
 
-use super::cipher_suite::{CIPHER_SUITE_ID, PROTOCOL_VERSION_MLS10};
+use super::cipher_suite::PROTOCOL_VERSION_MLS10;
 use super::codec::{Decode, Encode, Reader, Writer, decode_mls_message, encode_mls_message};
 use super::error::{CryptoError, DecodeError, EncodeError};
 use super::group_context::Extension;
@@ -16,9 +16,12 @@ pub const KEY_PACKAGE_SIGNATURE_LABEL: &[u8] = b"KeyPackageTBS";
 /// Label of the KeyPackage reference hash.
 pub const KEY_PACKAGE_REFERENCE_LABEL: &[u8] = b"MLS 1.0 KeyPackage Reference";
 
-/// `KeyPackage` (version `mls10` and suite 3 implied, checked on decode).
+/// `KeyPackage` (version `mls10` implied, checked on decode).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyPackage {
+    /// Cipher suite the package is for. Any suite decodes, so that foreign
+    /// packages round-trip; groups accept only their own suite.
+    pub cipher_suite: u16,
     /// Encoded HPKE key that Welcome secrets are encrypted to.
     pub init_key: Vec<u8>,
     /// The leaf the member will occupy.
@@ -32,7 +35,7 @@ pub struct KeyPackage {
 impl KeyPackage {
     fn encode_tbs(&self, writer: &mut Writer) -> Result<(), EncodeError> {
         writer.write_u16(PROTOCOL_VERSION_MLS10);
-        writer.write_u16(CIPHER_SUITE_ID);
+        writer.write_u16(self.cipher_suite);
         writer.write_opaque(&self.init_key)?;
         self.leaf_node.encode(writer)?;
         writer.write_vector(|items| {
@@ -110,12 +113,8 @@ impl Decode for KeyPackage {
         if reader.read_u16()? != PROTOCOL_VERSION_MLS10 {
             return Err(DecodeError::UnexpectedValue { field: "version" });
         }
-        if reader.read_u16()? != CIPHER_SUITE_ID {
-            return Err(DecodeError::UnexpectedValue {
-                field: "cipher_suite",
-            });
-        }
         Ok(Self {
+            cipher_suite: reader.read_u16()?,
             init_key: reader.read_opaque_capped(MAX_PUBLIC_KEY_BYTES)?.to_vec(),
             leaf_node: LeafNode::decode(reader)?,
             extensions: reader.read_vector(Extension::decode)?,

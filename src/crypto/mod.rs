@@ -1,7 +1,9 @@
 //! The MLS (RFC 9420) cryptographic core of Aura.
 //!
 //! Only cipher suite 3, `MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519`,
-//! is supported (see [`cipher_suite`]). Everything here is pure computation:
+//! is supported (see [`cipher_suite`]); decoders record the suite a message
+//! names, so that any suite's messages round-trip, and the group refuses
+//! every other suite. Everything here is pure computation:
 //! no I/O, no clocks, no global randomness. Functions that need randomness
 //! take a `&mut impl rand_core::CryptoRng` so that callers (and tests) decide
 //! where it comes from.
@@ -21,7 +23,7 @@
 //! - [`leaf_node`], [`ratchet_tree`], [`tree_kem`]: the ratchet tree, its
 //!   hashes and UpdatePaths (§4, §7).
 //! - [`key_package`], [`welcome`]: joining a group (§10, §12.4.3).
-//! - [`proposal`], [`commit`]: Add / Update / Remove proposals and commits
+//! - [`proposal`], [`commit`]: the seven proposal types and commits
 //!   (§12.1, §12.4), and [`commit::HandshakeBodies`], the body decoder that
 //!   framing uses for them.
 //! - [`group`]: the group state machine on top of all of the above: create

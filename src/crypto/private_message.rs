@@ -323,6 +323,7 @@ mod tests {
 
     fn setup() -> (AuthenticatedContent, Secret, Secret) {
         let group_context = GroupContext {
+            cipher_suite: crate::crypto::cipher_suite::CIPHER_SUITE_ID,
             group_id: b"g".to_vec(),
             epoch: 3,
             tree_hash: vec![],

@@ -3,7 +3,7 @@
 //! GroupInfo (AEAD under the welcome key).
 
 use super::aead;
-use super::cipher_suite::{CIPHER_SUITE_ID, HASH_LENGTH, MAC_LENGTH};
+use super::cipher_suite::{HASH_LENGTH, MAC_LENGTH};
 use super::codec::{Decode, Encode, Reader, Writer, decode_mls_message, encode_mls_message};
 use super::error::{CryptoError, DecodeError, EncodeError};
 use super::group_context::{Extension, GroupContext};
@@ -25,6 +25,7 @@ pub const WELCOME_LABEL: &[u8] = b"Welcome";
 pub const GROUP_INFO_SIGNATURE_LABEL: &[u8] = b"GroupInfoTBS";
 
 const WIRE_FORMAT_WELCOME: u16 = 3;
+const WIRE_FORMAT_GROUP_INFO: u16 = 4;
 
 /// `GroupSecrets`: what each new member decrypts from the Welcome.
 #[derive(Debug)]
@@ -110,6 +111,19 @@ impl GroupInfo {
     }
 }
 
+impl GroupInfo {
+    /// Encodes as an `MLSMessage` (a GroupInfo published on its own, for
+    /// external joins).
+    pub fn to_mls_message_bytes(&self) -> Result<Vec<u8>, EncodeError> {
+        encode_mls_message(WIRE_FORMAT_GROUP_INFO, |writer| self.encode(writer))
+    }
+
+    /// Decodes an `MLSMessage` that must hold a GroupInfo and nothing else.
+    pub fn from_mls_message_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        decode_mls_message(bytes, WIRE_FORMAT_GROUP_INFO, Self::decode)
+    }
+}
+
 impl Encode for GroupInfo {
     fn encode(&self, writer: &mut Writer) -> Result<(), EncodeError> {
         self.encode_tbs(writer)?;
@@ -157,6 +171,8 @@ impl Decode for EncryptedGroupSecrets {
 /// `Welcome` (suite 3 implied, checked on decode).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Welcome {
+    /// The group's cipher suite (any suite decodes; see [`GroupContext`]).
+    pub cipher_suite: u16,
     /// One entry per new member.
     pub secrets: Vec<EncryptedGroupSecrets>,
     /// The AEAD-encrypted GroupInfo.
@@ -165,7 +181,7 @@ pub struct Welcome {
 
 impl Encode for Welcome {
     fn encode(&self, writer: &mut Writer) -> Result<(), EncodeError> {
-        writer.write_u16(CIPHER_SUITE_ID);
+        writer.write_u16(self.cipher_suite);
         writer.write_vector(|items| {
             self.secrets
                 .iter()
@@ -177,12 +193,8 @@ impl Encode for Welcome {
 
 impl Decode for Welcome {
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        if reader.read_u16()? != CIPHER_SUITE_ID {
-            return Err(DecodeError::UnexpectedValue {
-                field: "cipher_suite",
-            });
-        }
         Ok(Self {
+            cipher_suite: reader.read_u16()?,
             secrets: reader.read_vector(EncryptedGroupSecrets::decode)?,
             encrypted_group_info: reader.read_opaque()?.to_vec(),
         })
@@ -220,6 +232,7 @@ impl Welcome {
             });
         }
         Ok(Self {
+            cipher_suite: group_info.group_context.cipher_suite,
             secrets,
             encrypted_group_info,
         })

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::proposals::{AppliedProposals, apply_proposals};
+use super::proposals::{AppliedProposals, ProposalFrom, apply_proposals};
 use super::{Group, GroupError, RATCHET_TREE_EXTENSION, provisional_context, tree_hash_bytes};
 use crate::crypto::cipher_suite::{HASH_LENGTH, MAC_LENGTH};
 use crate::crypto::codec::{Encode, Writer};
@@ -104,10 +104,34 @@ impl Group {
     ) -> Result<StagedOwnCommit, GroupError> {
         self.check_epoch_available()?;
         let leaf_template = self.own_leaf_node()?.clone();
-        let proposal_refs: Vec<&Proposal> = proposals.iter().collect();
-        let applied = apply_proposals(&mut self.tree, &proposal_refs, self.own_leaf)?;
+        let proposal_refs: Vec<ProposalFrom<'_>> = proposals
+            .iter()
+            .map(|proposal| ProposalFrom {
+                proposer: self.own_leaf,
+                proposal,
+                by_reference: false,
+            })
+            .collect();
+        let applied = apply_proposals(
+            &mut self.tree,
+            &self.context.group_id,
+            self.context.cipher_suite,
+            &proposal_refs,
+            self.own_leaf,
+        )?;
+        // Aura's own commits take no PSK: the committer would need the
+        // caller's PSK store, and no product flow asks for one yet.
+        if !applied.psks.is_empty() {
+            return Err(GroupError::UnsupportedProposal(
+                "pre-shared key in own commit",
+            ));
+        }
         let added_leaves = applied.added_leaves();
-        let context = &self.context;
+        let mut next_context = self.context.clone();
+        if let Some(extensions) = &applied.extensions {
+            next_context.extensions.clone_from(extensions);
+        }
+        let context = &next_context;
         let created = create_update_path(
             &mut self.tree,
             Committer {
@@ -141,7 +165,12 @@ impl Group {
             &self.signing_key,
             Some(vec![0; MAC_LENGTH]),
         )?;
-        let next = self.next_epoch(&signed, &created.commit_secret)?;
+        let next = self.next_epoch(
+            &signed,
+            &created.commit_secret,
+            &Secret::zero(HASH_LENGTH),
+            next_context.extensions,
+        )?;
         signed.auth.confirmation_tag = Some(next.confirmation_tag.clone());
         let message = PublicMessage::protect(&signed, &self.context, &self.secrets.membership_key)?
             .to_mls_message_bytes()?;
@@ -163,6 +192,8 @@ impl Group {
         &self,
         signed: &AuthenticatedContent,
         commit_secret: &Secret,
+        psk_secret: &Secret,
+        extensions: Vec<Extension>,
     ) -> Result<NextEpoch, GroupError> {
         let epoch = self
             .context
@@ -180,16 +211,17 @@ impl Group {
             },
         )?;
         let context = GroupContext {
+            cipher_suite: self.context.cipher_suite,
             group_id: self.context.group_id.clone(),
             epoch,
             tree_hash: tree_hash_bytes(&self.tree)?,
             confirmed_transcript_hash: confirmed.to_vec(),
-            extensions: self.context.extensions.clone(),
+            extensions,
         };
         let (joiner_secret, entry) = EpochEntry::from_commit(
             &self.secrets.init_secret,
             commit_secret,
-            &Secret::zero(HASH_LENGTH),
+            psk_secret,
             &context,
         )?;
         let confirmation_tag = entry.epoch.confirmation_tag(&confirmed)?.to_vec();

@@ -30,12 +30,24 @@ pub enum GroupError {
     /// A commit sent by this member itself came back; it was applied when created.
     #[error("commit was sent by this member")]
     OwnCommit,
-    /// The commit lacks the UpdatePath that Aura requires on every commit.
+    /// The commit lacks the UpdatePath its proposals require (RFC 9420 §12.4).
     #[error("commit has no update path")]
     MissingPath,
     /// The commit uses a proposal form Aura does not support.
     #[error("unsupported proposal: {0}")]
     UnsupportedProposal(&'static str),
+    /// A commit references a proposal this member has not received in this epoch.
+    #[error("commit references an unknown proposal")]
+    UnknownProposalRef,
+    /// A PSK the commit or Welcome needs is not among the member's PSKs.
+    #[error("pre-shared key not available")]
+    MissingPsk,
+    /// More proposals arrived in one epoch than one commit may carry.
+    #[error("more than {max} proposals pending in this epoch")]
+    TooManyPendingProposals {
+        /// The cap.
+        max: usize,
+    },
     /// A proposal cannot be applied to the group.
     #[error("invalid proposal: {0}")]
     InvalidProposal(&'static str),
@@ -60,6 +72,10 @@ pub enum GroupError {
     /// The joiner's KeyPackage leaf is not in the tree of the Welcome.
     #[error("own leaf not found in the group's tree")]
     OwnLeafNotFound,
+    /// A Welcome, GroupInfo or KeyPackage is for a cipher suite other than
+    /// the one Aura's groups run on.
+    #[error("unsupported cipher suite {0}")]
+    UnsupportedCipherSuite(u16),
     /// The signing key does not belong to the leaf it is used for.
     #[error("signing key does not match the leaf")]
     SigningKeyMismatch,

@@ -127,6 +127,7 @@ impl GroupFixture {
         }
         let confirmed = hash(b"fixture transcript").to_vec();
         let context = GroupContext {
+            cipher_suite: crate::crypto::cipher_suite::CIPHER_SUITE_ID,
             group_id: group_id.to_vec(),
             epoch: 1,
             tree_hash: tree_hash_bytes(&tree)?,

@@ -7,47 +7,81 @@ use std::collections::BTreeMap;
 
 use super::{Group, GroupError, MAX_GROUP_MEMBERS, RATCHET_TREE_EXTENSION};
 use crate::crypto::CryptoError;
-use crate::crypto::cipher_suite::HASH_LENGTH;
+use crate::crypto::cipher_suite::{CIPHER_SUITE_ID, HASH_LENGTH};
 use crate::crypto::key_package::KeyPackage;
 use crate::crypto::key_schedule::{EpochEntry, welcome_secret};
+use crate::crypto::keys::HpkePrivateKey;
 use crate::crypto::keys::{SignaturePrivateKey, SignaturePublicKey};
 use crate::crypto::ratchet_tree::{RatchetTree, is_in_subtree};
 use crate::crypto::secret::Secret;
 use crate::crypto::transcript::interim_transcript_hash;
 use crate::crypto::tree_kem::{filtered_direct_path, next_path_secret, node_key_pair};
 use crate::crypto::tree_math::{LeafIndex, NodeIndex};
-use crate::crypto::welcome::Welcome;
+use crate::crypto::welcome::{GroupInfo, GroupSecrets, Welcome};
 
-use super::KeyPackageSecrets;
+use super::{KeyPackageSecrets, PskStore};
+
+/// What a joiner may need beside the Welcome.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JoinOptions<'a> {
+    /// The group's ratchet tree, handed over out of band, for a GroupInfo
+    /// without the `ratchet_tree` extension (an encoded `RatchetTree`).
+    pub ratchet_tree: Option<&'a [u8]>,
+    /// External PSKs the Welcome's GroupSecrets may name.
+    pub psks: Option<&'a PskStore>,
+}
 
 impl Group {
-    /// Joins the group a Welcome (an `MLSMessage`) invites `key_package` to.
+    /// Joins the group a Welcome (an `MLSMessage`) invites `key_package` to;
+    /// the GroupInfo must carry the ratchet tree and no PSK may be needed.
     pub fn join_from_welcome(
         welcome: &[u8],
         key_package: &KeyPackage,
         key_package_secrets: KeyPackageSecrets,
         signing_key: SignaturePrivateKey,
     ) -> Result<Self, GroupError> {
+        Self::join_from_welcome_with(
+            welcome,
+            key_package,
+            key_package_secrets,
+            signing_key,
+            JoinOptions::default(),
+        )
+    }
+
+    /// [`Self::join_from_welcome`] with a tree given out of band and
+    /// external PSKs. A tree in the GroupInfo takes precedence; either way it
+    /// is checked against the signed tree hash.
+    pub fn join_from_welcome_with(
+        welcome: &[u8],
+        key_package: &KeyPackage,
+        key_package_secrets: KeyPackageSecrets,
+        signing_key: SignaturePrivateKey,
+        options: JoinOptions<'_>,
+    ) -> Result<Self, GroupError> {
         if key_package.leaf_node.signature_key != signing_key.public_key().to_bytes() {
             return Err(GroupError::SigningKeyMismatch);
         }
-        let welcome = Welcome::from_mls_message_bytes(welcome)?;
-        let group_secrets =
-            welcome.decrypt_group_secrets(key_package, &key_package_secrets.init_private_key)?;
-        if !group_secrets.psks.is_empty() {
-            return Err(GroupError::UnsupportedProposal("pre-shared keys"));
-        }
-        let no_psk = Secret::zero(HASH_LENGTH);
-        let welcome_secret = welcome_secret(&group_secrets.joiner_secret, &no_psk)?;
-        let group_info = welcome.decrypt_group_info(&welcome_secret)?;
+        let OpenedWelcome {
+            group_secrets,
+            group_info,
+            entry,
+        } = Self::open_welcome(
+            welcome,
+            key_package,
+            &key_package_secrets.init_private_key,
+            options.psks,
+        )?;
         let context = group_info.group_context.clone();
 
-        let tree_extension = group_info
+        let tree_bytes = group_info
             .extensions
             .iter()
             .find(|extension| extension.extension_type == RATCHET_TREE_EXTENSION)
+            .map(|extension| extension.extension_data.as_slice())
+            .or(options.ratchet_tree)
             .ok_or(GroupError::MissingRatchetTree)?;
-        let tree = RatchetTree::from_tls_bytes(&tree_extension.extension_data)?;
+        let tree = RatchetTree::from_tls_bytes(tree_bytes)?;
         let members = (0..tree.size().leaf_count())
             .filter(|&leaf| tree.leaf(LeafIndex(leaf)).is_some())
             .count();
@@ -79,18 +113,6 @@ impl Group {
             return Err(GroupError::OwnLeafNotFound);
         }
 
-        let entry =
-            EpochEntry::from_joiner_secret(&group_secrets.joiner_secret, &no_psk, &context)?;
-        entry
-            .epoch
-            .verify_confirmation_tag(
-                &context.confirmed_transcript_hash,
-                &group_info.confirmation_tag,
-            )
-            .map_err(|error| match error {
-                CryptoError::MacInvalid => GroupError::ConfirmationTagInvalid,
-                other => GroupError::Crypto(other),
-            })?;
         let interim = interim_transcript_hash(
             &context.confirmed_transcript_hash,
             &group_info.confirmation_tag,
@@ -111,6 +133,67 @@ impl Group {
             entry.epoch,
             interim.to_vec(),
         ))
+    }
+}
+
+/// A Welcome opened by its recipient: the GroupSecrets and GroupInfo
+/// decrypted and the new epoch's key schedule run, its confirmation tag
+/// checked. The GroupInfo's signature and tree are not checked yet.
+#[derive(Debug)]
+pub struct OpenedWelcome {
+    /// What the committer encrypted to the recipient's init key.
+    pub group_secrets: GroupSecrets,
+    /// The group's state in the new epoch.
+    pub group_info: GroupInfo,
+    /// The new epoch's secrets.
+    pub entry: EpochEntry,
+}
+
+impl Group {
+    /// The first half of [`Self::join_from_welcome_with`]: opens a Welcome
+    /// (an `MLSMessage`) for `key_package` and checks that it leads to the
+    /// epoch its GroupInfo confirms.
+    pub fn open_welcome(
+        welcome: &[u8],
+        key_package: &KeyPackage,
+        init_private_key: &HpkePrivateKey,
+        psks: Option<&PskStore>,
+    ) -> Result<OpenedWelcome, GroupError> {
+        let welcome = Welcome::from_mls_message_bytes(welcome)?;
+        for suite in [welcome.cipher_suite, key_package.cipher_suite] {
+            if suite != CIPHER_SUITE_ID {
+                return Err(GroupError::UnsupportedCipherSuite(suite));
+            }
+        }
+        let group_secrets = welcome.decrypt_group_secrets(key_package, init_private_key)?;
+        let psk_secret = match psks {
+            Some(psks) => psks.psk_secret(&group_secrets.psks)?,
+            None if group_secrets.psks.is_empty() => Secret::zero(HASH_LENGTH),
+            None => return Err(GroupError::MissingPsk),
+        };
+        let welcome_secret = welcome_secret(&group_secrets.joiner_secret, &psk_secret)?;
+        let group_info = welcome.decrypt_group_info(&welcome_secret)?;
+        let context = &group_info.group_context;
+        if context.cipher_suite != CIPHER_SUITE_ID {
+            return Err(GroupError::UnsupportedCipherSuite(context.cipher_suite));
+        }
+        let entry =
+            EpochEntry::from_joiner_secret(&group_secrets.joiner_secret, &psk_secret, context)?;
+        entry
+            .epoch
+            .verify_confirmation_tag(
+                &context.confirmed_transcript_hash,
+                &group_info.confirmation_tag,
+            )
+            .map_err(|error| match error {
+                CryptoError::MacInvalid => GroupError::ConfirmationTagInvalid,
+                other => GroupError::Crypto(other),
+            })?;
+        Ok(OpenedWelcome {
+            group_secrets,
+            group_info,
+            entry,
+        })
     }
 }
 

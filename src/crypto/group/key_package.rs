@@ -2,6 +2,7 @@
 //! private keys it keeps to open the Welcome that answers it.
 
 use super::{GroupError, default_capabilities};
+use crate::crypto::cipher_suite::CIPHER_SUITE_ID;
 use crate::crypto::key_package::KeyPackage;
 use crate::crypto::keys::{HpkeKeyPair, HpkePrivateKey, SignaturePrivateKey};
 use crate::crypto::leaf_node::{Credential, LeafNode, LeafNodeSource};
@@ -41,6 +42,7 @@ pub fn generate_key_package(
     // KeyPackage leaves are not bound to a group or position.
     leaf_node.sign(signing_key, &[], LeafIndex(0))?;
     let mut key_package = KeyPackage {
+        cipher_suite: CIPHER_SUITE_ID,
         init_key: init.public_key.to_bytes().to_vec(),
         leaf_node,
         extensions: Vec::new(),

@@ -5,7 +5,11 @@
 //! - [`Group::add_member`], [`Group::remove_member`], [`Group::update`] create
 //!   a commit (always with an UpdatePath) and advance this member at once;
 //! - [`Group::process_commit`] applies a commit received from another member;
-//! - [`Group::join_from_welcome`] enters a group from a Welcome;
+//!   [`Group::receive_proposal`] keeps a member's standalone proposal in a
+//!   [`PendingProposals`] until [`Group::process_commit_with`] applies a
+//!   commit that references it, with the PSKs of a [`PskStore`];
+//! - [`Group::join_from_welcome`] enters a group from a Welcome
+//!   ([`Group::join_from_welcome_with`]: tree out of band, PSKs);
 //! - [`Group::protect`] / [`Group::unprotect`] carry application messages
 //!   through the epoch's secret tree;
 //! - [`Group::export_state`] / [`Group::import_state`] serialize everything,
@@ -15,8 +19,11 @@
 //! everything has verified, so a failed operation (a forged or stale commit,
 //! say) leaves the group untouched. Commits are sent as PublicMessages (the
 //! journal stores them readable to replicas), application data as
-//! PrivateMessages. Proposals travel inline in commits; proposals by
-//! reference, PSKs and external joins are not supported yet.
+//! PrivateMessages. Aura's own commits carry their proposals inline; commits
+//! from others may also reference proposals (Add, Update, Remove,
+//! PreSharedKey, GroupContextExtensions) and fold in external or resumption
+//! PSKs, as RFC 9420 allows. ReInit, external init and external joins are not
+//! supported, nor are handshake messages sent as PrivateMessages.
 
 mod application;
 mod create_commit;
@@ -25,6 +32,7 @@ mod error;
 pub mod fixture;
 mod join;
 mod key_package;
+mod pending;
 mod process_commit;
 mod proposals;
 mod state;
@@ -34,8 +42,11 @@ use std::collections::BTreeMap;
 pub use application::ReceivedMessage;
 pub use create_commit::CommitOutput;
 pub use error::GroupError;
+pub use join::{JoinOptions, OpenedWelcome};
 pub use key_package::{KeyPackageSecrets, generate_key_package};
+pub use pending::{MAX_PENDING_PROPOSALS, PROPOSAL_REF_LABEL, PendingProposals, PskStore};
 pub use process_commit::CommitOutcome;
+pub use proposals::{AppliedProposals, ProposalFrom, apply_proposals};
 
 use super::cipher_suite::{CIPHER_SUITE_ID, HASH_LENGTH, PROTOCOL_VERSION_MLS10};
 use super::group_context::GroupContext;
@@ -111,6 +122,7 @@ impl Group {
         leaf.sign(&signing_key, &group_id, LeafIndex(0))?;
         let tree = RatchetTree::from_nodes(vec![Some(Node::Leaf(leaf))])?;
         let context = GroupContext {
+            cipher_suite: CIPHER_SUITE_ID,
             group_id,
             epoch: 0,
             tree_hash: tree.root_tree_hash()?.to_vec(),
@@ -307,6 +319,7 @@ fn provisional_context(
     tree: &RatchetTree,
 ) -> Result<GroupContext, super::CryptoError> {
     Ok(GroupContext {
+        cipher_suite: context.cipher_suite,
         group_id: context.group_id.clone(),
         // Callers check first that the counter has room (`check_epoch_available`).
         epoch: context.epoch.saturating_add(1),

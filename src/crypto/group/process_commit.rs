@@ -4,9 +4,11 @@
 //! committer reached the same epoch.
 
 use super::create_commit::NextEpoch;
-use super::proposals::{apply_proposals, inline_proposals};
+use super::pending::{PendingProposals, PskStore};
+use super::proposals::{apply_proposals, resolve_proposals};
 use super::{Group, GroupError, private_key_for, provisional_context};
 use crate::crypto::CryptoError;
+use crate::crypto::cipher_suite::HASH_LENGTH;
 use crate::crypto::codec::Decode;
 use crate::crypto::commit::{Commit, HandshakeBodies};
 use crate::crypto::framing::{ContentType, Sender};
@@ -38,6 +40,8 @@ pub enum CommitOutcome {
 #[derive(Debug)]
 struct StagedCommit {
     sender: LeafIndex,
+    /// Whether the commit replaced the committer's path.
+    has_path: bool,
     next: NextEpoch,
     path_secrets: Vec<(NodeIndex, Secret)>,
     added: Vec<LeafIndex>,
@@ -46,11 +50,24 @@ struct StagedCommit {
 
 impl Group {
     /// Applies a commit (an `MLSMessage` holding a PublicMessage) sent by
-    /// another member in the current epoch. On error the group is unchanged.
+    /// another member in the current epoch, with its proposals inline and
+    /// no PSK. On error the group is unchanged.
     #[doc(alias = "apply_operation")]
     pub fn process_commit(&mut self, message: &[u8]) -> Result<CommitOutcome, GroupError> {
+        self.process_commit_with(message, &PendingProposals::new(), &PskStore::new())
+    }
+
+    /// [`Self::process_commit`] for a commit that may reference proposals
+    /// received earlier in this epoch ([`Self::receive_proposal`]) and use
+    /// external PSKs. On error the group is unchanged.
+    pub fn process_commit_with(
+        &mut self,
+        message: &[u8],
+        pending: &PendingProposals,
+        psks: &PskStore,
+    ) -> Result<CommitOutcome, GroupError> {
         self.tree.begin_staging();
-        let staged = match self.stage_commit(message) {
+        let staged = match self.stage_commit(message, pending, psks) {
             Ok(Some(staged)) => staged,
             Ok(None) => {
                 self.tree.rollback_staging()?;
@@ -68,7 +85,7 @@ impl Group {
         // committer's path above us comes fresh from the commit.
         let size = self.tree.size();
         let mut overwritten = Vec::new();
-        let mut current = Some(staged.sender.node());
+        let mut current = staged.has_path.then(|| staged.sender.node());
         while let Some(node) = current.and_then(|node| size.parent(node)) {
             overwritten.push(node);
             current = Some(node);
@@ -93,7 +110,12 @@ impl Group {
 
     /// Verifies a commit and applies it to the staged tree. `None` when the
     /// commit removes us.
-    fn stage_commit(&mut self, message: &[u8]) -> Result<Option<StagedCommit>, GroupError> {
+    fn stage_commit(
+        &mut self,
+        message: &[u8],
+        pending: &PendingProposals,
+        psks: &PskStore,
+    ) -> Result<Option<StagedCommit>, GroupError> {
         let message = PublicMessage::from_mls_message_bytes(message, &HandshakeBodies)?;
         let framed = &message.content;
         if framed.group_id != self.context.group_id {
@@ -123,7 +145,13 @@ impl Group {
         // or the commit would not heal a compromise of the old one.
         let old_leaf_key = sender_leaf.encryption_key.clone();
         let commit = Commit::from_tls_bytes(&signed.content.body)?;
-        let proposals = inline_proposals(&commit.proposals)?;
+        let empty = PendingProposals::new();
+        let pending = if pending.is_for(self) {
+            pending
+        } else {
+            &empty
+        };
+        let proposals = resolve_proposals(&commit.proposals, sender, pending)?;
         if commit
             .path
             .as_ref()
@@ -134,32 +162,56 @@ impl Group {
             ));
         }
 
-        let applied = apply_proposals(&mut self.tree, &proposals, sender)?;
+        let applied = apply_proposals(
+            &mut self.tree,
+            &self.context.group_id,
+            self.context.cipher_suite,
+            &proposals,
+            sender,
+        )?;
         if applied.removed.contains(&self.own_leaf) {
             return Ok(None);
         }
-        let path = commit.path.as_ref().ok_or(GroupError::MissingPath)?;
+        if applied.path_required && commit.path.is_none() {
+            return Err(GroupError::MissingPath);
+        }
+        // Checked before any decryption: a missing PSK is the receiver's
+        // problem, not evidence against the commit.
+        let psk_secret = psks.psk_secret(&applied.psks)?;
         let added_leaves = applied.added_leaves();
-        let (own_leaf, leaf_key, path_secrets, context) = (
-            self.own_leaf,
-            &self.leaf_private_key,
-            &self.path_secrets,
-            &self.context,
-        );
-        let received = process_update_path(
-            &mut self.tree,
-            sender,
-            path,
-            &context.group_id,
-            PathReceiver {
-                leaf: own_leaf,
-                private_key_for: |node| private_key_for(own_leaf, leaf_key, path_secrets, node),
-            },
-            &added_leaves,
-            |tree| provisional_context(context, tree),
-        )?;
+        let mut next_context = self.context.clone();
+        if let Some(extensions) = &applied.extensions {
+            next_context.extensions.clone_from(extensions);
+        }
+        let (commit_secret, path_secrets) = match &commit.path {
+            Some(path) => {
+                let (own_leaf, leaf_key, path_secrets) =
+                    (self.own_leaf, &self.leaf_private_key, &self.path_secrets);
+                let received = process_update_path(
+                    &mut self.tree,
+                    sender,
+                    path,
+                    &next_context.group_id,
+                    PathReceiver {
+                        leaf: own_leaf,
+                        private_key_for: |node| {
+                            private_key_for(own_leaf, leaf_key, path_secrets, node)
+                        },
+                    },
+                    &added_leaves,
+                    |tree| provisional_context(&next_context, tree),
+                )?;
+                (received.commit_secret, received.path_secrets)
+            }
+            None => (Secret::zero(HASH_LENGTH), Vec::new()),
+        };
         self.tree.refresh_hashes()?;
-        let next = self.next_epoch(&signed, &received.commit_secret)?;
+        let next = self.next_epoch(
+            &signed,
+            &commit_secret,
+            &psk_secret,
+            next_context.extensions,
+        )?;
         let tag = signed
             .auth
             .confirmation_tag
@@ -174,8 +226,9 @@ impl Group {
             })?;
         Ok(Some(StagedCommit {
             sender,
+            has_path: commit.path.is_some(),
             next,
-            path_secrets: received.path_secrets,
+            path_secrets,
             added: added_leaves,
             removed: applied.removed,
         }))

@@ -10,6 +10,9 @@ use crate::crypto::framing::AuthenticatedContent;
 use crate::crypto::public_message::PublicMessage;
 use crate::crypto::{CryptoError, DecodeError};
 
+mod by_reference;
+mod compromise;
+mod foreign_suite;
 mod key_burning;
 mod state_import;
 
@@ -297,7 +300,7 @@ fn commits_without_path_or_with_bad_proposals_are_rejected() {
     );
     assert_eq!(
         members[1].process_commit(&forged),
-        Err(GroupError::UnsupportedProposal("proposal by reference"))
+        Err(GroupError::UnknownProposalRef)
     );
 }
 
@@ -479,6 +482,7 @@ fn removed_member_holds_no_key_to_the_removal_commit() {
     // The context path secrets were encrypted under, which the removed
     // member could compute from the commit.
     let provisional = GroupContext {
+        cipher_suite: crate::crypto::cipher_suite::CIPHER_SUITE_ID,
         epoch: old_context.epoch + 1,
         tree_hash: members[0].tree_hash().to_vec(),
         ..old_context
@@ -542,4 +546,3 @@ fn group_state_can_move_between_tasks() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Group>();
 }
-mod compromise;
