@@ -393,6 +393,34 @@ mod tests {
     }
 
     #[test]
+    fn each_suite_opens_only_messages_sealed_with_its_own_aead() {
+        let (signed, sender_data_secret, encryption_secret) = setup();
+        let suites = [
+            CipherSuite::X25519Aes128GcmSha256Ed25519,
+            CipherSuite::X25519ChaCha20Poly1305Sha256Ed25519,
+        ];
+        for (suite, other_suite) in suites.into_iter().zip(suites.into_iter().rev()) {
+            let size = TreeSize::new(2).unwrap();
+            let mut sender = SecretTree::new(suite, &encryption_secret, size);
+            let key = sender
+                .next_sending_key(LeafIndex(0), RatchetKind::Application)
+                .unwrap();
+            assert_eq!(key.key().len(), suite.aead_key_length());
+            let message = protect(&signed, &mut sender, &sender_data_secret, [1, 2, 3, 4]).unwrap();
+            let open_with = |suite| {
+                unprotect(
+                    &message,
+                    &mut SecretTree::new(suite, &encryption_secret, size),
+                    &sender_data_secret,
+                    &no_handshake_bodies,
+                )
+            };
+            assert_eq!(open_with(suite).unwrap(), signed);
+            assert_eq!(open_with(other_suite), Err(CryptoError::AeadOpen));
+        }
+    }
+
+    #[test]
     fn tampering_is_detected() {
         let (signed, sender_data_secret, encryption_secret) = setup();
         let message = protect(
