@@ -9,6 +9,7 @@ use proptest::prelude::*;
 #[path = "support/rng.rs"]
 mod rng;
 
+use aura::crypto::cipher_suite::CipherSuite;
 use aura::crypto::codec::{Decode, Encode, MAX_VARINT_VALUE, Reader, Writer};
 use aura::crypto::commit::HandshakeBodies;
 use aura::crypto::framing::{ContentType, FramedContent, FramedContentAuthData, Sender};
@@ -169,7 +170,7 @@ proptest! {
             encrypted_sender_data: sender_data,
             ciphertext,
         };
-        let mut tree = SecretTree::new(&Secret::zero(32), TreeSize::new(4).unwrap());
+        let mut tree = SecretTree::new(CipherSuite::AURA, &Secret::zero(32), TreeSize::new(4).unwrap());
         prop_assert!(unprotect(&message, &mut tree, &Secret::zero(32), &opaque_body_skipper).is_err());
     }
 
@@ -190,7 +191,9 @@ proptest! {
         let recipient = HpkeKeyPair::derive(b"fuzz recipient");
         let at = if bytes.is_empty() { 0 } else { split % bytes.len() };
         let (kem_output, ciphertext) = bytes.split_at(at);
-        prop_assert!(decrypt_with_label(&recipient.private_key, b"label", b"", kem_output, ciphertext).is_err());
+        for suite in [CipherSuite::X25519Aes128GcmSha256Ed25519, CipherSuite::AURA] {
+            prop_assert!(decrypt_with_label(suite, &recipient.private_key, b"label", b"", kem_output, ciphertext).is_err());
+        }
         let signer = SignaturePrivateKey::from_seed(&[1; 32]).unwrap().public_key();
         prop_assert!(verify_with_label(&signer, b"label", b"content", &bytes).is_err());
     }

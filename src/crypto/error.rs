@@ -101,6 +101,9 @@ pub enum CryptoError {
     /// HPKE setup, seal or open failed.
     #[error("HPKE operation failed")]
     Hpke,
+    /// A message or state names a cipher suite Aura does not implement.
+    #[error("unsupported cipher suite {0}")]
+    UnsupportedCipherSuite(u16),
     /// AEAD decryption failed (wrong key, nonce, AAD or tampered ciphertext).
     #[error("AEAD authentication failed")]
     AeadOpen,

@@ -40,7 +40,8 @@ impl Decode for Extension {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupContext {
     /// The group's cipher suite. Any suite decodes, so that foreign
-    /// messages round-trip; a group runs only on [`super::cipher_suite::CIPHER_SUITE_ID`].
+    /// messages round-trip; a group runs only on a suite of
+    /// [`super::cipher_suite::CipherSuite`] (Aura creates only suite 3).
     pub cipher_suite: u16,
     /// Application-chosen group identifier.
     pub group_id: Vec<u8>,

@@ -11,7 +11,7 @@
 //! Intermediate secrets are dropped (and wiped) as soon as the next one is
 //! derived; only what an epoch needs is kept in [`EpochSecrets`].
 
-use super::cipher_suite::{AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, HASH_LENGTH, MAC_LENGTH};
+use super::cipher_suite::{CipherSuite, HASH_LENGTH, MAC_LENGTH};
 use super::codec::Encode;
 use super::error::CryptoError;
 use super::group_context::GroupContext;
@@ -109,16 +109,13 @@ impl EpochEntry {
     }
 }
 
-/// `welcome_key` and `welcome_nonce` from the welcome secret.
-pub fn welcome_key(welcome_secret: &Secret) -> Result<WelcomeKey, CryptoError> {
+/// `welcome_key` and `welcome_nonce` from the welcome secret, for the AEAD
+/// of `suite`.
+pub fn welcome_key(suite: CipherSuite, welcome_secret: &Secret) -> Result<WelcomeKey, CryptoError> {
+    let secret = welcome_secret.as_bytes();
     Ok(WelcomeKey {
-        key: expand_with_label(welcome_secret.as_bytes(), label::KEY, &[], AEAD_KEY_LENGTH)?,
-        nonce: expand_with_label(
-            welcome_secret.as_bytes(),
-            label::NONCE,
-            &[],
-            AEAD_NONCE_LENGTH,
-        )?,
+        key: expand_with_label(secret, label::KEY, &[], suite.aead_key_length())?,
+        nonce: expand_with_label(secret, label::NONCE, &[], suite.aead_nonce_length())?,
     })
 }
 

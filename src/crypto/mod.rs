@@ -1,9 +1,14 @@
 //! The MLS (RFC 9420) cryptographic core of Aura.
 //!
-//! Only cipher suite 3, `MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519`,
-//! is supported (see [`cipher_suite`]); decoders record the suite a message
-//! names, so that any suite's messages round-trip, and the group refuses
-//! every other suite. Everything here is pure computation:
+//! Aura's groups run on cipher suite 3,
+//! `MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519`: groups and key
+//! packages are only ever created on it. Suite 1 (the same but for its AEAD,
+//! AES-128-GCM) is implemented too, so that a member can follow a group of
+//! another MLS implementation, but it is joined only when the caller opts in
+//! (`JoinOptions::allow_interop_suites`); a plain join refuses it, as the
+//! group refuses every suite it does not implement (see [`cipher_suite`]).
+//! Decoders record the suite a message names, so that any suite's messages
+//! round-trip. Everything here is pure computation:
 //! no I/O, no clocks, no global randomness. Functions that need randomness
 //! take a `&mut impl rand_core::CryptoRng` so that callers (and tests) decide
 //! where it comes from.
@@ -12,8 +17,8 @@
 //! - [`error`]: typed errors; nothing in this module panics on peer input.
 //! - [`secret`]: a byte-string wrapper that zeroizes and redacts itself.
 //! - [`codec`]: the TLS presentation-language codec with hard size caps.
-//! - [`cipher_suite`], [`keys`], [`aead`], [`primitives`]: suite constants,
-//!   key types, the AEAD, and the labelled primitives of §5.
+//! - [`cipher_suite`], [`keys`], [`aead`], [`primitives`]: the suites (their
+//!   AEAD and HPKE), key types, the AEADs, and the labelled primitives of §5.
 //! - [`tree_math`]: array-tree index arithmetic (Appendix C).
 //! - [`group_context`], [`key_schedule`], [`psk`], [`transcript`]: epoch
 //!   secrets, PSKs and transcript hashes (§8).

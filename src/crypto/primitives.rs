@@ -5,11 +5,10 @@
 use ed25519_dalek::{Signature, Signer as _};
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit as _, Mac as _};
-use hpke::{Deserializable as _, OpModeR, OpModeS, Serializable as _};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroize as _;
 
-use super::cipher_suite::{HASH_LENGTH, HpkeAead, Kdf, Kem, MAC_LENGTH, SIGNATURE_LENGTH};
+use super::cipher_suite::{CipherSuite, HASH_LENGTH, MAC_LENGTH, SIGNATURE_LENGTH};
 use super::codec::{Decode, Encode, Reader, Writer};
 use super::error::{CryptoError, DecodeError, EncodeError};
 use super::keys::{HpkePrivateKey, HpkePublicKey, SignaturePrivateKey, SignaturePublicKey};
@@ -215,8 +214,9 @@ fn encrypt_context(label: &[u8], context: &[u8]) -> Result<Vec<u8>, EncodeError>
 }
 
 /// `EncryptWithLabel(public_key, label, context, plaintext)`: HPKE base-mode
-/// `SealBase` with the labelled context as `info` and empty AAD.
+/// `SealBase` of `suite` with the labelled context as `info` and empty AAD.
 pub fn encrypt_with_label(
+    suite: CipherSuite,
     public_key: &HpkePublicKey,
     label: &[u8],
     context: &[u8],
@@ -224,25 +224,18 @@ pub fn encrypt_with_label(
     rng: &mut impl rand_core::CryptoRng,
 ) -> Result<HpkeCiphertext, CryptoError> {
     let info = encrypt_context(label, context)?;
-    let (encapsulated_key, ciphertext) = hpke::single_shot_seal_with_rng::<HpkeAead, Kdf, Kem>(
-        &OpModeS::Base,
-        public_key.as_kem(),
-        &info,
-        plaintext,
-        &[],
-        rng,
-    )
-    .map_err(|_| CryptoError::Hpke)?;
+    let (kem_output, ciphertext) = suite.hpke_seal(public_key, &info, plaintext, rng)?;
     Ok(HpkeCiphertext {
-        kem_output: encapsulated_key.to_bytes().to_vec(),
+        kem_output,
         ciphertext,
     })
 }
 
-/// `DecryptWithLabel(private_key, label, context, kem_output, ciphertext)`.
-/// The plaintext is returned as a [`Secret`] because MLS only ever
-/// HPKE-encrypts secrets (path secrets, group secrets).
+/// `DecryptWithLabel(private_key, label, context, kem_output, ciphertext)`
+/// with the HPKE of `suite`. The plaintext is returned as a [`Secret`]
+/// because MLS only ever HPKE-encrypts secrets (path secrets, group secrets).
 pub fn decrypt_with_label(
+    suite: CipherSuite,
     private_key: &HpkePrivateKey,
     label: &[u8],
     context: &[u8],
@@ -250,18 +243,9 @@ pub fn decrypt_with_label(
     ciphertext: &[u8],
 ) -> Result<Secret, CryptoError> {
     let info = encrypt_context(label, context)?;
-    let encapsulated_key =
-        <Kem as hpke::Kem>::EncappedKey::from_bytes(kem_output).map_err(|_| CryptoError::Hpke)?;
-    hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
-        &OpModeR::Base,
-        private_key.as_kem(),
-        &encapsulated_key,
-        &info,
-        ciphertext,
-        &[],
-    )
-    .map(Secret::new)
-    .map_err(|_| CryptoError::Hpke)
+    suite
+        .hpke_open(private_key, kem_output, &info, ciphertext)
+        .map(Secret::new)
 }
 
 #[cfg(test)]
@@ -296,38 +280,40 @@ mod tests {
     impl rand_core::TryCryptoRng for CountingRng {}
 
     #[test]
-    fn encrypt_then_decrypt_with_label_round_trips() {
+    fn encrypt_then_decrypt_with_label_round_trips_in_each_suite() {
         let recipient = HpkeKeyPair::derive(b"recipient");
-        let mut rng = CountingRng(7);
-        let sealed = encrypt_with_label(
-            &recipient.public_key,
-            b"Welcome",
-            b"ctx",
-            b"hello",
-            &mut rng,
-        )
-        .unwrap();
-        let opened = decrypt_with_label(
-            &recipient.private_key,
-            b"Welcome",
-            b"ctx",
-            &sealed.kem_output,
-            &sealed.ciphertext,
-        )
-        .unwrap();
-        assert_eq!(opened.as_bytes(), b"hello");
-        // A different label must not open: labels separate purposes.
-        assert_eq!(
-            decrypt_with_label(
-                &recipient.private_key,
-                b"UpdatePathNode",
+        let suites = [
+            CipherSuite::X25519Aes128GcmSha256Ed25519,
+            CipherSuite::X25519ChaCha20Poly1305Sha256Ed25519,
+        ];
+        for (suite, other_suite) in suites.into_iter().zip(suites.into_iter().rev()) {
+            let mut rng = CountingRng(7);
+            let sealed = encrypt_with_label(
+                suite,
+                &recipient.public_key,
+                b"Welcome",
                 b"ctx",
-                &sealed.kem_output,
-                &sealed.ciphertext,
+                b"hello",
+                &mut rng,
             )
-            .map(|secret| secret.len()),
-            Err(CryptoError::Hpke)
-        );
+            .unwrap();
+            let open = |suite, label: &[u8]| {
+                decrypt_with_label(
+                    suite,
+                    &recipient.private_key,
+                    label,
+                    b"ctx",
+                    &sealed.kem_output,
+                    &sealed.ciphertext,
+                )
+                .map(|secret| secret.as_bytes().to_vec())
+            };
+            assert_eq!(open(suite, b"Welcome").unwrap(), b"hello");
+            // A different label must not open: labels separate purposes.
+            assert_eq!(open(suite, b"UpdatePathNode"), Err(CryptoError::Hpke));
+            // Nor does the other suite's AEAD.
+            assert_eq!(open(other_suite, b"Welcome"), Err(CryptoError::Hpke));
+        }
     }
 
     #[test]

@@ -4,7 +4,6 @@
 
 use zeroize::Zeroizing;
 
-use super::aead;
 use super::cipher_suite::AEAD_TAG_LENGTH;
 use super::codec::{Decode, Encode, Reader, Writer, decode_mls_message, encode_mls_message};
 use super::error::{CryptoError, DecodeError, EncodeError};
@@ -185,7 +184,8 @@ pub fn protect(
         framed.content_type,
         &framed.authenticated_data,
     )?;
-    let ciphertext = aead::seal(
+    let suite = secret_tree.cipher_suite();
+    let ciphertext = suite.seal(
         key.key(),
         &guarded_nonce(key.nonce(), &reuse_guard),
         &aad,
@@ -196,8 +196,8 @@ pub fn protect(
     sender_data.write_u32(leaf.0);
     sender_data.write_u32(key.generation());
     sender_data.write_fixed(&reuse_guard);
-    let sender_key = sender_data_key(sender_data_secret, &ciphertext)?;
-    let encrypted_sender_data = aead::seal(
+    let sender_key = sender_data_key(suite, sender_data_secret, &ciphertext)?;
+    let encrypted_sender_data = suite.seal(
         sender_key.key.as_bytes(),
         sender_key.nonce.as_bytes(),
         &sender_data_aad(&framed.group_id, framed.epoch, framed.content_type)?,
@@ -255,8 +255,9 @@ fn open(
     sender_data_secret: &Secret,
     skipper: &impl BodySkipper,
 ) -> Result<(AuthenticatedContent, StagedKey), CryptoError> {
-    let sender_key = sender_data_key(sender_data_secret, &message.ciphertext)?;
-    let sender_data = Zeroizing::new(aead::open(
+    let suite = secret_tree.cipher_suite();
+    let sender_key = sender_data_key(suite, sender_data_secret, &message.ciphertext)?;
+    let sender_data = Zeroizing::new(suite.open(
         sender_key.key.as_bytes(),
         sender_key.nonce.as_bytes(),
         &sender_data_aad(&message.group_id, message.epoch, message.content_type)?,
@@ -276,7 +277,7 @@ fn open(
         message.content_type,
         &message.authenticated_data,
     )?;
-    let plaintext = Zeroizing::new(aead::open(
+    let plaintext = Zeroizing::new(suite.open(
         key.key(),
         &guarded_nonce(key.nonce(), &reuse_guard),
         &aad,
@@ -313,6 +314,7 @@ fn open(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::crypto::cipher_suite::CipherSuite;
     use crate::crypto::group_context::GroupContext;
     use crate::crypto::keys::SignaturePrivateKey;
     use crate::crypto::tree_math::TreeSize;
@@ -351,7 +353,11 @@ mod tests {
     }
 
     fn tree(encryption_secret: &Secret) -> SecretTree {
-        SecretTree::new(encryption_secret, TreeSize::new(2).unwrap())
+        SecretTree::new(
+            CipherSuite::AURA,
+            encryption_secret,
+            TreeSize::new(2).unwrap(),
+        )
     }
 
     #[test]
@@ -384,6 +390,34 @@ mod tests {
             ),
             Err(CryptoError::KeyUnavailable { generation: 0 })
         );
+    }
+
+    #[test]
+    fn each_suite_opens_only_messages_sealed_with_its_own_aead() {
+        let (signed, sender_data_secret, encryption_secret) = setup();
+        let suites = [
+            CipherSuite::X25519Aes128GcmSha256Ed25519,
+            CipherSuite::X25519ChaCha20Poly1305Sha256Ed25519,
+        ];
+        for (suite, other_suite) in suites.into_iter().zip(suites.into_iter().rev()) {
+            let size = TreeSize::new(2).unwrap();
+            let mut sender = SecretTree::new(suite, &encryption_secret, size);
+            let key = sender
+                .next_sending_key(LeafIndex(0), RatchetKind::Application)
+                .unwrap();
+            assert_eq!(key.key().len(), suite.aead_key_length());
+            let message = protect(&signed, &mut sender, &sender_data_secret, [1, 2, 3, 4]).unwrap();
+            let open_with = |suite| {
+                unprotect(
+                    &message,
+                    &mut SecretTree::new(suite, &encryption_secret, size),
+                    &sender_data_secret,
+                    &no_handshake_bodies,
+                )
+            };
+            assert_eq!(open_with(suite).unwrap(), signed);
+            assert_eq!(open_with(other_suite), Err(CryptoError::AeadOpen));
+        }
     }
 
     #[test]

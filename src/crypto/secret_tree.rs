@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use super::cipher_suite::{AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, HASH_LENGTH};
+use super::cipher_suite::{CipherSuite, HASH_LENGTH};
 use super::error::CryptoError;
 use super::primitives::{derive_tree_secret, expand_with_label};
 use super::secret::Secret;
@@ -135,6 +135,8 @@ struct RatchetAdvance {
 /// One hash ratchet: `secret[j+1] = DeriveTreeSecret(secret[j], "secret", j, Nh)`.
 #[derive(Debug)]
 struct HashRatchet {
+    /// Fixes the length of the AEAD keys the ratchet gives.
+    suite: CipherSuite,
     /// Ratchet secret of `next_generation`.
     secret: Secret,
     next_generation: u32,
@@ -146,8 +148,9 @@ struct HashRatchet {
 }
 
 impl HashRatchet {
-    fn new(secret: Secret) -> Self {
+    fn new(suite: CipherSuite, secret: Secret) -> Self {
         Self {
+            suite,
             secret,
             next_generation: 0,
             skipped: BTreeMap::new(),
@@ -156,7 +159,7 @@ impl HashRatchet {
     }
 
     fn current_key(&self) -> Result<MessageKey, CryptoError> {
-        key_at(&self.secret, self.next_generation)
+        key_at(self.suite, &self.secret, self.next_generation)
     }
 
     /// Replaces the secret by the next one; the old one is wiped on drop.
@@ -207,12 +210,12 @@ impl HashRatchet {
         for skipped_generation in self.next_generation..generation {
             let secret = passed.as_ref().unwrap_or(&self.secret);
             if skipped_generation >= oldest_kept {
-                skipped.push(key_at(secret, skipped_generation)?);
+                skipped.push(key_at(self.suite, secret, skipped_generation)?);
             }
             passed = Some(next_ratchet_secret(secret, skipped_generation)?);
         }
         let secret = passed.as_ref().unwrap_or(&self.secret);
-        let key = key_at(secret, generation)?;
+        let key = key_at(self.suite, secret, generation)?;
         let advance = RatchetAdvance {
             from_generation: self.next_generation,
             skipped,
@@ -254,12 +257,12 @@ fn oldest_kept_generation(newest: u32) -> u32 {
 }
 
 /// Key and nonce of `generation`, from that generation's ratchet secret.
-fn key_at(secret: &Secret, generation: u32) -> Result<MessageKey, CryptoError> {
+fn key_at(suite: CipherSuite, secret: &Secret, generation: u32) -> Result<MessageKey, CryptoError> {
     let secret = secret.as_bytes();
     Ok(MessageKey {
         generation,
-        key: derive_tree_secret(secret, label::KEY, generation, AEAD_KEY_LENGTH)?,
-        nonce: derive_tree_secret(secret, label::NONCE, generation, AEAD_NONCE_LENGTH)?,
+        key: derive_tree_secret(secret, label::KEY, generation, suite.aead_key_length())?,
+        nonce: derive_tree_secret(secret, label::NONCE, generation, suite.aead_nonce_length())?,
     })
 }
 
@@ -293,6 +296,7 @@ impl LeafRatchets {
 /// The secret tree of one epoch.
 #[derive(Debug)]
 pub struct SecretTree {
+    suite: CipherSuite,
     size: TreeSize,
     /// Secrets of nodes whose children have not been derived yet.
     node_secrets: BTreeMap<NodeIndex, Secret>,
@@ -301,16 +305,24 @@ pub struct SecretTree {
 }
 
 impl SecretTree {
-    /// A tree over `size` leaves rooted at `encryption_secret`.
+    /// A tree over `size` leaves rooted at `encryption_secret`, giving
+    /// message keys for the AEAD of `suite`.
     #[must_use]
-    pub fn new(encryption_secret: &Secret, size: TreeSize) -> Self {
+    pub fn new(suite: CipherSuite, encryption_secret: &Secret, size: TreeSize) -> Self {
         let mut node_secrets = BTreeMap::new();
         node_secrets.insert(size.root(), encryption_secret.duplicate());
         Self {
+            suite,
             size,
             node_secrets,
             ratchets: BTreeMap::new(),
         }
+    }
+
+    /// The suite whose AEAD the message keys are for.
+    #[must_use]
+    pub fn cipher_suite(&self) -> CipherSuite {
+        self.suite
     }
 
     /// The tree's size.
@@ -343,7 +355,8 @@ impl SecretTree {
         self.check_leaf(leaf)?;
         let (key, change) = match self.ratchets.get(&leaf) {
             Some(ratchets) => ratchets.get(kind).stage(generation)?,
-            None => HashRatchet::new(self.derive_ratchet_secret(leaf, kind)?).stage(generation)?,
+            None => HashRatchet::new(self.suite, self.derive_ratchet_secret(leaf, kind)?)
+                .stage(generation)?,
         };
         Ok(StagedKey {
             leaf,
@@ -452,8 +465,14 @@ impl SecretTree {
             .remove(&leaf_node)
             .ok_or(CryptoError::LeafSecretUnavailable(leaf.0))?;
         Ok(LeafRatchets {
-            handshake: HashRatchet::new(ratchet_root(&leaf_secret, RatchetKind::Handshake)?),
-            application: HashRatchet::new(ratchet_root(&leaf_secret, RatchetKind::Application)?),
+            handshake: HashRatchet::new(
+                self.suite,
+                ratchet_root(&leaf_secret, RatchetKind::Handshake)?,
+            ),
+            application: HashRatchet::new(
+                self.suite,
+                ratchet_root(&leaf_secret, RatchetKind::Application)?,
+            ),
         })
     }
 }
@@ -479,7 +498,11 @@ mod tests {
     use crate::crypto::codec::Writer;
 
     fn tree() -> SecretTree {
-        SecretTree::new(&Secret::from_slice(&[7; 32]), TreeSize::new(4).unwrap())
+        SecretTree::new(
+            CipherSuite::AURA,
+            &Secret::from_slice(&[7; 32]),
+            TreeSize::new(4).unwrap(),
+        )
     }
 
     const ALICE: LeafIndex = LeafIndex(0);
@@ -575,11 +598,11 @@ mod tests {
     fn staged_keys_of_new_leaves_match_their_ratchets() {
         let size = TreeSize::new(8).unwrap();
         let root = Secret::from_slice(&[3; 32]);
-        let mut split = SecretTree::new(&root, size);
+        let mut split = SecretTree::new(CipherSuite::AURA, &root, size);
         // Splits part of the tree, so later stages start from inner nodes.
         split.key_for_generation(LeafIndex(5), APP, 0).unwrap();
         for leaf in (0..8).map(LeafIndex).filter(|leaf| *leaf != LeafIndex(5)) {
-            let mut sender = SecretTree::new(&root, size);
+            let mut sender = SecretTree::new(CipherSuite::AURA, &root, size);
             for kind in [APP, RatchetKind::Handshake] {
                 let expected = sender.next_sending_key(leaf, kind).unwrap();
                 let staged = split.stage_key(leaf, kind, 0).unwrap();

@@ -3,7 +3,7 @@
 //! The key is derived from a sample of the ciphertext it travels with, so
 //! every message gets a fresh sender-data key without any counter.
 
-use super::cipher_suite::{AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, HASH_LENGTH};
+use super::cipher_suite::{CipherSuite, HASH_LENGTH};
 use super::error::CryptoError;
 use super::primitives::expand_with_label;
 use super::secret::Secret;
@@ -25,13 +25,14 @@ pub fn ciphertext_sample(ciphertext: &[u8]) -> &[u8] {
 
 /// `sender_data_key/nonce = ExpandWithLabel(sender_data_secret, "key"/"nonce", ciphertext_sample, Nk/Nn)`.
 pub fn sender_data_key(
+    suite: CipherSuite,
     sender_data_secret: &Secret,
     ciphertext: &[u8],
 ) -> Result<SenderDataKey, CryptoError> {
     let sample = ciphertext_sample(ciphertext);
     let secret = sender_data_secret.as_bytes();
     Ok(SenderDataKey {
-        key: expand_with_label(secret, b"key", sample, AEAD_KEY_LENGTH)?,
-        nonce: expand_with_label(secret, b"nonce", sample, AEAD_NONCE_LENGTH)?,
+        key: expand_with_label(secret, b"key", sample, suite.aead_key_length())?,
+        nonce: expand_with_label(secret, b"nonce", sample, suite.aead_nonce_length())?,
     })
 }

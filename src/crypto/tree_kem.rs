@@ -11,7 +11,7 @@
 
 use zeroize::Zeroizing;
 
-use super::cipher_suite::HASH_LENGTH;
+use super::cipher_suite::{CipherSuite, HASH_LENGTH};
 use super::codec::{Decode, Encode, Reader, Writer};
 use super::error::{CryptoError, DecodeError, EncodeError};
 use super::group_context::GroupContext;
@@ -264,7 +264,10 @@ pub fn create_update_path(
     leaf_node.sign(signing_key, group_id, sender)?;
     tree.set_node(sender.node(), Some(Node::Leaf(leaf_node.clone())))?;
 
-    let context = provisional_context(tree)?.to_tls_bytes()?;
+    let context = provisional_context(tree)?;
+    // The group's suite, which a commit never changes, picks the HPKE AEAD.
+    let suite = CipherSuite::try_from(context.cipher_suite)?;
+    let context = context.to_tls_bytes()?;
     let mut nodes = Vec::with_capacity(steps.len());
     for ((step, (_, secret)), public_key) in steps.iter().zip(&path_secrets).zip(public_keys) {
         let mut encrypted_path_secret = Vec::new();
@@ -273,6 +276,7 @@ pub fn create_update_path(
                 .encryption_key(recipient)
                 .ok_or(CryptoError::InvalidTree("blank node in resolution"))?;
             encrypted_path_secret.push(encrypt_with_label(
+                suite,
                 &HpkePublicKey::from_bytes(key)?,
                 UPDATE_PATH_NODE_LABEL,
                 &context,
@@ -349,7 +353,9 @@ pub fn process_update_path(
         ));
     }
     let steps = merge_update_path(tree, sender, path, group_id)?;
-    let context = provisional_context(tree)?.to_tls_bytes()?;
+    let context = provisional_context(tree)?;
+    let suite = CipherSuite::try_from(context.cipher_suite)?;
+    let context = context.to_tls_bytes()?;
 
     let position = steps
         .iter()
@@ -371,6 +377,7 @@ pub fn process_update_path(
         .find_map(|(node, ciphertext)| private_key_for(*node).map(|key| (key, ciphertext)))
         .ok_or(CryptoError::InvalidTree("no private key for this path"))?;
     let decrypted_path_secret = decrypt_with_label(
+        suite,
         &private_key,
         UPDATE_PATH_NODE_LABEL,
         &context,

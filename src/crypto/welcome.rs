@@ -2,8 +2,7 @@
 //! the group's secrets (HPKE to each KeyPackage's init key) and its signed
 //! GroupInfo (AEAD under the welcome key).
 
-use super::aead;
-use super::cipher_suite::{HASH_LENGTH, MAC_LENGTH};
+use super::cipher_suite::{CipherSuite, HASH_LENGTH, MAC_LENGTH};
 use super::codec::{Decode, Encode, Reader, Writer, decode_mls_message, encode_mls_message};
 use super::error::{CryptoError, DecodeError, EncodeError};
 use super::group_context::{Extension, GroupContext};
@@ -210,8 +209,9 @@ impl Welcome {
         recipients: &[(&KeyPackage, &GroupSecrets)],
         rng: &mut impl rand_core::CryptoRng,
     ) -> Result<Self, CryptoError> {
-        let key = welcome_key(welcome_secret)?;
-        let encrypted_group_info = aead::seal(
+        let suite = CipherSuite::try_from(group_info.group_context.cipher_suite)?;
+        let key = welcome_key(suite, welcome_secret)?;
+        let encrypted_group_info = suite.seal(
             key.key.as_bytes(),
             key.nonce.as_bytes(),
             &[],
@@ -223,6 +223,7 @@ impl Welcome {
             secrets.push(EncryptedGroupSecrets {
                 new_member: key_package.reference()?.to_vec(),
                 encrypted_group_secrets: encrypt_with_label(
+                    suite,
                     &HpkePublicKey::from_bytes(&key_package.init_key)?,
                     WELCOME_LABEL,
                     &encrypted_group_info,
@@ -232,13 +233,19 @@ impl Welcome {
             });
         }
         Ok(Self {
-            cipher_suite: group_info.group_context.cipher_suite,
+            cipher_suite: suite.id(),
             secrets,
             encrypted_group_info,
         })
     }
 
-    /// Finds and decrypts the GroupSecrets addressed to `key_package`.
+    /// The suite the Welcome names, if Aura implements it.
+    pub fn suite(&self) -> Result<CipherSuite, CryptoError> {
+        CipherSuite::try_from(self.cipher_suite)
+    }
+
+    /// Finds and decrypts the GroupSecrets addressed to `key_package`, with
+    /// the HPKE of the Welcome's suite.
     pub fn decrypt_group_secrets(
         &self,
         key_package: &KeyPackage,
@@ -253,6 +260,7 @@ impl Welcome {
                 field: "new_member (no secrets for this KeyPackage)",
             })?;
         let plaintext = decrypt_with_label(
+            self.suite()?,
             init_private_key,
             WELCOME_LABEL,
             &self.encrypted_group_info,
@@ -262,11 +270,13 @@ impl Welcome {
         Ok(GroupSecrets::from_tls_bytes(plaintext.as_bytes())?)
     }
 
-    /// Decrypts the GroupInfo with the welcome secret. The caller must still
-    /// verify its signature and confirmation tag.
+    /// Decrypts the GroupInfo with the welcome secret, with the AEAD of the
+    /// Welcome's suite. The caller must still verify its signature and
+    /// confirmation tag, and that its GroupContext names the same suite.
     pub fn decrypt_group_info(&self, welcome_secret: &Secret) -> Result<GroupInfo, CryptoError> {
-        let key = welcome_key(welcome_secret)?;
-        let plaintext = aead::open(
+        let suite = self.suite()?;
+        let key = welcome_key(suite, welcome_secret)?;
+        let plaintext = suite.open(
             key.key.as_bytes(),
             key.nonce.as_bytes(),
             &[],

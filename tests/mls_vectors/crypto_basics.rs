@@ -140,6 +140,7 @@ fn crypto_basics_vectors() {
         let plaintext = check(
             "decrypt_with_label",
             primitives::decrypt_with_label(
+                CipherSuite::AURA,
                 &private_key,
                 c.label.as_bytes(),
                 &c.context,
@@ -152,6 +153,7 @@ fn crypto_basics_vectors() {
         let sealed = check(
             "encrypt_with_label",
             primitives::encrypt_with_label(
+                CipherSuite::AURA,
                 &public_key,
                 c.label.as_bytes(),
                 &c.context,
@@ -162,6 +164,7 @@ fn crypto_basics_vectors() {
         let reopened = check(
             "decrypt own ciphertext",
             primitives::decrypt_with_label(
+                CipherSuite::AURA,
                 &private_key,
                 c.label.as_bytes(),
                 &c.context,

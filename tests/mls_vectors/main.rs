@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use aura::crypto::cipher_suite::CIPHER_SUITE_ID;
+use aura::crypto::cipher_suite::{CIPHER_SUITE_ID, CipherSuite};
 use aura::crypto::keys::{HpkePrivateKey, HpkePublicKey, SignaturePrivateKey, SignaturePublicKey};
 use aura::crypto::primitives;
 use aura::crypto::tree_math::{NodeIndex, TreeSize};

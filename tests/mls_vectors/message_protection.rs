@@ -69,6 +69,7 @@ fn message_protection_vectors() {
         let membership_key = Secret::from_slice(&case.membership_key);
         let fresh_tree = || {
             SecretTree::new(
+                CipherSuite::AURA,
                 &Secret::from_slice(&case.encryption_secret),
                 TreeSize::new(2).expect("two-leaf tree"),
             )

@@ -1,6 +1,9 @@
-//! `passive-client-welcome.json` and `passive-client-handling-commit.json`:
-//! a member that joins from a Welcome and then follows every commit, with
-//! proposals by reference and external PSKs, through the group's own API.
+//! `passive-client-welcome.json`, `passive-client-handling-commit.json` and
+//! `passive-client-random.json`: a member that joins from a Welcome and then
+//! follows every commit, with proposals by reference and external PSKs,
+//! through the group's own API. The random file (200 epochs of random adds,
+//! removes and updates) is published for suite 1 only, which Aura joins
+//! only on opt-in ([`JoinOptions::allow_interop_suites`]).
 
 use super::*;
 
@@ -59,7 +62,29 @@ fn passive_client(case: &PassiveClientCase) -> Result<(), String> {
         "signature_priv",
         SignaturePrivateKey::from_seed(&case.signature_priv),
     )?;
-    // What the join needs beyond the Welcome must really be needed.
+    let suite = check("cipher suite", CipherSuite::try_from(case.cipher_suite))?;
+    let allow_interop_suites = suite != CipherSuite::AURA;
+    // What the join needs beyond the Welcome must really be needed, the
+    // opt-in to another suite included.
+    if allow_interop_suites {
+        let without_opt_in = Group::join_from_welcome_with(
+            &case.welcome,
+            &key_package,
+            secrets()?,
+            signing_key.clone(),
+            JoinOptions {
+                ratchet_tree: case.ratchet_tree.as_deref(),
+                psks: Some(&psks),
+                allow_interop_suites: false,
+            },
+        );
+        if without_opt_in.as_ref().err() != Some(&GroupError::UnsupportedCipherSuite(suite.id())) {
+            return Err(format!(
+                "join without the opt-in: {:?}",
+                without_opt_in.err()
+            ));
+        }
+    }
     if !case.external_psks.is_empty() {
         let without_psks = Group::join_from_welcome_with(
             &case.welcome,
@@ -69,6 +94,7 @@ fn passive_client(case: &PassiveClientCase) -> Result<(), String> {
             JoinOptions {
                 ratchet_tree: case.ratchet_tree.as_deref(),
                 psks: Some(&PskStore::new()),
+                allow_interop_suites,
             },
         );
         if without_psks.as_ref().err() != Some(&GroupError::MissingPsk) {
@@ -84,6 +110,7 @@ fn passive_client(case: &PassiveClientCase) -> Result<(), String> {
             JoinOptions {
                 ratchet_tree: None,
                 psks: Some(&psks),
+                allow_interop_suites,
             },
         );
         if without_tree.as_ref().err() != Some(&GroupError::MissingRatchetTree) {
@@ -100,6 +127,7 @@ fn passive_client(case: &PassiveClientCase) -> Result<(), String> {
             JoinOptions {
                 ratchet_tree: case.ratchet_tree.as_deref(),
                 psks: Some(&psks),
+                allow_interop_suites,
             },
         ),
     )?;
@@ -128,24 +156,52 @@ fn passive_client(case: &PassiveClientCase) -> Result<(), String> {
             &epoch.epoch_authenticator,
         )?;
     }
-    Ok(())
+    // The stored state keeps the suite, and with it the AEAD key lengths.
+    let exported = check("export state", group.export_state())?;
+    let restored = check("import state", Group::import_state(exported.as_bytes()))?;
+    for follower in [&group, &restored] {
+        if follower.cipher_suite() != suite {
+            return Err(format!(
+                "group runs on {:?}, not {suite:?}",
+                follower.cipher_suite()
+            ));
+        }
+    }
+    expect_eq(
+        "restored epoch authenticator",
+        restored.epoch_authenticator(),
+        group.epoch_authenticator(),
+    )
 }
 
-fn run_passive_client_file(file: &str) {
+/// Runs the file's cases of `suite`; returns how many epochs they follow.
+fn run_passive_client_file(file: &str, suite: CipherSuite) -> usize {
     let cases: Vec<PassiveClientCase> = load(file);
     let cases: Vec<_> = cases
         .into_iter()
-        .filter(|case| case.cipher_suite == CIPHER_SUITE_ID)
+        .filter(|case| case.cipher_suite == suite.id())
         .collect();
     run_cases(file, &cases, passive_client);
+    cases.iter().map(|case| case.epochs.len()).sum()
 }
 
 #[test]
 fn passive_client_welcome_vectors() {
-    run_passive_client_file("passive-client-welcome.json");
+    run_passive_client_file("passive-client-welcome.json", CipherSuite::AURA);
 }
 
 #[test]
 fn passive_client_handling_commit_vectors() {
-    run_passive_client_file("passive-client-handling-commit.json");
+    run_passive_client_file("passive-client-handling-commit.json", CipherSuite::AURA);
+}
+
+/// Suite 1 (AES-128-GCM) only: every message key, the Welcome and every
+/// UpdatePath go through that AEAD, so a wrong AEAD fails the first epoch.
+#[test]
+fn passive_client_random_vectors() {
+    const FILE: &str = "passive-client-random.json";
+    const PUBLISHED_EPOCHS: usize = 200;
+    let epochs = run_passive_client_file(FILE, CipherSuite::X25519Aes128GcmSha256Ed25519);
+    println!("{FILE}: {epochs} epochs followed, every epoch authenticator checked");
+    assert_eq!(epochs, PUBLISHED_EPOCHS);
 }

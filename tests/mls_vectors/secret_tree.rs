@@ -44,6 +44,7 @@ fn secret_tree_vectors() {
         let key = check(
             "sender data key",
             sender_data_key(
+                CipherSuite::AURA,
                 &Secret::from_slice(&sender.sender_data_secret),
                 &sender.ciphertext,
             ),
@@ -53,7 +54,11 @@ fn secret_tree_vectors() {
 
         let leaf_count = u32::try_from(case.leaves.len()).map_err(|e| e.to_string())?;
         let size = check("tree size", TreeSize::new(leaf_count))?;
-        let mut tree = SecretTree::new(&Secret::from_slice(&case.encryption_secret), size);
+        let mut tree = SecretTree::new(
+            CipherSuite::AURA,
+            &Secret::from_slice(&case.encryption_secret),
+            size,
+        );
         let mut checked = 0;
         for (leaf, generations) in case.leaves.iter().enumerate() {
             let leaf = LeafIndex(leaf as u32);

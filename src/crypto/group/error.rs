@@ -72,10 +72,22 @@ pub enum GroupError {
     /// The joiner's KeyPackage leaf is not in the tree of the Welcome.
     #[error("own leaf not found in the group's tree")]
     OwnLeafNotFound,
-    /// A Welcome, GroupInfo or KeyPackage is for a cipher suite other than
-    /// the one Aura's groups run on.
+    /// A Welcome, GroupInfo, KeyPackage or stored state names a cipher suite
+    /// Aura does not implement, or one it joins only on opt-in
+    /// ([`JoinOptions::allow_interop_suites`](super::JoinOptions)).
     #[error("unsupported cipher suite {0}")]
     UnsupportedCipherSuite(u16),
+    /// A Welcome names another cipher suite than the KeyPackage it is for,
+    /// or than the group context it carries.
+    #[error("the Welcome is for cipher suite {welcome}, but {other} names suite {found}")]
+    CipherSuiteMismatch {
+        /// The suite the Welcome names.
+        welcome: u16,
+        /// What names another suite: "key package" or "group context".
+        other: &'static str,
+        /// The suite that one names.
+        found: u16,
+    },
     /// The signing key does not belong to the leaf it is used for.
     #[error("signing key does not match the leaf")]
     SigningKeyMismatch,

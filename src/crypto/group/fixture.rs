@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{Group, GroupError, default_capabilities, tree_hash_bytes};
-use crate::crypto::cipher_suite::HASH_LENGTH;
+use crate::crypto::cipher_suite::{CipherSuite, HASH_LENGTH};
 use crate::crypto::group_context::GroupContext;
 use crate::crypto::key_schedule::EpochSecrets;
 use crate::crypto::keys::{HpkeKeyPair, HpkePrivateKey, SignaturePrivateKey};
@@ -127,7 +127,7 @@ impl GroupFixture {
         }
         let confirmed = hash(b"fixture transcript").to_vec();
         let context = GroupContext {
-            cipher_suite: crate::crypto::cipher_suite::CIPHER_SUITE_ID,
+            cipher_suite: CipherSuite::AURA.id(),
             group_id: group_id.to_vec(),
             epoch: 1,
             tree_hash: tree_hash_bytes(&tree)?,
@@ -166,6 +166,7 @@ impl GroupFixture {
             .filter_map(|node| Some((node, self.node_secrets.get(&node)?.duplicate())))
             .collect();
         Ok(Group::assemble(
+            CipherSuite::AURA,
             self.context.clone(),
             self.tree.clone(),
             leaf,

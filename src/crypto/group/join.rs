@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::{Group, GroupError, MAX_GROUP_MEMBERS, RATCHET_TREE_EXTENSION};
 use crate::crypto::CryptoError;
-use crate::crypto::cipher_suite::{CIPHER_SUITE_ID, HASH_LENGTH};
+use crate::crypto::cipher_suite::{CipherSuite, HASH_LENGTH};
 use crate::crypto::key_package::KeyPackage;
 use crate::crypto::key_schedule::{EpochEntry, welcome_secret};
 use crate::crypto::keys::HpkePrivateKey;
@@ -29,6 +29,11 @@ pub struct JoinOptions<'a> {
     pub ratchet_tree: Option<&'a [u8]>,
     /// External PSKs the Welcome's GroupSecrets may name.
     pub psks: Option<&'a PskStore>,
+    /// Join groups of the other suites Aura implements (suite 1, which
+    /// other MLS implementations use), not only of [`CipherSuite::AURA`].
+    /// Off by default: Aura's own groups never use them, so a Welcome of
+    /// another suite is refused unless the caller asked for it.
+    pub allow_interop_suites: bool,
 }
 
 impl Group {
@@ -61,6 +66,11 @@ impl Group {
     ) -> Result<Self, GroupError> {
         if key_package.leaf_node.signature_key != signing_key.public_key().to_bytes() {
             return Err(GroupError::SigningKeyMismatch);
+        }
+        // The Welcome must name the key package's suite (checked on opening).
+        let suite = supported_suite(key_package.cipher_suite)?;
+        if suite != CipherSuite::AURA && !options.allow_interop_suites {
+            return Err(GroupError::UnsupportedCipherSuite(suite.id()));
         }
         let OpenedWelcome {
             group_secrets,
@@ -124,6 +134,7 @@ impl Group {
             None => BTreeMap::new(),
         };
         Ok(Self::assemble(
+            suite,
             context,
             tree,
             own_leaf,
@@ -152,7 +163,9 @@ pub struct OpenedWelcome {
 impl Group {
     /// The first half of [`Self::join_from_welcome_with`]: opens a Welcome
     /// (an `MLSMessage`) for `key_package` and checks that it leads to the
-    /// epoch its GroupInfo confirms.
+    /// epoch its GroupInfo confirms. Any suite Aura implements is opened,
+    /// if the Welcome, the key package and the group context all name it;
+    /// which suites a member may join is decided by the join itself.
     pub fn open_welcome(
         welcome: &[u8],
         key_package: &KeyPackage,
@@ -160,11 +173,8 @@ impl Group {
         psks: Option<&PskStore>,
     ) -> Result<OpenedWelcome, GroupError> {
         let welcome = Welcome::from_mls_message_bytes(welcome)?;
-        for suite in [welcome.cipher_suite, key_package.cipher_suite] {
-            if suite != CIPHER_SUITE_ID {
-                return Err(GroupError::UnsupportedCipherSuite(suite));
-            }
-        }
+        let suite = supported_suite(welcome.cipher_suite)?;
+        check_same_suite(suite, "key package", key_package.cipher_suite)?;
         let group_secrets = welcome.decrypt_group_secrets(key_package, init_private_key)?;
         let psk_secret = match psks {
             Some(psks) => psks.psk_secret(&group_secrets.psks)?,
@@ -174,9 +184,7 @@ impl Group {
         let welcome_secret = welcome_secret(&group_secrets.joiner_secret, &psk_secret)?;
         let group_info = welcome.decrypt_group_info(&welcome_secret)?;
         let context = &group_info.group_context;
-        if context.cipher_suite != CIPHER_SUITE_ID {
-            return Err(GroupError::UnsupportedCipherSuite(context.cipher_suite));
-        }
+        check_same_suite(suite, "group context", context.cipher_suite)?;
         let entry =
             EpochEntry::from_joiner_secret(&group_secrets.joiner_secret, &psk_secret, context)?;
         entry
@@ -193,6 +201,26 @@ impl Group {
             group_secrets,
             group_info,
             entry,
+        })
+    }
+}
+
+fn supported_suite(id: u16) -> Result<CipherSuite, GroupError> {
+    CipherSuite::try_from(id).map_err(|_| GroupError::UnsupportedCipherSuite(id))
+}
+
+fn check_same_suite(
+    welcome: CipherSuite,
+    other: &'static str,
+    found: u16,
+) -> Result<(), GroupError> {
+    if found == welcome.id() {
+        Ok(())
+    } else {
+        Err(GroupError::CipherSuiteMismatch {
+            welcome: welcome.id(),
+            other,
+            found,
         })
     }
 }

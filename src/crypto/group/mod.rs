@@ -48,7 +48,7 @@ pub use pending::{MAX_PENDING_PROPOSALS, PROPOSAL_REF_LABEL, PendingProposals, P
 pub use process_commit::CommitOutcome;
 pub use proposals::{AppliedProposals, ProposalFrom, apply_proposals};
 
-use super::cipher_suite::{CIPHER_SUITE_ID, HASH_LENGTH, PROTOCOL_VERSION_MLS10};
+use super::cipher_suite::{CIPHER_SUITE_ID, CipherSuite, HASH_LENGTH, PROTOCOL_VERSION_MLS10};
 use super::group_context::GroupContext;
 use super::key_schedule::{EpochEntry, EpochSecrets};
 use super::keys::{HpkeKeyPair, HpkePrivateKey, SignaturePrivateKey};
@@ -102,7 +102,8 @@ pub struct Group {
 }
 
 impl Group {
-    /// Creates a group with this member alone in it, at epoch 0.
+    /// Creates a group with this member alone in it, at epoch 0, on Aura's
+    /// suite ([`CipherSuite::AURA`]); Aura never creates groups of another.
     pub fn create(
         group_id: Vec<u8>,
         identity: Vec<u8>,
@@ -122,7 +123,7 @@ impl Group {
         leaf.sign(&signing_key, &group_id, LeafIndex(0))?;
         let tree = RatchetTree::from_nodes(vec![Some(Node::Leaf(leaf))])?;
         let context = GroupContext {
-            cipher_suite: CIPHER_SUITE_ID,
+            cipher_suite: CipherSuite::AURA.id(),
             group_id,
             epoch: 0,
             tree_hash: tree.root_tree_hash()?.to_vec(),
@@ -140,6 +141,7 @@ impl Group {
             .confirmation_tag(&context.confirmed_transcript_hash)?;
         let interim = interim_transcript_hash(&context.confirmed_transcript_hash, &tag)?;
         Ok(Self::assemble(
+            CipherSuite::AURA,
             context,
             tree,
             LeafIndex(0),
@@ -153,6 +155,7 @@ impl Group {
 
     #[allow(clippy::too_many_arguments)]
     fn assemble(
+        suite: CipherSuite,
         context: GroupContext,
         tree: RatchetTree,
         own_leaf: LeafIndex,
@@ -162,7 +165,7 @@ impl Group {
         mut secrets: EpochSecrets,
         interim_transcript_hash: Vec<u8>,
     ) -> Self {
-        let secret_tree = seed_secret_tree(&mut secrets, tree.size());
+        let secret_tree = seed_secret_tree(suite, &mut secrets, tree.size());
         Self {
             context,
             tree,
@@ -180,7 +183,7 @@ impl Group {
     /// The tree must already be the new epoch's (staged and committed).
     fn enter_epoch(&mut self, next: create_commit::NextEpoch) {
         let mut secrets = next.entry.epoch;
-        self.secret_tree = seed_secret_tree(&mut secrets, self.tree.size());
+        self.secret_tree = seed_secret_tree(self.cipher_suite(), &mut secrets, self.tree.size());
         self.context = next.context;
         self.secrets = secrets;
         self.interim_transcript_hash = next.interim_transcript_hash;
@@ -190,6 +193,12 @@ impl Group {
     #[must_use]
     pub fn group_id(&self) -> &[u8] {
         &self.context.group_id
+    }
+
+    /// The suite the group runs on, which its GroupContext names.
+    #[must_use]
+    pub fn cipher_suite(&self) -> CipherSuite {
+        self.secret_tree.cipher_suite()
     }
 
     /// The current epoch number.
@@ -291,10 +300,14 @@ impl Group {
 /// secrets keep only a zero placeholder (of the stored format's length):
 /// a kept copy would let anyone holding the state re-derive every message
 /// key of the epoch, the used ones included (RFC 9420 §9.2).
-fn seed_secret_tree(secrets: &mut EpochSecrets, size: super::tree_math::TreeSize) -> SecretTree {
+fn seed_secret_tree(
+    suite: CipherSuite,
+    secrets: &mut EpochSecrets,
+    size: super::tree_math::TreeSize,
+) -> SecretTree {
     let encryption_secret =
         std::mem::replace(&mut secrets.encryption_secret, Secret::zero(HASH_LENGTH));
-    SecretTree::new(&encryption_secret, size)
+    SecretTree::new(suite, &encryption_secret, size)
 }
 
 /// The private key of `node`, if the member at `own_leaf` holds it. A free

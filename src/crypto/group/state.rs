@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::{Group, GroupError};
-use crate::crypto::cipher_suite::{HASH_LENGTH, HPKE_KEY_LENGTH, SIGNATURE_KEY_LENGTH};
+use crate::crypto::cipher_suite::{
+    CipherSuite, HASH_LENGTH, HPKE_KEY_LENGTH, SIGNATURE_KEY_LENGTH,
+};
 use crate::crypto::codec::{Decode, Encode, Reader, Writer};
 use crate::crypto::group_context::GroupContext;
 use crate::crypto::key_schedule::EpochSecrets;
@@ -52,6 +54,10 @@ impl Group {
             return Err(GroupError::StateVersion(version));
         }
         let context = GroupContext::decode(&mut reader)?;
+        // The stored context records the suite; a state can only hold one
+        // Aura implements (suite 1 only if the group was joined on opt-in).
+        let suite = CipherSuite::try_from(context.cipher_suite)
+            .map_err(|_| GroupError::UnsupportedCipherSuite(context.cipher_suite))?;
         let tree = RatchetTree::from_tls_bytes(reader.read_opaque()?)?;
         let own_leaf = LeafIndex(reader.read_u32()?);
         let signing_key =
@@ -83,7 +89,7 @@ impl Group {
             }
             .into());
         }
-        let secret_tree = SecretTree::decode_state(&mut reader)?;
+        let secret_tree = SecretTree::decode_state(&mut reader, suite)?;
         reader.finish()?;
 
         if tree.root_tree_hash()?.as_slice() != context.tree_hash.as_slice() {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::{HashRatchet, LeafRatchets, MessageKey, OUT_OF_ORDER_WINDOW, SecretTree};
-use crate::crypto::cipher_suite::{AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, HASH_LENGTH};
+use crate::crypto::cipher_suite::{CipherSuite, HASH_LENGTH};
 use crate::crypto::codec::{Reader, Writer};
 use crate::crypto::error::{CryptoError, DecodeError, EncodeError};
 use crate::crypto::secret::Secret;
@@ -31,8 +31,9 @@ impl SecretTree {
         })
     }
 
-    /// Reads a state written by [`SecretTree::encode_state`].
-    pub fn decode_state(reader: &mut Reader<'_>) -> Result<Self, CryptoError> {
+    /// Reads a state written by [`SecretTree::encode_state`] for a group of
+    /// `suite` (the suite is stored with the group, not in the tree).
+    pub fn decode_state(reader: &mut Reader<'_>, suite: CipherSuite) -> Result<Self, CryptoError> {
         let size = TreeSize::new(reader.read_u32()?)?;
         let node_secrets = reader
             .read_vector(|items| {
@@ -50,8 +51,8 @@ impl SecretTree {
         let ratchets = reader
             .read_vector(|items| {
                 let leaf = LeafIndex(items.read_u32()?);
-                let handshake = HashRatchet::decode_state(items)?;
-                let application = HashRatchet::decode_state(items)?;
+                let handshake = HashRatchet::decode_state(items, suite)?;
+                let application = HashRatchet::decode_state(items, suite)?;
                 Ok((
                     leaf,
                     LeafRatchets {
@@ -68,6 +69,7 @@ impl SecretTree {
             ));
         }
         Ok(Self {
+            suite,
             size,
             node_secrets,
             ratchets,
@@ -89,7 +91,7 @@ impl HashRatchet {
         })
     }
 
-    fn decode_state(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    fn decode_state(reader: &mut Reader<'_>, suite: CipherSuite) -> Result<Self, DecodeError> {
         let secret = read_exact_secret(reader, HASH_LENGTH, "ratchet secret")?;
         let next_generation = reader.read_u32()?;
         let open = match reader.read_u8()? {
@@ -104,8 +106,8 @@ impl HashRatchet {
         let skipped = reader.read_vector(|items| {
             Ok(MessageKey {
                 generation: items.read_u32()?,
-                key: read_exact_secret(items, AEAD_KEY_LENGTH, "skipped key")?,
-                nonce: read_exact_secret(items, AEAD_NONCE_LENGTH, "skipped nonce")?,
+                key: read_exact_secret(items, suite.aead_key_length(), "skipped key")?,
+                nonce: read_exact_secret(items, suite.aead_nonce_length(), "skipped nonce")?,
             })
         })?;
         if skipped.len() > OUT_OF_ORDER_WINDOW as usize {
@@ -126,6 +128,7 @@ impl HashRatchet {
             });
         }
         Ok(Self {
+            suite,
             secret,
             next_generation,
             skipped: skipped
@@ -156,6 +159,7 @@ pub(crate) fn read_exact_secret(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::crypto::cipher_suite::{AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH};
     use crate::crypto::secret_tree::RatchetKind;
 
     fn state_bytes(tree: &SecretTree) -> Vec<u8> {
@@ -197,7 +201,7 @@ mod tests {
     }
 
     fn decode(bytes: &[u8]) -> Result<SecretTree, CryptoError> {
-        SecretTree::decode_state(&mut Reader::new(bytes))
+        SecretTree::decode_state(&mut Reader::new(bytes), CipherSuite::AURA)
     }
 
     #[test]
@@ -225,7 +229,11 @@ mod tests {
                 "secret tree leaf outside the tree"
             ))
         );
-        let short_root = SecretTree::new(&Secret::from_slice(&[7; 16]), TreeSize::new(4).unwrap());
+        let short_root = SecretTree::new(
+            CipherSuite::AURA,
+            &Secret::from_slice(&[7; 16]),
+            TreeSize::new(4).unwrap(),
+        );
         assert_eq!(
             decode(&state_bytes(&short_root)).map(|tree| tree.size()),
             unexpected("secret tree node secret")

@@ -29,7 +29,7 @@ fn ratchet_state(group: &Group) -> Vec<u8> {
 fn copy_tree(tree: &SecretTree) -> SecretTree {
     let mut writer = Writer::new();
     tree.encode_state(&mut writer).unwrap();
-    SecretTree::decode_state(&mut Reader::new(writer.as_bytes())).unwrap()
+    SecretTree::decode_state(&mut Reader::new(writer.as_bytes()), tree.cipher_suite()).unwrap()
 }
 
 /// Application content claiming to come from `claimed_sender`, signed with

@@ -495,6 +495,7 @@ fn removed_member_holds_no_key_to_the_removal_commit() {
         for ciphertext in &node.encrypted_path_secret {
             let open = |key: &HpkePrivateKey| {
                 decrypt_with_label(
+                    CipherSuite::AURA,
                     key,
                     UPDATE_PATH_NODE_LABEL,
                     &provisional,

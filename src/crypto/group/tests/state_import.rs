@@ -62,7 +62,8 @@ fn short_secrets_are_refused() {
     );
     assert_eq!(
         reimport_after(&mut fresh(), |group| {
-            group.secret_tree = SecretTree::new(&short_secret(), group.tree.size());
+            group.secret_tree =
+                SecretTree::new(group.cipher_suite(), &short_secret(), group.tree.size());
         })
         .err(),
         Some(unexpected("secret tree node secret"))

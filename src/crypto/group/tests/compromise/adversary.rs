@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 
 use super::super::StepRng;
 use super::network::{CommitRecord, SentMessage, copy_secrets};
-use crate::crypto::cipher_suite::HASH_LENGTH;
+use crate::crypto::cipher_suite::{CipherSuite, HASH_LENGTH};
 use crate::crypto::codec::Decode;
 use crate::crypto::commit::{Commit, HandshakeBodies};
 use crate::crypto::group::Group;
@@ -171,6 +171,7 @@ impl Adversary {
         {
             for key in &self.hpke_keys {
                 if let Ok(secret) = decrypt_with_label(
+                    CipherSuite::AURA,
                     key,
                     UPDATE_PATH_NODE_LABEL,
                     &record.provisional_context,
@@ -224,7 +225,7 @@ impl Adversary {
         }
         self.epochs.iter().any(|(secrets, size)| {
             [*size, self.stolen_tree_size].into_iter().any(|size| {
-                let mut tree = SecretTree::new(&secrets.encryption_secret, size);
+                let mut tree = SecretTree::new(CipherSuite::AURA, &secrets.encryption_secret, size);
                 private_message::unprotect(
                     &parsed,
                     &mut tree,
