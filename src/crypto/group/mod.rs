@@ -49,11 +49,13 @@ pub use process_commit::CommitOutcome;
 pub use proposals::{AppliedProposals, ProposalFrom, apply_proposals};
 
 use super::cipher_suite::{CIPHER_SUITE_ID, CipherSuite, HASH_LENGTH, PROTOCOL_VERSION_MLS10};
+use super::framing::AuthenticatedContent;
 use super::group_context::GroupContext;
 use super::key_schedule::{EpochEntry, EpochSecrets};
-use super::keys::{HpkeKeyPair, HpkePrivateKey, SignaturePrivateKey};
+use super::keys::{HpkeKeyPair, HpkePrivateKey, SignaturePrivateKey, SignaturePublicKey};
 use super::leaf_node::{Capabilities, Credential, LeafNode, LeafNodeSource};
 use super::primitives::HashValue;
+use super::public_message::PublicMessage;
 use super::ratchet_tree::{Node, RatchetTree};
 use super::secret::Secret;
 use super::secret_tree::SecretTree;
@@ -287,6 +289,25 @@ impl Group {
             .checked_add(1)
             .map(drop)
             .ok_or(GroupError::EpochExhausted)
+    }
+
+    /// Checks a PublicMessage's membership tag and its signature by the
+    /// member at `sender`, returning that member's leaf and the content.
+    fn authenticate_member(
+        &self,
+        message: &PublicMessage,
+        sender: LeafIndex,
+    ) -> Result<(&LeafNode, AuthenticatedContent), GroupError> {
+        let sender_leaf = self
+            .tree
+            .leaf(sender)
+            .ok_or(GroupError::UnknownSender(sender.0))?;
+        let signed = message.unprotect(&self.context, &self.secrets.membership_key)?;
+        signed.verify(
+            &self.context,
+            &SignaturePublicKey::from_bytes(&sender_leaf.signature_key)?,
+        )?;
+        Ok((sender_leaf, signed))
     }
 
     fn own_leaf_node(&self) -> Result<&LeafNode, GroupError> {

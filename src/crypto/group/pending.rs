@@ -17,7 +17,6 @@ use crate::crypto::cipher_suite::HASH_LENGTH;
 use crate::crypto::codec::{Decode, Encode};
 use crate::crypto::commit::{HandshakeBodies, MAX_COMMIT_PROPOSALS};
 use crate::crypto::framing::{ContentType, Sender};
-use crate::crypto::keys::SignaturePublicKey;
 use crate::crypto::leaf_node::LeafNodeSource;
 use crate::crypto::primitives::ref_hash;
 use crate::crypto::proposal::Proposal;
@@ -161,15 +160,7 @@ impl Group {
                 "proposal from a non-member",
             ));
         };
-        let sender_leaf = self
-            .tree
-            .leaf(sender)
-            .ok_or(GroupError::UnknownSender(sender.0))?;
-        let signed = message.unprotect(&self.context, &self.secrets.membership_key)?;
-        signed.verify(
-            &self.context,
-            &SignaturePublicKey::from_bytes(&sender_leaf.signature_key)?,
-        )?;
+        let (_, signed) = self.authenticate_member(&message, sender)?;
         let proposal = Proposal::from_tls_bytes(&signed.content.body)?;
         match &proposal {
             Proposal::Update(leaf_node) => {

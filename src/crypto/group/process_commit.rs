@@ -12,7 +12,6 @@ use crate::crypto::cipher_suite::HASH_LENGTH;
 use crate::crypto::codec::Decode;
 use crate::crypto::commit::{Commit, HandshakeBodies};
 use crate::crypto::framing::{ContentType, Sender};
-use crate::crypto::keys::SignaturePublicKey;
 use crate::crypto::public_message::PublicMessage;
 use crate::crypto::ratchet_tree::is_in_subtree;
 use crate::crypto::secret::Secret;
@@ -132,15 +131,7 @@ impl Group {
         if sender == self.own_leaf {
             return Err(GroupError::OwnCommit);
         }
-        let sender_leaf = self
-            .tree
-            .leaf(sender)
-            .ok_or(GroupError::UnknownSender(sender.0))?;
-        let signed = message.unprotect(&self.context, &self.secrets.membership_key)?;
-        signed.verify(
-            &self.context,
-            &SignaturePublicKey::from_bytes(&sender_leaf.signature_key)?,
-        )?;
+        let (sender_leaf, signed) = self.authenticate_member(&message, sender)?;
         // RFC 9420 §12.4.2: the committer's new leaf must have a new key,
         // or the commit would not heal a compromise of the old one.
         let old_leaf_key = sender_leaf.encryption_key.clone();
