@@ -18,7 +18,7 @@ use aura::crypto::group_context::{Extension, GroupContext};
 use aura::crypto::keys::{HpkeKeyPair, HpkePublicKey, SignaturePrivateKey, SignaturePublicKey};
 use aura::crypto::leaf_node::{Capabilities, Credential, LeafNode, LeafNodeSource};
 use aura::crypto::primitives::{decrypt_with_label, verify_with_label};
-use aura::crypto::private_message::{PrivateMessage, unprotect};
+use aura::crypto::private_message::{PrivateMessage, unprotect_unchecked};
 use aura::crypto::public_message::PublicMessage;
 use aura::crypto::ratchet_tree::{Node, ParentNode, RatchetTree};
 use aura::crypto::secret_tree::SecretTree;
@@ -171,7 +171,7 @@ proptest! {
             ciphertext,
         };
         let mut tree = SecretTree::new(CipherSuite::AURA, &Secret::zero(32), TreeSize::new(4).unwrap());
-        prop_assert!(unprotect(&message, &mut tree, &Secret::zero(32), &opaque_body_skipper).is_err());
+        prop_assert!(unprotect_unchecked(&message, &mut tree, &Secret::zero(32), &opaque_body_skipper).is_err());
     }
 
     #[test]

@@ -237,7 +237,7 @@ pub fn unprotect_verified<E: From<CryptoError>>(
 /// Decrypts a PrivateMessage and consumes its key without any further check:
 /// for known-answer tests only. A member receiving from the group uses
 /// [`unprotect_verified`], so that a forged signature cannot burn a key.
-pub fn unprotect(
+pub fn unprotect_unchecked(
     message: &PrivateMessage,
     secret_tree: &mut SecretTree,
     sender_data_secret: &Secret,
@@ -373,7 +373,7 @@ mod tests {
         // 6 bytes of body and 66 of signature, padded to the 128-byte bucket.
         assert_eq!(message.ciphertext.len(), 128 + AEAD_TAG_LENGTH);
         let mut receiver = tree(&encryption_secret);
-        let opened = unprotect(
+        let opened = unprotect_unchecked(
             &message,
             &mut receiver,
             &sender_data_secret,
@@ -382,7 +382,7 @@ mod tests {
         .unwrap();
         assert_eq!(opened, signed);
         assert_eq!(
-            unprotect(
+            unprotect_unchecked(
                 &message,
                 &mut receiver,
                 &sender_data_secret,
@@ -408,7 +408,7 @@ mod tests {
             assert_eq!(key.key().len(), suite.aead_key_length());
             let message = protect(&signed, &mut sender, &sender_data_secret, [1, 2, 3, 4]).unwrap();
             let open_with = |suite| {
-                unprotect(
+                unprotect_unchecked(
                     &message,
                     &mut SecretTree::new(suite, &encryption_secret, size),
                     &sender_data_secret,
@@ -434,7 +434,7 @@ mod tests {
         let mut altered = message.clone();
         altered.authenticated_data = b"other".to_vec();
         assert_eq!(
-            unprotect(
+            unprotect_unchecked(
                 &altered,
                 &mut receiver,
                 &sender_data_secret,
@@ -444,7 +444,7 @@ mod tests {
         );
         // The forgery did not use up the key of the genuine message.
         assert!(
-            unprotect(
+            unprotect_unchecked(
                 &message,
                 &mut receiver,
                 &sender_data_secret,
@@ -455,7 +455,7 @@ mod tests {
         let mut altered = message;
         altered.epoch = 4;
         assert_eq!(
-            unprotect(
+            unprotect_unchecked(
                 &altered,
                 &mut tree(&encryption_secret),
                 &sender_data_secret,

@@ -120,11 +120,14 @@ fn message_protection_vectors() {
             )?;
             let received = check(
                 &format!("{name}_priv unprotect"),
-                private_message::unprotect(
+                // The product's receiving path: the key is consumed only once the
+                // sender's signature verified.
+                private_message::unprotect_verified(
                     &message,
                     &mut fresh_tree(),
                     &sender_data_secret,
                     &skipper,
+                    |content| content.verify(&group_context, &verifying_key),
                 ),
             )?;
             if received.content.sender != Sender::Member(SENDER)
@@ -196,11 +199,14 @@ fn message_protection_vectors() {
             )?;
             let reopened = check(
                 &format!("{name} unprotect own"),
-                private_message::unprotect(
+                // The product's receiving path: the key is consumed only once the
+                // sender's signature verified.
+                private_message::unprotect_verified(
                     &decoded,
                     &mut fresh_tree(),
                     &sender_data_secret,
                     &skipper,
+                    |content| content.verify(&group_context, &verifying_key),
                 ),
             )?;
             if reopened != signed {

@@ -213,7 +213,7 @@ impl Adversary {
         let parsed = PrivateMessage::from_mls_message_bytes(&message.bytes).unwrap();
         let mut stolen = Group::import_state(self.stolen.as_bytes()).unwrap();
         let stolen_sender_data = stolen.secrets.sender_data_secret.duplicate();
-        if private_message::unprotect(
+        if private_message::unprotect_unchecked(
             &parsed,
             &mut stolen.secret_tree,
             &stolen_sender_data,
@@ -226,7 +226,7 @@ impl Adversary {
         self.epochs.iter().any(|(secrets, size)| {
             [*size, self.stolen_tree_size].into_iter().any(|size| {
                 let mut tree = SecretTree::new(CipherSuite::AURA, &secrets.encryption_secret, size);
-                private_message::unprotect(
+                private_message::unprotect_unchecked(
                     &parsed,
                     &mut tree,
                     &secrets.sender_data_secret,
