@@ -671,6 +671,33 @@ mod tests {
     }
 
     #[test]
+    fn the_window_keeps_exactly_the_last_generations() {
+        let mut tree = tree();
+        // Skips 0..=11 and keeps them.
+        assert!(tree.key_for_generation(ALICE, APP, 12).is_ok());
+        // With the newest at 12 + 999 the window starts at 12: all that the first jump
+        // kept (0..=11) falls out of it, while 13 onwards stays.
+        let newest = 12 + OUT_OF_ORDER_WINDOW - 1;
+        assert!(tree.key_for_generation(ALICE, APP, newest).is_ok());
+        assert_eq!(
+            tree.key_for_generation(ALICE, APP, 11)
+                .map(|k| k.generation()),
+            Err(CryptoError::KeyUnavailable { generation: 11 })
+        );
+        assert!(tree.key_for_generation(ALICE, APP, 13).is_ok());
+    }
+
+    #[test]
+    fn a_leaf_outside_the_tree_has_no_keys() {
+        let tree = tree();
+        let outside = LeafIndex(tree.size().leaf_count());
+        assert!(matches!(
+            tree.stage_key(outside, APP, 0),
+            Err(CryptoError::IndexOutOfRange { .. })
+        ));
+    }
+
+    #[test]
     fn ratchets_are_independent_per_sender_and_kind() {
         let mut tree = tree();
         let alice_app = tree.key_for_generation(ALICE, APP, 0).unwrap();
