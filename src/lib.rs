@@ -9,6 +9,8 @@
 //! - [`crypto`] — RFC 9420 (MLS) suite 3: codec, labelled primitives, ratchet tree, TreeKEM,
 //!   key schedule, secret tree, message protection, Welcome. Pure.
 //! - [`identity`] — the device's Ed25519 key and the libp2p PeerId derived from it.
+//! - [`invite`] — invitations and relationships: codes, the handshake's cryptography, the
+//!   facts of invitations, names and contacts, and what they say.
 //! - [`state`] — the domain state, pure, and its persistence in redb ([`state::store`]:
 //!   one file, its table registry, read-write and read-only opens): semilattices and the CRDT
 //!   coordinator, the journal of signed facts and its views ([`state::journal`]),
@@ -38,6 +40,7 @@ pub mod config;
 pub mod control;
 pub mod crypto;
 pub mod identity;
+pub mod invite;
 pub mod logging;
 pub mod net;
 pub mod node;

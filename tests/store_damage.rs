@@ -17,6 +17,7 @@ use aura::state::leakage::{
     LeakageCost, LeakageLedger, LeakagePolicy, MessageClass, Relationship, Timing, leakage_cost,
 };
 use aura::state::receive_budget::{OverBudget, ReceiveLedger};
+use aura::state::store::{AcceptanceRow, ContactRow};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use support::{NOW_MS, context, device, key, known, message, messages, time};
@@ -38,6 +39,9 @@ const GROUP_NAME: &str = "a recognisable group name";
 const PEER_ADDR: &str = "/ip4/10.11.12.13/tcp/4242";
 const KNOWN_PEER: &str = "12D3KooWDamagedStoreTestPeerAbCdEfGhJkLmNoPqRsTuVwXyZ";
 const KNOWN_ADDR: &str = "/dns4/known.example/tcp/7777";
+const CONTACT_PEER: u8 = 0x3C;
+const PAIR_CONTEXT: u8 = 0x9A;
+const ACCEPTANCE_CODE: &str = "aura1recognisablependingacceptancecode";
 
 /// A folder in memory where there is one: the damaged copies are written and opened
 /// thousands of times, and every read-write open commits, which on a disk waits for a flush.
@@ -99,6 +103,22 @@ fn build(path: &Path) -> FactId {
     store
         .record_peer_addrs(KNOWN_PEER, &[KNOWN_ADDR.to_owned()], NOW_MS)
         .unwrap();
+    store
+        .put_contact(&ContactRow {
+            peer: device(CONTACT_PEER),
+            context: context(PAIR_CONTEXT),
+            secret: Zeroizing::new([0x5E; 32]),
+            since_ms: NOW_MS,
+        })
+        .unwrap();
+    store
+        .put_acceptance(&AcceptanceRow {
+            invitation: [0xAC; 32],
+            started_ms: NOW_MS,
+            give_up_ms: NOW_MS + 1,
+            code: ACCEPTANCE_CODE.to_owned(),
+        })
+        .unwrap();
     marked_id
 }
 
@@ -123,6 +143,8 @@ fn read_everything(store: &Store) -> Result<(), StoreError> {
     store.peer_addr_entries()?;
     store.joined_contexts()?;
     store.known_peer_addrs()?;
+    store.contacts()?;
+    store.acceptances()?;
     Ok(())
 }
 
@@ -259,6 +281,16 @@ fn rows(marked: &FactId) -> Vec<Row> {
         Row {
             table: "net_known_addrs",
             pattern: text(KNOWN_ADDR),
+            field: -2..0,
+        },
+        Row {
+            table: "contacts",
+            pattern: context(PAIR_CONTEXT).0.to_vec(),
+            field: 0..1,
+        },
+        Row {
+            table: "acceptances",
+            pattern: text(ACCEPTANCE_CODE),
             field: -2..0,
         },
     ]

@@ -21,11 +21,17 @@ use crate::state::{Store, StoreError};
 /// run anti-entropy (the name the sync choreography's annotations ask for).
 pub const PUBLISH_CAPABILITY: &str = "publish";
 pub const SYNC_CAPABILITY: &str = "sync";
+/// The capability relationship formation's annotations ask for: every device may run the
+/// invitation handshake with anyone (a stranger gets it and nothing else).
+pub const INVITE_CAPABILITY: &str = "invite";
 /// Flow units one gossiped fact costs toward each subscribed peer.
 pub const PUBLISH_FLOW_COST: u64 = 1;
 /// Flow units a peer spends toward this device by opening a session: the cost of the
 /// choreography's first message.
 pub const SESSION_OPEN_COST: u64 = crate::protocol::anti_entropy::Hello::ANNOTATION.flow_cost;
+/// Flow units a handshake needs at least (its four messages), whatever the configured
+/// budget of a stranger.
+pub const HANDSHAKE_MIN_BUDGET: u64 = 8;
 /// The trust of a peer that shares a joined context, until relationships say more.
 pub const MEMBER_TRUST: TrustLevel = TrustLevel::Low;
 
@@ -87,6 +93,7 @@ impl NodeGuard {
         let capabilities = CapabilitySet::new([
             Capability::new(PUBLISH_CAPABILITY),
             Capability::new(SYNC_CAPABILITY),
+            Capability::new(INVITE_CAPABILITY),
         ]);
         Self {
             shared: SharedGuard::new(GuardState {
@@ -142,6 +149,17 @@ impl NodeGuard {
         self.shared
             .with(|state| state.budgets.set_limit(context, peer, limit));
         self.receive.set_limit(peer, limit);
+    }
+
+    /// Gives `peer` the budget of a stranger for a handshake about the invitation `context`
+    /// names, both ways: what the handshake sends is charged like anything else.
+    pub fn admit_handshake(&mut self, context: ContextId, peer: DeviceKey) {
+        let limit = self
+            .policy
+            .limit(TrustLevel::None, ContextBudgetSettings::default())
+            .max(HANDSHAKE_MIN_BUDGET);
+        self.shared
+            .with(|state| state.budgets.set_limit(context, peer, limit));
     }
 
     /// Charges one gossip publish of `size` bytes to `context` and each of `subscribers`.

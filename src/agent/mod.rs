@@ -3,11 +3,12 @@
 //! thin async task ([`shell`]) that owns the store, the network handle, the clock, the RNG and
 //! the session tasks. Every outgoing message is charged to the guard chain and every incoming
 //! one to its sender's budget ([`guard`]); choreographies run over libp2p streams as tasks
-//! ([`session`]). The CLI reaches it through the control socket ([`crate::control`]).
+//! ([`session`], [`relationship_session`]). The CLI reaches it through the control socket ([`crate::control`]).
 
 pub mod budget_report;
 pub mod core;
 pub mod guard;
+pub mod relationship_session;
 pub mod session;
 mod shell;
 

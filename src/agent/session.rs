@@ -28,10 +28,12 @@ use crate::state::sync;
 #[repr(u8)]
 pub enum SessionProtocol {
     AntiEntropy = 1,
+    /// Relationship formation: the preamble's context is the invitation's public key.
+    RelationshipFormation = 2,
 }
 
 /// Bytes of the preamble: protocol, context and epoch.
-const PREAMBLE_BYTES: usize = 1 + 32 + 8;
+pub(crate) const PREAMBLE_BYTES: usize = 1 + 32 + 8;
 /// How long a peer that opened a stream may take to say what it is for: it has nothing to
 /// compute first, so a short wait keeps silent streams from holding places.
 pub const PREAMBLE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -59,14 +61,15 @@ pub struct Preamble {
     pub epoch: Epoch,
 }
 
-/// Writes the preamble of an anti-entropy session for `context`.
-async fn write_preamble<S: AsyncWrite + Unpin>(
+/// Writes the preamble of a `protocol` session for `context`.
+pub(crate) async fn write_preamble<S: AsyncWrite + Unpin>(
     stream: &mut S,
+    protocol: SessionProtocol,
     context: ContextId,
     epoch: Epoch,
 ) -> Result<(), SessionError> {
     let mut preamble = [0; PREAMBLE_BYTES];
-    preamble[0] = SessionProtocol::AntiEntropy as u8;
+    preamble[0] = protocol as u8;
     preamble[1..33].copy_from_slice(&context.0);
     preamble[33..].copy_from_slice(&epoch.to_be_bytes());
     let write = async {
@@ -93,11 +96,13 @@ pub async fn read_preamble<S: AsyncRead + Unpin>(
     let (&[protocol], rest) = preamble.split_first_chunk::<1>().ok_or(PreambleError::Io)?;
     let (context, epoch) = rest.split_first_chunk::<32>().ok_or(PreambleError::Io)?;
     let epoch: [u8; 8] = epoch.try_into().map_err(|_| PreambleError::Io)?;
-    if protocol != SessionProtocol::AntiEntropy as u8 {
-        return Err(PreambleError::UnknownProtocol(protocol));
-    }
+    let protocol = match protocol {
+        1 => SessionProtocol::AntiEntropy,
+        2 => SessionProtocol::RelationshipFormation,
+        other => return Err(PreambleError::UnknownProtocol(other)),
+    };
     Ok(Preamble {
-        protocol: SessionProtocol::AntiEntropy,
+        protocol,
         context: ContextId(*context),
         epoch: Epoch::from_be_bytes(epoch),
     })
@@ -143,7 +148,14 @@ pub async fn run_initiator(
     first_turn: Turn,
     now_ms: u64,
 ) -> Outcome<sync::Initiator> {
-    if let Err(err) = write_preamble(&mut stream, route.context, epoch).await {
+    if let Err(err) = write_preamble(
+        &mut stream,
+        SessionProtocol::AntiEntropy,
+        route.context,
+        epoch,
+    )
+    .await
+    {
         return Outcome {
             machine,
             result: Err(err.into()),
@@ -197,9 +209,14 @@ mod tests {
     async fn a_preamble_round_trips_and_a_bad_one_is_refused() {
         let context = ContextId([3; 32]);
         let mut bytes = futures::io::Cursor::new(Vec::new());
-        write_preamble(&mut bytes, context, 29_000_000)
-            .await
-            .unwrap();
+        write_preamble(
+            &mut bytes,
+            SessionProtocol::AntiEntropy,
+            context,
+            29_000_000,
+        )
+        .await
+        .unwrap();
         let written = bytes.into_inner();
         assert_eq!(written.len(), PREAMBLE_BYTES);
         let read = read_preamble(&mut futures::io::Cursor::new(written.clone()))

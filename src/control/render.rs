@@ -287,7 +287,7 @@ fn capped(text: &str, max: usize) -> String {
 }
 
 /// `ms` since the Unix epoch as `YYYY-MM-DD HH:MM`, in UTC.
-fn utc_minute(ms: u64) -> String {
+pub fn utc_minute(ms: u64) -> String {
     let minutes = ms / MS_PER_MINUTE;
     let (days, minute_of_day) = (minutes / MINUTES_PER_DAY, minutes % MINUTES_PER_DAY);
     let (year, month, day) = civil_from_days(days);

@@ -7,6 +7,8 @@ use super::error::NodeError;
 use super::event::NodeEvent;
 use super::status::{NodeStatus, PeerAdded, PeerEntry};
 use crate::agent::BudgetReport;
+use crate::agent::core::InviteAnswer;
+use crate::invite::views::{AcceptanceView, ContactView, InvitationsView};
 use crate::net::peer_addr::PeerAddr;
 use crate::state::fact::{ContextId, FactId, FactKind};
 
@@ -27,7 +29,45 @@ pub(crate) enum Request {
     MeshPeers(ContextId, oneshot::Sender<Result<usize, NodeError>>),
     SyncNow(ContextId, oneshot::Sender<usize>),
     Budgets(oneshot::Sender<BudgetReport>),
+    Invite(
+        InviteRequest,
+        oneshot::Sender<Result<InviteAnswer, NodeError>>,
+    ),
+    Invitations(oneshot::Sender<Result<InvitationsView, NodeError>>),
+    Acceptance(String, oneshot::Sender<Option<AcceptanceView>>),
+    Contacts(oneshot::Sender<Result<Vec<ContactView>, NodeError>>),
+    ProfileName(oneshot::Sender<String>),
     Shutdown,
+}
+
+/// The terms of a new invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteOptions {
+    /// How long it stays valid, ms; `None` for ever.
+    pub valid_for_ms: Option<u64>,
+    pub uses: u32,
+    pub note: String,
+    pub approve: bool,
+}
+
+/// A front end's request about names, invitations and contacts, as the user typed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InviteRequest {
+    SetName(String),
+    Create(InviteOptions),
+    /// A code as pasted.
+    Accept(String),
+    Revoke(String),
+    Answer {
+        id: String,
+        approve: bool,
+    },
+    /// A contact named by peer id, a unique prefix of one, a nickname or a display name.
+    Rename {
+        target: String,
+        nickname: String,
+    },
+    Remove(String),
 }
 
 impl std::fmt::Debug for Request {
@@ -123,6 +163,31 @@ impl NodeClient {
     /// The flow, leakage and receive ledgers as they are now.
     pub async fn budgets(&self) -> Result<BudgetReport, NodeError> {
         self.ask(Request::Budgets).await
+    }
+
+    /// Asks about names, invitations or contacts; an acceptance answers at once with its
+    /// state (follow it with [`NodeClient::acceptance`] or the node's events).
+    pub async fn invite(&self, request: InviteRequest) -> Result<InviteAnswer, NodeError> {
+        self.ask(|reply| Request::Invite(request, reply)).await?
+    }
+
+    /// The invitations this device made and the acceptances it runs.
+    pub async fn invitations(&self) -> Result<InvitationsView, NodeError> {
+        self.ask(Request::Invitations).await?
+    }
+
+    /// The acceptance of the invitation `id` names, pending or finished since the start.
+    pub async fn acceptance(&self, id: String) -> Result<Option<AcceptanceView>, NodeError> {
+        self.ask(|reply| Request::Acceptance(id, reply)).await
+    }
+
+    pub async fn contacts(&self) -> Result<Vec<ContactView>, NodeError> {
+        self.ask(Request::Contacts).await?
+    }
+
+    /// This device's display name; empty when none was set.
+    pub async fn profile_name(&self) -> Result<String, NodeError> {
+        self.ask(Request::ProfileName).await
     }
 
     /// The node's events from now on.

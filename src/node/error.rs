@@ -26,4 +26,7 @@ pub enum NodeError {
     Config(#[from] crate::config::ConfigError),
     #[error("the node listens on no address")]
     NotListening,
+    /// An invitation, contact or name request refused: the message says why.
+    #[error("{0}")]
+    Refused(String),
 }

@@ -3,6 +3,7 @@
 
 use libp2p::{Multiaddr, PeerId};
 
+use crate::invite::views::AcceptanceView;
 use crate::state::fact::{ContextId, FactId};
 
 /// Something that changed in the node. Each network event carries the whole new state, so a
@@ -18,4 +19,12 @@ pub enum NodeEvent {
         context: ContextId,
         ids: Vec<FactId>,
     },
+    /// An acceptance of someone's invitation moved on.
+    Acceptance(AcceptanceView),
+    /// Someone accepted one of this device's invitations and is now a contact.
+    InvitationAccepted { id: String, by: String },
+    /// Someone accepted an `--approve` invitation and waits for the user's answer.
+    ApprovalRequested { id: String, name: String },
+    /// A relationship formed, ended, or a contact's name changed.
+    ContactsChanged,
 }

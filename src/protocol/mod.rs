@@ -10,13 +10,15 @@
 //!   as data, and `GuardState::apply`, the only place they are performed.
 //! - [`guarded`] — a transport that runs the guard chain before handing a message over.
 //! - [`wire`] — the framing of a session over a byte stream (a libp2p stream in the node).
-//! - [`request_response`], [`anti_entropy`] — the protocols written with the macro.
+//! - [`request_response`], [`anti_entropy`], [`relationship`] — the protocols written with
+//!   the macro.
 
 pub mod annotation;
 pub mod anti_entropy;
 pub mod choreography;
 pub mod guard;
 pub mod guarded;
+pub mod relationship;
 pub mod request_response;
 pub mod session;
 pub mod transport;

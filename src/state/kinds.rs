@@ -35,6 +35,8 @@ pub enum KnownBody {
         tags: Vec<FactId>,
     },
     GroupName(String),
+    /// Invitations, names and relationships ([`crate::invite::facts`]).
+    Invite(crate::invite::facts::InviteFact),
 }
 
 impl KnownBody {
@@ -74,7 +76,9 @@ impl KnownBody {
                 })?;
                 Self::GroupName(name.to_owned())
             }
-            _ => return Ok(None),
+            _ => {
+                return Ok(crate::invite::facts::InviteFact::parse(kind, body)?.map(Self::Invite));
+            }
         };
         reader.finish()?;
         Ok(Some(parsed))
@@ -104,6 +108,7 @@ impl KnownBody {
                 writer.raw(name.as_bytes());
                 GROUP_NAME
             }
+            Self::Invite(fact) => return fact.encode(),
         };
         (kind, writer.into_bytes())
     }

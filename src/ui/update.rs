@@ -112,7 +112,11 @@ fn on_node_event(net: &mut NetView, event: NodeEvent) {
                 .collect();
             net.reported = true;
         }
-        NodeEvent::FactsStored { .. } => {}
+        NodeEvent::FactsStored { .. }
+        | NodeEvent::Acceptance(_)
+        | NodeEvent::InvitationAccepted { .. }
+        | NodeEvent::ApprovalRequested { .. }
+        | NodeEvent::ContactsChanged => {}
     }
 }
 

@@ -140,6 +140,13 @@ impl Core {
     pub(super) fn announce(&mut self, stored: HashMap<ContextId, Vec<FactId>>) {
         let mut contexts: Vec<_> = stored.into_iter().collect();
         contexts.sort_by_key(|(context, _)| *context);
+        let contacts_changed = contexts.iter().any(|(context, ids)| {
+            !ids.is_empty() && self.invitations.contacts.values().any(|c| c == context)
+        });
+        if contacts_changed {
+            self.effects
+                .push_back(Effect::Notify(NodeEvent::ContactsChanged));
+        }
         for (context, ids) in contexts {
             if !ids.is_empty() {
                 self.effects

@@ -11,10 +11,15 @@
 //! - [`admission`] — caps on inbound sessions and responders;
 //! - [`gossip`] — receive budgets and verdicts on gossiped facts;
 //! - [`writes`] — signing, charging and batching this device's writes;
-//! - [`sync`] — anti-entropy: whom to sync with, when, and how sessions ended.
+//! - [`sync`] — anti-entropy: whom to sync with, when, and how sessions ended;
+//! - [`invitations`] — names, invitations, contacts, and the inviter's side of relationship
+//!   formation;
+//! - [`acceptances`] — the invitee's side: accepting a code, retrying an absent inviter.
 
+mod acceptances;
 mod admission;
 mod gossip;
+mod invitations;
 mod peers;
 mod redial;
 mod sync;
@@ -30,22 +35,31 @@ use libp2p::gossipsub::MessageId;
 use libp2p::{Multiaddr, PeerId};
 use rand_core::Rng;
 
+pub use self::acceptances::{
+    ACCEPT_GIVE_UP_MS, ACCEPT_RETRY_BASE_MS, ACCEPT_RETRY_CAP_MS, APPROVAL_POLL_MS, AcceptanceEvent,
+};
 pub use self::admission::{
     MAX_INBOUND_SESSIONS, MAX_INBOUND_SESSIONS_PER_PEER, MAX_RESPONDERS_PER_CONTEXT,
     MAX_SESSIONS_PER_PEER_PER_EPOCH,
 };
+pub use self::invitations::{InviteAnswer, InviteCommand, MAX_INVITATION_USES, WaitingAnswer};
 pub use self::redial::{REDIAL_BASE_MS, REDIAL_CAP_MS};
 pub use self::sync::SYNC_JITTER_PERCENT;
 pub use self::writes::WriteRequest;
 
+use self::acceptances::Acceptances;
 use self::admission::Admission;
 use self::gossip::PendingGossip;
+use self::invitations::Invitations;
 use self::peers::Peers;
 use self::redial::Redial;
 use self::sync::SyncSchedule;
 use self::writes::PendingWrites;
 use super::guard::{GuardCounters, KeptLedgers, NodeGuard, SESSION_OPEN_COST};
 use super::session::Preamble;
+use crate::invite::book::Profile;
+use crate::invite::facts::InvitationKey;
+use crate::invite::messages::{Ask, Challenge, Proof, Verdict};
 use crate::net::GossipVerdict;
 use crate::net::peer_addr::PeerAddr;
 use crate::node::{NodeError, NodeEvent, SessionCounters};
@@ -54,6 +68,7 @@ use crate::state::fact::{ContextId, DeviceKey, Fact, FactId};
 use crate::state::flow_budget::{BudgetPolicy, Epoch};
 use crate::state::hlc::HybridClock;
 use crate::state::ingest::IngestReport;
+use crate::state::store::{AcceptanceRow, ContactRow};
 
 /// Wall-clock time in milliseconds since the Unix epoch: the only clock the core knows.
 pub type Millis = u64;
@@ -173,6 +188,29 @@ pub enum Input {
         result: SessionResult,
         stored: Vec<FactId>,
     },
+    /// A front end's request about names, invitations or contacts.
+    Invite {
+        request: RequestId,
+        command: InviteCommand,
+    },
+    /// An invitee asked on an admitted stream; the core answers with [`Effect::Challenge`].
+    HandshakeAsked {
+        token: StreamToken,
+        invitee: DeviceKey,
+        ask: Ask,
+    },
+    /// The invitee's proof; the core answers with [`Effect::Verdict`].
+    HandshakeProved {
+        token: StreamToken,
+        proof: Proof,
+    },
+    /// An inviter's session task ended, however.
+    HandshakeEnded(StreamToken),
+    /// An acceptance's task reports.
+    Acceptance {
+        key: InvitationKey,
+        event: AcceptanceEvent,
+    },
     /// Time passed; timers due by `now` fire.
     Tick,
 }
@@ -182,6 +220,7 @@ pub enum Input {
 pub enum Reply {
     Written(Result<FactId, NodeError>),
     SyncStarted(usize),
+    Invite(Result<InviteAnswer, NodeError>),
 }
 
 /// What the core asks the shell to do, in order.
@@ -259,6 +298,42 @@ pub enum Effect {
     PersistPending,
     /// Keep the budget ledgers.
     SaveLedgers(KeptLedgers),
+    /// Answer the stream with the inviter's side of relationship formation: report
+    /// [`Input::HandshakeAsked`], [`Input::HandshakeProved`], [`Input::HandshakeEnded`].
+    RespondInvitation {
+        token: StreamToken,
+        device: DeviceKey,
+        invitation: InvitationKey,
+    },
+    /// The inviter's answer to an ask.
+    Challenge {
+        token: StreamToken,
+        challenge: Challenge,
+    },
+    /// The inviter's verdict on a proof.
+    Verdict {
+        token: StreamToken,
+        verdict: Verdict,
+    },
+    /// Dial the inviter at `addrs` (then wherever it is known) and run the invitee's side;
+    /// report each step as [`Input::Acceptance`].
+    StartAcceptance {
+        key: InvitationKey,
+        peer: PeerId,
+        device: DeviceKey,
+        addrs: Vec<Multiaddr>,
+        ask: Ask,
+    },
+    /// The proof an acceptance's task sends.
+    AcceptanceProof {
+        key: InvitationKey,
+        proof: Proof,
+    },
+    /// Keep a contact's pairwise context and secret.
+    StoreContact(ContactRow),
+    /// Keep an acceptance until it ends; forget it when it did.
+    StoreAcceptance(AcceptanceRow),
+    ForgetAcceptance(InvitationKey),
 }
 
 /// What the core is built from.
@@ -274,6 +349,14 @@ pub struct CoreConfig {
     pub saved: Vec<PeerAddr>,
     /// Addresses peers reported about themselves, as kept in the store.
     pub known: Vec<(PeerId, Vec<Multiaddr>)>,
+    /// What the device's own context says.
+    pub profile: Profile,
+    /// Each contact's pairwise context.
+    pub contacts: Vec<(DeviceKey, ContextId)>,
+    /// Invitations this device redeemed: the invitation, the inviter, when.
+    pub redeemed: Vec<(InvitationKey, DeviceKey, Millis)>,
+    /// Acceptances kept from before a restart.
+    pub acceptances: Vec<AcceptanceRow>,
 }
 
 /// The counters and state `aura status` shows.
@@ -300,6 +383,8 @@ pub struct Core {
     sync: SyncSchedule,
     writes: PendingWrites,
     gossip: PendingGossip,
+    invitations: Invitations,
+    acceptances: Acceptances,
     sessions: SessionCounters,
     next_budget_tick: Millis,
     next_batch: u64,
@@ -318,10 +403,17 @@ impl Core {
             joined,
             saved,
             known,
+            profile,
+            contacts,
+            redeemed,
+            acceptances,
         } = config;
+        let own_context = crate::invite::handshake::own_context(&signing_key);
         let mut core = Self {
             local_peer,
             device: DeviceKey::of(&signing_key),
+            invitations: Invitations::new(own_context, profile, contacts.into_iter().collect()),
+            acceptances: Acceptances::default(),
             signing_key,
             clock: HybridClock::new(),
             guard,
@@ -348,6 +440,12 @@ impl Core {
         }
         for (peer, addrs) in known {
             core.redial.add(peer, addrs, now);
+        }
+        for (key, inviter, at) in redeemed {
+            core.acceptances.redeemed.insert(key, (inviter, at));
+        }
+        for row in acceptances {
+            core.resume_acceptance(row, now);
         }
         core.redial_due(now, rng);
         core
@@ -387,6 +485,7 @@ impl Core {
                     .push_back(Effect::Notify(NodeEvent::ListenAddrs(addrs)));
             }
             Input::Connected(peers) => {
+                self.inviter_connected(&peers, now);
                 self.peers.set_connected(peers.clone());
                 self.redial.set_connected(&peers, now, rng);
                 self.effects
@@ -423,8 +522,18 @@ impl Core {
                 result,
                 stored,
             } => self.session_ended(peer, context, result, stored),
+            Input::Invite { request, command } => self.invite_command(request, command, now, rng),
+            Input::HandshakeAsked {
+                token,
+                invitee,
+                ask,
+            } => self.handshake_asked(token, invitee, ask, now, rng),
+            Input::HandshakeProved { token, proof } => self.handshake_proved(token, proof, now),
+            Input::HandshakeEnded(token) => self.handshake_ended(token),
+            Input::Acceptance { key, event } => self.acceptance_event(key, event, now, rng),
             Input::Tick => self.tick(now, rng),
         }
+        self.acceptances_due(now, rng);
     }
 
     /// The next effect to perform, oldest first.
@@ -438,7 +547,22 @@ impl Core {
         if let Some(redial) = self.redial.next_at() {
             next = next.min(redial);
         }
+        for timer in [self.acceptances.next_at(), self.invitations.next_expiry()] {
+            if let Some(at) = timer {
+                next = next.min(at);
+            }
+        }
         next
+    }
+
+    /// What the device's own context says: its name, invitations and nicknames.
+    pub fn profile(&self) -> &Profile {
+        &self.invitations.profile
+    }
+
+    /// Acceptances of this device's `--approve` invitations waiting for the user.
+    pub fn waiting_answers(&self) -> &[WaitingAnswer] {
+        &self.invitations.waiting
     }
 
     /// The state sessions charge their sends to.
@@ -550,9 +674,25 @@ impl Core {
     /// part in it and the context has room.
     fn preamble(&mut self, peer: PeerId, token: StreamToken, preamble: Preamble, now: Millis) {
         let context = preamble.context;
-        // The only session protocol yet: another one is a compile error here.
-        let super::session::SessionProtocol::AntiEntropy = preamble.protocol;
         let device = self.peers.device(&peer);
+        if preamble.protocol == super::session::SessionProtocol::RelationshipFormation {
+            // Anyone may ask about an invitation: the answer says whether it is known.
+            match device {
+                Some(device) => {
+                    self.guard.admit_handshake(context, device);
+                    self.effects.push_back(Effect::RespondInvitation {
+                        token,
+                        device,
+                        invitation: InvitationKey(context.0),
+                    });
+                }
+                None => {
+                    self.sessions.refused += 1;
+                    self.effects.push_back(Effect::RefuseStream(token));
+                }
+            }
+            return;
+        }
         let answer = match device {
             Some(device) if self.joined.contains(&context) => {
                 if self.admission.admit_responder(context) {
@@ -594,6 +734,7 @@ impl Core {
             self.periodic(now, rng);
         }
         self.redial_due(now, rng);
+        self.record_expiries(now);
     }
 
     fn redial_due(&mut self, now: Millis, rng: &mut impl Rng) {

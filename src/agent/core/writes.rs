@@ -5,8 +5,11 @@
 
 use std::collections::HashMap;
 
-use super::{BatchId, Core, Effect, Millis, Reply, RequestId};
-use crate::node::NodeError;
+use super::invitations::InviteAnswer;
+use super::{BatchId, Core, Effect, Millis, Reply, RequestId, StreamToken};
+use crate::invite::facts::{InvitationKey, InviteFact};
+use crate::invite::messages::{Refusal, Verdict};
+use crate::node::{NodeError, NodeEvent};
 use crate::state::fact::{ContextId, DeviceKey, Fact, FactId, FactKind};
 
 /// A fact this device asks to write.
@@ -18,10 +21,31 @@ pub struct WriteRequest {
     pub body: Vec<u8>,
 }
 
-/// A signed and charged fact waiting for its store transaction.
+/// What follows once the core's own facts of a batch are stored (or failed to be).
+#[derive(Debug)]
+pub(super) enum Followup {
+    Nothing,
+    /// Answer an invitation command.
+    Reply(RequestId, InviteAnswer),
+    /// Send the inviter's verdict on a handshake.
+    Verdict {
+        token: StreamToken,
+        signature: [u8; 64],
+        id: String,
+        by: String,
+    },
+    /// An acceptance of someone's invitation is recorded.
+    Accepted {
+        key: InvitationKey,
+        peer_name: String,
+    },
+}
+
+/// A signed and charged fact waiting for its store transaction; `request` is `None` for a
+/// fact the core wrote itself.
 #[derive(Debug)]
 struct Signed {
-    request: RequestId,
+    request: Option<RequestId>,
     context: ContextId,
     id: FactId,
     bytes: Vec<u8>,
@@ -31,6 +55,8 @@ struct Signed {
 #[derive(Debug, Default)]
 pub struct PendingWrites {
     batches: HashMap<BatchId, Vec<Signed>>,
+    /// Facts of the core's own and what follows once they are stored.
+    followups: HashMap<BatchId, (Vec<Fact>, Followup)>,
 }
 
 impl Core {
@@ -42,7 +68,7 @@ impl Core {
             match self.sign_and_charge(write, now) {
                 Ok((fact, bytes)) => {
                     signed.push(Signed {
-                        request,
+                        request: Some(request),
                         context: fact.context(),
                         id: fact.id(),
                         bytes,
@@ -101,12 +127,16 @@ impl Core {
         let Some(signed) = self.writes.batches.remove(&batch) else {
             return;
         };
+        let followup = self.writes.followups.remove(&batch);
         if let Err(message) = result {
-            for write in signed {
+            for request in signed.iter().filter_map(|write| write.request) {
                 self.effects.push_back(Effect::Reply {
-                    request: write.request,
+                    request,
                     reply: Reply::Written(Err(NodeError::Fact(message.clone()))),
                 });
+            }
+            if let Some((_, followup)) = followup {
+                self.follow_up(followup, Err(message));
             }
             return;
         }
@@ -117,11 +147,110 @@ impl Core {
                 bytes: write.bytes,
             });
             stored.entry(write.context).or_default().push(write.id);
-            self.effects.push_back(Effect::Reply {
-                request: write.request,
-                reply: Reply::Written(Ok(write.id)),
-            });
+            if let Some(request) = write.request {
+                self.effects.push_back(Effect::Reply {
+                    request,
+                    reply: Reply::Written(Ok(write.id)),
+                });
+            }
         }
         self.announce(stored);
+        if let Some((facts, followup)) = followup {
+            for fact in &facts {
+                if fact.context() == self.invitations.own_context {
+                    self.invitations.profile.apply(&self.device, fact);
+                }
+            }
+            if facts
+                .iter()
+                .any(|fact| fact.context() != self.invitations.own_context)
+            {
+                self.effects
+                    .push_back(Effect::Notify(NodeEvent::ContactsChanged));
+            }
+            self.follow_up(followup, Ok(()));
+        }
+    }
+
+    /// Signs, charges and stores facts of the core's own as one batch; `followup` runs once
+    /// the batch is stored. Nothing is stored when any of them is refused.
+    pub(super) fn write_facts(
+        &mut self,
+        facts: Vec<(ContextId, InviteFact)>,
+        followup: Followup,
+        now: Millis,
+    ) -> Result<(), NodeError> {
+        let mut signed = Vec::with_capacity(facts.len());
+        let mut stored = Vec::with_capacity(facts.len());
+        for (context, fact) in facts {
+            let (kind, body) = fact.encode();
+            let (fact, bytes) = self.sign_and_charge(
+                WriteRequest {
+                    request: RequestId(0),
+                    context,
+                    kind,
+                    body,
+                },
+                now,
+            )?;
+            signed.push(Signed {
+                request: None,
+                context,
+                id: fact.id(),
+                bytes,
+            });
+            stored.push(fact);
+        }
+        let batch = self.next_batch();
+        self.writes.batches.insert(batch, signed);
+        self.writes
+            .followups
+            .insert(batch, (stored.clone(), followup));
+        self.effects.push_back(Effect::StoreWrites {
+            batch,
+            facts: stored,
+        });
+        Ok(())
+    }
+
+    fn follow_up(&mut self, followup: Followup, result: Result<(), String>) {
+        match (followup, result) {
+            (Followup::Nothing, Ok(())) => {}
+            (Followup::Nothing, Err(err)) => tracing::error!(%err, "storing the node's own facts"),
+            (Followup::Reply(request, answer), result) => self.effects.push_back(Effect::Reply {
+                request,
+                reply: Reply::Invite(result.map(|()| answer).map_err(NodeError::Fact)),
+            }),
+            (
+                Followup::Verdict {
+                    token,
+                    signature,
+                    id,
+                    by,
+                },
+                Ok(()),
+            ) => {
+                self.effects.push_back(Effect::Verdict {
+                    token,
+                    verdict: Verdict::Accepted { signature },
+                });
+                self.effects
+                    .push_back(Effect::Notify(NodeEvent::InvitationAccepted { id, by }));
+            }
+            (Followup::Verdict { token, .. }, Err(err)) => {
+                tracing::error!(%err, "recording a relationship");
+                self.effects.push_back(Effect::Verdict {
+                    token,
+                    verdict: Verdict::Refused(Refusal::Failed),
+                });
+            }
+            (Followup::Accepted { key, peer_name }, result) => {
+                let outcome = result
+                    .map(|()| peer_name)
+                    .map_err(|err| format!("recording the relationship failed: {err}"));
+                let now = self.clock.last().physical_ms();
+                self.finish_acceptance(key, outcome, now);
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 #![allow(clippy::disallowed_methods)] // The shell is where the clock and the RNG are read.
 
+mod invitations;
 mod sessions;
 
 use std::collections::HashMap;
@@ -18,9 +19,14 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::budget_report::BudgetReport;
 use super::core::{
-    Core, CoreConfig, Effect, Input, Millis, Reply, RequestId, StreamToken, WriteRequest,
+    Core, CoreConfig, Effect, Input, InviteAnswer, Millis, Reply, RequestId, StreamToken,
+    WriteRequest,
 };
 use super::guard::{GuardConfig, KeptLedgers, NodeGuard};
+use crate::invite::book::Role;
+use crate::invite::directory;
+use crate::invite::facts::InvitationKey;
+use crate::invite::messages::{Challenge, Proof, Verdict};
 use crate::net::peer_addr::PeerAddr;
 use crate::net::{NetConfig, NetEvent, NetHandle, node};
 use crate::node::client::Request;
@@ -64,6 +70,7 @@ enum Waiting {
     Join(oneshot::Sender<Result<(), NodeError>>),
     Write(oneshot::Sender<Result<FactId, NodeError>>),
     SyncNow(oneshot::Sender<usize>),
+    Invite(oneshot::Sender<Result<InviteAnswer, NodeError>>),
 }
 
 struct Shell {
@@ -82,6 +89,11 @@ struct Shell {
     /// Preamble tasks waiting for a responder.
     responders: HashMap<StreamToken, oneshot::Sender<Granted>>,
     next_token: u64,
+    /// Inviter tasks waiting for the core's challenge or verdict.
+    challenges: HashMap<StreamToken, oneshot::Sender<Challenge>>,
+    verdicts: HashMap<StreamToken, oneshot::Sender<Verdict>>,
+    /// Acceptance tasks waiting for the core's proof.
+    proofs: HashMap<InvitationKey, oneshot::Sender<Proof>>,
 }
 
 /// Starts the network and the agent on the current tokio runtime. The join handle yields the
@@ -103,6 +115,20 @@ pub(crate) async fn spawn(
     let mut joined = store.joined_contexts()?;
     joined.extend(store.journal_views()?.into_keys());
     let now = now_ms();
+    let me = crate::state::fact::DeviceKey::of(&signing_key);
+    let profile = directory::profile(&store, &signing_key)?;
+    let relationships = directory::relationships(&store, &me)?;
+    let contacts = store
+        .contacts()?
+        .into_iter()
+        .map(|row| (row.peer, row.context))
+        .collect();
+    let redeemed = relationships
+        .iter()
+        .filter(|r| r.role == Role::Invitee)
+        .map(|r| (r.invitation, r.peer, r.since_ms))
+        .collect();
+    let acceptances = store.acceptances()?;
     let kept = KeptLedgers::load(&store, &config.guard)?;
     let guard = NodeGuard::new(config.guard, kept, now);
     let local_peer = config.net.keypair.public().to_peer_id();
@@ -117,6 +143,10 @@ pub(crate) async fn spawn(
             joined,
             saved,
             known,
+            profile,
+            contacts,
+            redeemed,
+            acceptances,
         },
         now,
         &mut rng,
@@ -140,6 +170,9 @@ pub(crate) async fn spawn(
         streams: HashMap::new(),
         responders: HashMap::new(),
         next_token: 0,
+        challenges: HashMap::new(),
+        verdicts: HashMap::new(),
+        proofs: HashMap::new(),
     };
     let task = tokio::spawn(shell.run(request_rx, net_events, internal_rx));
     Ok((NodeClient::new(requests, events), first_events, task))
@@ -303,6 +336,19 @@ impl Shell {
                     policy,
                     now_ms: now_ms(),
                 });
+            }
+            Request::Invite(request, reply) => self.invite_request(request, reply),
+            Request::Invitations(reply) => {
+                let _ = reply.send(self.invitations_view());
+            }
+            Request::Acceptance(id, reply) => {
+                let _ = reply.send(self.core.acceptance(&id));
+            }
+            Request::Contacts(reply) => {
+                let _ = reply.send(self.contacts_view());
+            }
+            Request::ProfileName(reply) => {
+                let _ = reply.send(self.core.profile().name().to_owned());
             }
             Request::Write { reply, .. } => {
                 let _ = reply.send(Err(NodeError::Stopped));
@@ -511,6 +557,53 @@ impl Shell {
                 }
             }
             Effect::SaveLedgers(ledgers) => self.save_ledgers(&ledgers),
+            Effect::RespondInvitation {
+                token,
+                device,
+                invitation,
+            } => match self.responders.remove(&token) {
+                Some(reply) => {
+                    let _ = reply.send(Granted::Invitation(device, invitation));
+                }
+                None => self.input(Input::HandshakeEnded(token)),
+            },
+            Effect::Challenge { token, challenge } => {
+                if let Some(reply) = self.challenges.remove(&token) {
+                    let _ = reply.send(challenge);
+                }
+            }
+            Effect::Verdict { token, verdict } => {
+                if let Some(reply) = self.verdicts.remove(&token) {
+                    let _ = reply.send(verdict);
+                }
+            }
+            Effect::StartAcceptance {
+                key,
+                peer,
+                device,
+                addrs,
+                ask,
+            } => self.start_acceptance(key, peer, device, addrs, ask),
+            Effect::AcceptanceProof { key, proof } => {
+                if let Some(reply) = self.proofs.remove(&key) {
+                    let _ = reply.send(proof);
+                }
+            }
+            Effect::StoreContact(row) => {
+                if let Err(err) = self.store.put_contact(&row) {
+                    tracing::error!(%err, "keeping a contact's pairwise secret");
+                }
+            }
+            Effect::StoreAcceptance(row) => {
+                if let Err(err) = self.store.put_acceptance(&row) {
+                    tracing::error!(%err, "keeping a pending acceptance");
+                }
+            }
+            Effect::ForgetAcceptance(key) => {
+                if let Err(err) = self.store.remove_acceptance(&key.0) {
+                    tracing::error!(%err, "forgetting a finished acceptance");
+                }
+            }
         }
     }
 
@@ -521,6 +614,9 @@ impl Shell {
             }
             (Some(Waiting::SyncNow(sender)), Reply::SyncStarted(count)) => {
                 let _ = sender.send(count);
+            }
+            (Some(Waiting::Invite(sender)), Reply::Invite(result)) => {
+                let _ = sender.send(result);
             }
             (waiting, reply) => {
                 tracing::error!(

@@ -6,8 +6,10 @@ use libp2p::PeerId;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{OPEN_SESSION_TIMEOUT, Shell, now_ms};
-use crate::agent::core::{Input, SessionResult, StreamToken};
+use crate::agent::core::{Input, InviteAnswer, InviteCommand, SessionResult, StreamToken};
 use crate::agent::session::{self, Outcome, PreambleError};
+use crate::invite::facts::InvitationKey;
+use crate::invite::messages::{Ask, Challenge, Proof, Verdict};
 use crate::node::NodeError;
 use crate::protocol::anti_entropy::AntiEntropyError;
 use crate::protocol::guarded::Route;
@@ -42,10 +44,40 @@ pub(super) enum Internal {
     },
     /// Sent by a [`Ticket`] when it is dropped.
     Ended(Input),
+    /// What a task reports to the core as it goes.
+    Report(Input),
+    /// A `Create` whose addresses are now known.
+    InviteReady {
+        command: InviteCommand,
+        reply: oneshot::Sender<Result<InviteAnswer, NodeError>>,
+    },
+    /// An inviter's task: the invitee asked; `reply` takes the core's challenge.
+    HandshakeAsked {
+        token: StreamToken,
+        invitee: DeviceKey,
+        ask: Ask,
+        reply: oneshot::Sender<Challenge>,
+    },
+    /// An inviter's task: the invitee proved; `reply` takes the core's verdict.
+    HandshakeProved {
+        token: StreamToken,
+        proof: Proof,
+        reply: oneshot::Sender<Verdict>,
+    },
+    /// An acceptance's task: the inviter challenged; `reply` takes the core's proof.
+    Challenged {
+        key: InvitationKey,
+        challenge: Challenge,
+        reply: oneshot::Sender<Proof>,
+    },
 }
 
-/// A responder the core granted, with the facts it holds and the peer's device.
-pub(super) type Granted = (sync::Responder, usize, DeviceKey);
+/// What the core granted an admitted stream: an anti-entropy responder (with the facts it
+/// holds and the peer's device), or the inviter's side of a handshake.
+pub(super) enum Granted {
+    Sync(sync::Responder, usize, DeviceKey),
+    Invitation(DeviceKey, InvitationKey),
+}
 
 /// Tells the core that a task ended when it is dropped: at the end of the task, and also when
 /// the task panics, so that no place is held for ever.
@@ -114,7 +146,40 @@ impl Shell {
                     preamble,
                 });
             }
-            Internal::Ended(input) => self.input(input),
+            Internal::Ended(input) | Internal::Report(input) => self.input(input),
+            Internal::InviteReady { command, reply } => self.invite_command(command, reply),
+            Internal::HandshakeAsked {
+                token,
+                invitee,
+                ask,
+                reply,
+            } => {
+                self.challenges.insert(token, reply);
+                self.input(Input::HandshakeAsked {
+                    token,
+                    invitee,
+                    ask,
+                });
+            }
+            Internal::HandshakeProved {
+                token,
+                proof,
+                reply,
+            } => {
+                self.verdicts.insert(token, reply);
+                self.input(Input::HandshakeProved { token, proof });
+            }
+            Internal::Challenged {
+                key,
+                challenge,
+                reply,
+            } => {
+                self.proofs.insert(key, reply);
+                self.input(Input::Acceptance {
+                    key,
+                    event: crate::agent::core::AcceptanceEvent::Challenged(challenge),
+                });
+            }
         }
     }
 
@@ -287,8 +352,18 @@ impl Shell {
                 return;
             }
             // Refused: the core counted it, and dropped the sender.
-            let Ok((machine, loaded, device)) = answer.await else {
-                return;
+            let (machine, loaded, device) = match answer.await {
+                Ok(Granted::Sync(machine, loaded, device)) => (machine, loaded, device),
+                Ok(Granted::Invitation(device, invitation)) => {
+                    ticket.ended.push(Input::HandshakeEnded(token));
+                    super::invitations::run_inviter(
+                        guard, internal, token, stream, peer, device, invitation,
+                    )
+                    .await;
+                    drop(ticket);
+                    return;
+                }
+                Err(_) => return,
             };
             // The core counted a responder for the context: the ticket now returns it too.
             ticket.ended.push(Input::ResponderEnded(context));
@@ -314,7 +389,11 @@ impl Shell {
         match self.coordinator(context) {
             Ok((coordinator, loaded)) => {
                 if reply
-                    .send((sync::Responder::new(coordinator), loaded, device))
+                    .send(Granted::Sync(
+                        sync::Responder::new(coordinator),
+                        loaded,
+                        device,
+                    ))
                     .is_err()
                 {
                     self.input(Input::ResponderEnded(context));

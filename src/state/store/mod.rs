@@ -20,6 +20,7 @@ mod journal;
 mod ledgers;
 mod net;
 mod open;
+mod relationships;
 mod schema;
 mod txn;
 
@@ -46,6 +47,7 @@ pub use identity::DEVICE_KEY_LEN;
 pub use net::{
     MAX_KNOWN_ADDR_BYTES, MAX_KNOWN_ADDRS_PER_PEER, MAX_KNOWN_PEERS, MAX_PEER_ID_TEXT_BYTES,
 };
+pub use relationships::{AcceptanceRow, ContactRow, MAX_STORED_CODE_BYTES};
 pub use schema::SCHEMA_VERSION;
 
 /// Entry counts of each table, for `aura status`.
@@ -362,6 +364,29 @@ impl Store {
     /// Forgets what `peer` reported about itself; `false` when nothing was kept.
     pub fn forget_peer_addrs(&self, peer: &str) -> Result<bool, StoreError> {
         self.write(|txn| net::forget_peer(txn, peer))
+    }
+
+    /// Records a contact's pairwise context and secret, replacing an earlier row of the peer.
+    pub fn put_contact(&self, row: &ContactRow) -> Result<(), StoreError> {
+        self.write(|txn| relationships::put_contact(txn, row))
+    }
+
+    pub fn contacts(&self) -> Result<Vec<ContactRow>, StoreError> {
+        self.read(relationships::contacts)
+    }
+
+    /// Keeps an acceptance until its inviter answers, replacing one of the same invitation.
+    pub fn put_acceptance(&self, row: &AcceptanceRow) -> Result<(), StoreError> {
+        self.write(|txn| relationships::put_acceptance(txn, row))
+    }
+
+    /// Forgets an acceptance; `false` when none was kept.
+    pub fn remove_acceptance(&self, invitation: &[u8; 32]) -> Result<bool, StoreError> {
+        self.write(|txn| relationships::remove_acceptance(txn, invitation))
+    }
+
+    pub fn acceptances(&self) -> Result<Vec<AcceptanceRow>, StoreError> {
+        self.read(relationships::acceptances)
     }
 
     fn named(&self) -> Named<'_> {

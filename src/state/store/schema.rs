@@ -8,7 +8,7 @@ use crate::state::corruption::catch_corruption;
 
 use super::error::Fault;
 use super::txn::{META, ReadTxn, Registered, WriteTxn};
-use super::{identity, journal, ledgers, net};
+use super::{identity, journal, ledgers, net, relationships};
 
 /// A change of a migration step beyond creating its tables.
 type Change = fn(&WriteTxn) -> Result<(), Fault>;
@@ -44,6 +44,10 @@ pub(super) const STEPS: &[Step] = &[
     },
     Step {
         tables: &[&net::KNOWN_ADDRS],
+        then: None,
+    },
+    Step {
+        tables: &[&relationships::CONTACTS, &relationships::ACCEPTANCES],
         then: None,
     },
 ];
