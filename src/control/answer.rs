@@ -9,7 +9,10 @@ use super::protocol::{
     BudgetView, ControlFailure, ControlRequest, ControlResponse, IdentityView, PeerAddedView,
     PeerView, RemovedView, StatusView,
 };
+use crate::agent::core::InviteAnswer;
+use crate::invite::views::{AcceptanceView, ContactView, InvitationsView};
 use crate::net::peer_addr::{MAX_PEER_ADDR_BYTES, PeerAddr, echo};
+use crate::node::InviteRequest;
 use crate::node::saved_peers::SavedTarget;
 
 /// What answers control requests for a profile.
@@ -24,6 +27,10 @@ pub(crate) trait Backend {
     /// Forgets the saved addresses `target` matches; returns how many.
     async fn remove_peer(&self, target: &Target) -> Result<u64, ControlFailure>;
     async fn budgets(&self) -> Result<BudgetView, ControlFailure>;
+    async fn invite(&self, request: InviteRequest) -> Result<InviteAnswer, ControlFailure>;
+    async fn invitations(&self) -> Result<InvitationsView, ControlFailure>;
+    async fn acceptance(&self, id: String) -> Result<Option<AcceptanceView>, ControlFailure>;
+    async fn contacts(&self) -> Result<Vec<ContactView>, ControlFailure>;
 }
 
 /// Answers `request` with `backend`; a refusal or failure is a [`ControlResponse::Failed`].
@@ -39,6 +46,18 @@ pub(crate) async fn answer(request: ControlRequest, backend: &impl Backend) -> C
         }),
         ControlRequest::PeerRemove { target } => remove_peer(&target, backend).await,
         ControlRequest::BudgetList => backend.budgets().await.map(ControlResponse::Budgets),
+        ControlRequest::Invite(request) => {
+            backend.invite(request).await.map(ControlResponse::Invited)
+        }
+        ControlRequest::InviteList => backend
+            .invitations()
+            .await
+            .map(ControlResponse::Invitations),
+        ControlRequest::Acceptance { id } => backend
+            .acceptance(id)
+            .await
+            .map(ControlResponse::Acceptance),
+        ControlRequest::ContactList => backend.contacts().await.map(ControlResponse::Contacts),
     };
     answered.unwrap_or_else(ControlResponse::Failed)
 }

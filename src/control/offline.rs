@@ -12,11 +12,18 @@ use super::protocol::{
     BudgetView, ControlFailure, ControlRequest, ControlResponse, IdentityView, PeerAddedView,
     PeerView, ReachView, StatusView, StoreView,
 };
+use crate::agent::core::InviteAnswer;
 use crate::agent::{BudgetReport, GuardConfig, KeptLedgers, NodeGuard};
 use crate::identity::{DeviceIdentity, IdentityError};
+use crate::invite::book::{Profile, Relationship};
+use crate::invite::code::InvitationCode;
+use crate::invite::directory;
+use crate::invite::views::{AcceptanceStage, AcceptanceView, ContactView, InvitationsView};
 use crate::net::peer_addr::PeerAddr;
+use crate::node::InviteRequest;
 use crate::node::saved_peers;
 use crate::paths::{PathError, ProfilePaths};
+use crate::state::fact::DeviceKey;
 use crate::state::flow_budget::FlowBudgets;
 use crate::state::leakage::LeakageLedger;
 use crate::state::receive_budget::ReceiveLedger;
@@ -74,9 +81,13 @@ enum Access {
 
 fn access(request: &ControlRequest) -> Access {
     match request {
-        ControlRequest::Status | ControlRequest::PeerList | ControlRequest::BudgetList => {
-            Access::Read
-        }
+        ControlRequest::Status
+        | ControlRequest::PeerList
+        | ControlRequest::BudgetList
+        | ControlRequest::InviteList
+        | ControlRequest::Acceptance { .. }
+        | ControlRequest::ContactList
+        | ControlRequest::Invite(_) => Access::Read,
         ControlRequest::Id => Access::ReadOrCreate,
         ControlRequest::PeerAdd { .. } => Access::Write,
         ControlRequest::PeerRemove { .. } => Access::WriteExisting,
@@ -159,7 +170,66 @@ fn failed(err: impl std::fmt::Display) -> ControlFailure {
     ControlFailure::Failed(err.to_string())
 }
 
+impl StoreBackend<'_> {
+    /// The profile and relationships the store holds; `None` for a profile without a store.
+    fn book(&self) -> Result<Option<(Profile, Vec<Relationship>)>, ControlFailure> {
+        let (Some(store), Some(identity)) = (&self.store, &self.identity) else {
+            return Ok(None);
+        };
+        let profile = directory::profile(store, identity.signing_key()).map_err(failed)?;
+        let me = DeviceKey::of(identity.signing_key());
+        let relationships = directory::relationships(store, &me).map_err(failed)?;
+        Ok(Some((profile, relationships)))
+    }
+}
+
 impl Backend for StoreBackend<'_> {
+    async fn invite(&self, request: InviteRequest) -> Result<InviteAnswer, ControlFailure> {
+        let _ = request;
+        Err(ControlFailure::NeedsNode(
+            "this needs a running node of the profile".to_owned(),
+        ))
+    }
+
+    async fn invitations(&self) -> Result<InvitationsView, ControlFailure> {
+        let Some((profile, relationships)) = self.book()? else {
+            return Ok(InvitationsView::default());
+        };
+        let store = self.store()?;
+        // Acceptances kept for the next node: shown as waiting, as a node would resume them.
+        let theirs = store
+            .acceptances()
+            .map_err(failed)?
+            .into_iter()
+            .filter_map(|row| pending_view(&row))
+            .collect();
+        Ok(InvitationsView {
+            mine: directory::invitation_views(&profile, &relationships, &[], self.profile.now_ms),
+            theirs,
+        })
+    }
+
+    async fn acceptance(&self, id: String) -> Result<Option<AcceptanceView>, ControlFailure> {
+        Ok(self
+            .invitations()
+            .await?
+            .theirs
+            .into_iter()
+            .find(|view| view.id.starts_with(&id)))
+    }
+
+    async fn contacts(&self) -> Result<Vec<ContactView>, ControlFailure> {
+        let Some((profile, relationships)) = self.book()? else {
+            return Ok(Vec::new());
+        };
+        Ok(directory::contact_views(
+            &relationships,
+            &profile,
+            None,
+            false,
+        ))
+    }
+
     fn identity(&self) -> Result<IdentityView, ControlFailure> {
         self.identity
             .as_ref()
@@ -245,4 +315,23 @@ impl Backend for StoreBackend<'_> {
         };
         Ok(BudgetView::from(&report))
     }
+}
+
+/// A kept acceptance as `aura invite list` shows it while no node runs.
+fn pending_view(row: &crate::state::store::AcceptanceRow) -> Option<AcceptanceView> {
+    let code = InvitationCode::decode(&row.code).ok()?;
+    Some(AcceptanceView {
+        id: crate::invite::facts::InvitationKey(row.invitation).short_id(),
+        inviter: directory::peer_id_text(&DeviceKey(code.inviter)),
+        note: crate::invite::names::sanitize_peer_name(&code.note),
+        started_ms: row.started_ms,
+        give_up_ms: row.give_up_ms,
+        stage: AcceptanceStage::Waiting {
+            next_try_ms: 0,
+            errors: vec![(
+                "node".to_owned(),
+                "no node runs for this profile: it is tried again when one starts".to_owned(),
+            )],
+        },
+    })
 }

@@ -18,14 +18,19 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::agent::core::InviteAnswer;
+use crate::invite::views::{AcceptanceView, ContactView, InvitationsView};
+use crate::node::InviteRequest;
+
 /// The first bytes of every frame: "Aura control".
 pub const MAGIC: [u8; 4] = *b"AURC";
 /// The version of the messages below; bumped whenever they change incompatibly.
 pub const PROTOCOL_VERSION: u16 = 1;
 /// Bytes of a frame's header: magic, version, length.
 pub const HEADER_BYTES: usize = 10;
-/// The largest request payload a node reads: a request carries at most one address.
-pub const MAX_REQUEST_BYTES: usize = 4096;
+/// The largest request payload a node reads: a request carries at most one address or one
+/// invitation code (4,096 characters, which JSON may escape to six bytes each).
+pub const MAX_REQUEST_BYTES: usize = 32 * 1024;
 /// The largest response payload the CLI reads.
 pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
 
@@ -44,6 +49,15 @@ pub enum ControlRequest {
     PeerRemove { target: String },
     /// `aura budget list`.
     BudgetList,
+    /// `aura name set`, `aura invite create/accept/revoke/approve/decline`,
+    /// `aura contact rename/remove`.
+    Invite(InviteRequest),
+    /// `aura invite list`.
+    InviteList,
+    /// An acceptance's state, by invitation id (`aura invite accept` follows it).
+    Acceptance { id: String },
+    /// `aura contact list`.
+    ContactList,
 }
 
 /// The answer to a [`ControlRequest`], from the running node or from the store.
@@ -55,6 +69,10 @@ pub enum ControlResponse {
     Peers(Vec<PeerView>),
     PeersRemoved(RemovedView),
     Budgets(BudgetView),
+    Invited(InviteAnswer),
+    Invitations(InvitationsView),
+    Acceptance(Option<AcceptanceView>),
+    Contacts(Vec<ContactView>),
     /// The request was understood and refused, or failed: the message says why.
     Failed(ControlFailure),
 }
@@ -81,6 +99,9 @@ pub enum ControlFailure {
     /// The node or the store failed while answering.
     #[error("{0}")]
     Failed(String),
+    /// Only a running node can do this.
+    #[error("{0}")]
+    NeedsNode(String),
 }
 
 /// Who this device is.

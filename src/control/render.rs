@@ -8,6 +8,7 @@ use super::protocol::{
     BudgetView, ControlFailure, ControlResponse, IdentityView, NetworkView, PeerAddedView,
     PeerView, ReachView, RemovedView, StatusView, StoreView,
 };
+use super::render_invite;
 use crate::config::LoadedConfig;
 use crate::paths::ProfilePaths;
 
@@ -32,6 +33,8 @@ pub enum Source {
 pub struct Local<'a> {
     pub paths: &'a ProfilePaths,
     pub config: &'a LoadedConfig,
+    /// The wall clock, for times shown relative to now.
+    pub now_ms: u64,
 }
 
 /// The text for `response`, or the failure it carries.
@@ -54,6 +57,20 @@ pub fn render(
             out.push_str(&budget_lines(budgets));
             out
         }
+        ControlResponse::Invited(answer) => render_invite::invited(answer, local.now_ms),
+        ControlResponse::Invitations(view) => {
+            let mut out = String::new();
+            if source == Source::Store {
+                out.push_str("(no node is running: as the store kept them)\n");
+            }
+            out.push_str(&render_invite::invitations(view, local.now_ms));
+            out
+        }
+        ControlResponse::Acceptance(Some(view)) => {
+            format!("{}\n", render_invite::acceptance_line(view, local.now_ms))
+        }
+        ControlResponse::Acceptance(None) => "no such acceptance\n".to_owned(),
+        ControlResponse::Contacts(contacts) => render_invite::contacts(contacts),
         ControlResponse::Failed(failure) => return Err(failure.clone()),
     })
 }
@@ -346,6 +363,7 @@ mod tests {
         let local = Local {
             paths: &paths,
             config: &config,
+            now_ms: 0,
         };
         let failed = ControlResponse::Failed(ControlFailure::UnknownPeer("x".into()));
         for source in [Source::Node, Source::Store] {

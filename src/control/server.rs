@@ -16,8 +16,10 @@ use super::protocol::{
     Header, IdentityView, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, NetworkView, PROTOCOL_VERSION,
     PeerAddedView, PeerView, StatusView, StoreView,
 };
+use crate::agent::core::InviteAnswer;
+use crate::invite::views::{AcceptanceView, ContactView, InvitationsView};
 use crate::net::peer_addr::PeerAddr;
-use crate::node::NodeClient;
+use crate::node::{InviteRequest, NodeClient};
 use crate::paths::FILE_MODE;
 
 /// Bytes of unread input drained after the answer, so that the answer is not lost to a reset
@@ -214,5 +216,21 @@ impl Backend for NodeBackend {
     async fn budgets(&self) -> Result<BudgetView, ControlFailure> {
         let report = self.node.budgets().await.map_err(failed)?;
         Ok(BudgetView::from(&report))
+    }
+
+    async fn invite(&self, request: InviteRequest) -> Result<InviteAnswer, ControlFailure> {
+        self.node.invite(request).await.map_err(failed)
+    }
+
+    async fn invitations(&self) -> Result<InvitationsView, ControlFailure> {
+        self.node.invitations().await.map_err(failed)
+    }
+
+    async fn acceptance(&self, id: String) -> Result<Option<AcceptanceView>, ControlFailure> {
+        self.node.acceptance(id).await.map_err(failed)
+    }
+
+    async fn contacts(&self) -> Result<Vec<ContactView>, ControlFailure> {
+        self.node.contacts().await.map_err(failed)
     }
 }

@@ -41,7 +41,7 @@ pub(crate) enum Request {
 }
 
 /// The terms of a new invitation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InviteOptions {
     /// How long it stays valid, ms; `None` for ever.
     pub valid_for_ms: Option<u64>,
@@ -51,7 +51,7 @@ pub struct InviteOptions {
 }
 
 /// A front end's request about names, invitations and contacts, as the user typed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum InviteRequest {
     SetName(String),
     Create(InviteOptions),

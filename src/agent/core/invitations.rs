@@ -58,7 +58,7 @@ pub enum InviteCommand {
 }
 
 /// What an invitation command gets back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum InviteAnswer {
     Created(CreatedView),
     Acceptance(crate::invite::views::AcceptanceView),

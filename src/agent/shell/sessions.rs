@@ -75,7 +75,7 @@ pub(super) enum Internal {
 /// What the core granted an admitted stream: an anti-entropy responder (with the facts it
 /// holds and the peer's device), or the inviter's side of a handshake.
 pub(super) enum Granted {
-    Sync(sync::Responder, usize, DeviceKey),
+    Sync(Box<sync::Responder>, usize, DeviceKey),
     Invitation(DeviceKey, InvitationKey),
 }
 
@@ -353,7 +353,7 @@ impl Shell {
             }
             // Refused: the core counted it, and dropped the sender.
             let (machine, loaded, device) = match answer.await {
-                Ok(Granted::Sync(machine, loaded, device)) => (machine, loaded, device),
+                Ok(Granted::Sync(machine, loaded, device)) => (*machine, loaded, device),
                 Ok(Granted::Invitation(device, invitation)) => {
                     ticket.ended.push(Input::HandshakeEnded(token));
                     super::invitations::run_inviter(
@@ -390,7 +390,7 @@ impl Shell {
             Ok((coordinator, loaded)) => {
                 if reply
                     .send(Granted::Sync(
-                        sync::Responder::new(coordinator),
+                        Box::new(sync::Responder::new(coordinator)),
                         loaded,
                         device,
                     ))

@@ -9,6 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+mod invite;
+
 use crate::agent::GuardConfig;
 use crate::config::{self, LoadedConfig};
 use crate::control::offline::{self, OfflineProfile};
@@ -49,7 +51,20 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
     /// Create the profile (identity and store) if it does not exist yet.
-    Init,
+    Init {
+        /// The display name contacts see (`aura name set` changes it).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Your display name.
+    #[command(subcommand)]
+    Name(invite::NameCommand),
+    /// Invitation codes: make one, accept one, list, revoke, approve or decline.
+    #[command(subcommand)]
+    Invite(invite::InviteCommand),
+    /// The people you have a relationship with.
+    #[command(subcommand)]
+    Contact(invite::ContactCommand),
     /// Print this device's peer id and identity fingerprint.
     Id,
     /// Show the profile, its files, identity and store statistics, and the running node's
@@ -148,7 +163,16 @@ pub fn run(cli: Cli) -> Result<()> {
     let paths = ProfilePaths::resolve(&cli.profile, cli.data_dir.as_deref())?;
     match cli.command {
         None => run_tui(&paths),
-        Some(CliCommand::Init) => init(&paths),
+        Some(CliCommand::Init { name }) => {
+            init(&paths)?;
+            match name {
+                Some(name) => invite::set_initial_name(&paths, name),
+                None => Ok(()),
+            }
+        }
+        Some(CliCommand::Name(command)) => invite::name(&paths, command),
+        Some(CliCommand::Invite(command)) => invite::invite(&paths, command),
+        Some(CliCommand::Contact(command)) => invite::contact(&paths, command),
         Some(CliCommand::Id) => answered(&paths, ControlRequest::Id),
         Some(CliCommand::Status) => answered(&paths, ControlRequest::Status),
         Some(CliCommand::Daemon) => daemon(&paths),
@@ -184,6 +208,7 @@ fn answered(paths: &ProfilePaths, request: ControlRequest) -> Result<()> {
     let local = render::Local {
         paths,
         config: &config,
+        now_ms: now_ms(),
     };
     let text = render::render(&response, source, &local)?;
     print(&text)
