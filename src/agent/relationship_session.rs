@@ -21,6 +21,9 @@ use crate::protocol::wire::StreamTransport;
 
 /// How long one address may take to connect.
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a stream to an inviter that may already be connected may take to open before
+/// its addresses are dialled.
+pub const CONNECTED_PROBE: Duration = Duration::from_secs(1);
 /// How long a whole handshake may take once connected (an inviter asking its user does not
 /// hold the stream: it answers "awaiting approval" and the invitee asks again).
 pub const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(30);
@@ -54,29 +57,13 @@ pub async fn run_invitee(
     ask: Ask,
     progress: impl Fn(InviteeProgress) -> Option<BoxFuture<'static, Proof>> + Send,
 ) -> InviteeEnd {
-    let mut errors = Vec::new();
-    let mut connected = false;
-    for addr in addrs {
-        let full = addr.clone().with(Protocol::P2p(inviter));
-        match tokio::time::timeout(DIAL_TIMEOUT, net.dial(full)).await {
-            Ok(Ok(())) => {
-                connected = true;
-                break;
-            }
-            Ok(Err(err)) => errors.push((addr.to_string(), err.to_string())),
-            Err(_) => errors.push((
-                addr.to_string(),
-                format!("no answer within {} s", DIAL_TIMEOUT.as_secs()),
-            )),
-        }
-    }
-    let stream = match tokio::time::timeout(DIAL_TIMEOUT, net.open_session(inviter)).await {
+    // Already connected (a contact, or a second acceptance): no dial needed.
+    let stream = match tokio::time::timeout(CONNECTED_PROBE, net.open_session(inviter)).await {
         Ok(Ok(stream)) => stream,
-        Ok(Err(err)) if connected => return InviteeEnd::Broken(err.to_string()),
-        Err(_) if connected => {
-            return InviteeEnd::Broken("the inviter did not open a session".into());
-        }
-        _ => return InviteeEnd::Unreachable(errors),
+        _ => match dial_and_open(&net, inviter, addrs).await {
+            Ok(stream) => stream,
+            Err(end) => return end,
+        },
     };
     progress(InviteeProgress::Connected);
     let run = async {
@@ -110,6 +97,40 @@ pub async fn run_invitee(
         Err(_) => InviteeEnd::Broken(format!(
             "the handshake took longer than {} s",
             HANDSHAKE_DEADLINE.as_secs()
+        )),
+    }
+}
+
+/// Dials the inviter at each address in turn and opens a session stream.
+async fn dial_and_open(
+    net: &NetHandle,
+    inviter: PeerId,
+    addrs: Vec<Multiaddr>,
+) -> Result<Stream, InviteeEnd> {
+    let mut errors = Vec::new();
+    let mut connected = false;
+    for addr in addrs {
+        let full = addr.clone().with(Protocol::P2p(inviter));
+        match tokio::time::timeout(DIAL_TIMEOUT, net.dial(full)).await {
+            Ok(Ok(())) => {
+                connected = true;
+                break;
+            }
+            Ok(Err(err)) => errors.push((addr.to_string(), err.to_string())),
+            Err(_) => errors.push((
+                addr.to_string(),
+                format!("no answer within {} s", DIAL_TIMEOUT.as_secs()),
+            )),
+        }
+    }
+    if !connected {
+        return Err(InviteeEnd::Unreachable(errors));
+    }
+    match tokio::time::timeout(DIAL_TIMEOUT, net.open_session(inviter)).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(err)) => Err(InviteeEnd::Broken(err.to_string())),
+        Err(_) => Err(InviteeEnd::Broken(
+            "the inviter did not open a session".into(),
         )),
     }
 }

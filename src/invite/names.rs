@@ -42,9 +42,13 @@ pub fn check_own_name(name: &str) -> Result<String, NameError> {
 pub fn sanitize_peer_name(name: &str) -> String {
     let mut clean = String::new();
     let mut pending_space = false;
-    for c in name.chars().filter(|c| is_printable(*c)) {
+    for c in name.chars() {
+        // Newlines and tabs are whitespace first: they part words rather than join them.
         if c.is_whitespace() {
             pending_space = !clean.is_empty();
+            continue;
+        }
+        if !is_printable(c) {
             continue;
         }
         if pending_space {

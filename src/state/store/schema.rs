@@ -171,6 +171,22 @@ mod tests {
         store
             .record_peer_addrs("12D3KooWpeer", &["/ip4/127.0.0.1/tcp/2".to_owned()], NOW_MS)
             .unwrap();
+        store
+            .put_contact(&super::super::ContactRow {
+                peer,
+                context,
+                secret: Zeroizing::new([4; 32]),
+                since_ms: NOW_MS,
+            })
+            .unwrap();
+        store
+            .put_acceptance(&super::super::AcceptanceRow {
+                invitation: [5; 32],
+                started_ms: NOW_MS,
+                give_up_ms: NOW_MS,
+                code: "aura1".to_owned(),
+            })
+            .unwrap();
         store.persist_pending().unwrap();
     }
 

@@ -6,6 +6,7 @@
 
 mod admission;
 mod gossip;
+mod invitations;
 mod redial;
 mod sync;
 mod writes;
