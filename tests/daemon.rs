@@ -466,11 +466,12 @@ fn the_control_socket_refuses_bad_frames_and_other_versions_cleanly() {
         ControlFailure::Version { node: 1, cli: 2 }.to_string(),
         "the running node speaks control protocol v1; this aura speaks v2"
     );
-    let too_long = frame(PROTOCOL_VERSION, &[b'x'; 10_000], 10_000);
+    let over = MAX_REQUEST_BYTES + 1;
+    let too_long = frame(PROTOCOL_VERSION, &vec![b'x'; over], over as u32);
     assert_eq!(
         exchange(&socket, &too_long),
         Some(ControlResponse::Failed(ControlFailure::RequestTooLarge(
-            10_000
+            over as u64
         )))
     );
     for bad in [

@@ -414,3 +414,66 @@ fn an_approve_invitation_waits_for_the_users_answer() {
     let second = attempt(&mut alice, &mut bob, 2, ask);
     assert!(matches!(verdict_of(&second), Verdict::Accepted { .. }));
 }
+
+#[test]
+fn an_expired_invitation_is_recorded_as_such_and_refused_with_its_time() {
+    let mut alice = driver(INVITER);
+    let bob = driver(INVITEE);
+    let (_, answer) = alice.command(InviteCommand::Create {
+        valid_for_ms: Some(60_000),
+        uses: 1,
+        note: String::new(),
+        approve: false,
+        addrs: vec![addr()],
+    });
+    let Ok(InviteAnswer::Created(created)) = answer else {
+        panic!("{answer:?}");
+    };
+    let at = created.expires_at_ms.unwrap();
+    let key = *alice.core.profile().invitations.keys().next().unwrap();
+    assert!(
+        alice.core.poll_timeout() <= at,
+        "the core wakes for the expiry"
+    );
+    let before = alice.tick_at(at - 1);
+    assert!(
+        !before
+            .iter()
+            .any(|e| matches!(e, Effect::StoreWrites { .. }))
+    );
+    let expired = alice.tick_at(at);
+    let facts: Vec<_> = expired
+        .iter()
+        .filter_map(|e| match e {
+            Effect::StoreWrites { facts, .. } => Some(facts.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(facts.len(), 1);
+    assert_eq!(
+        crate::invite::facts::InviteFact::parse(facts[0].kind(), facts[0].body()),
+        Ok(Some(crate::invite::facts::InviteFact::Expired(key)))
+    );
+    // Recorded once.
+    assert!(
+        !alice
+            .tick_at(at + 5_000)
+            .iter()
+            .any(|e| matches!(e, Effect::StoreWrites { .. }))
+    );
+    let refused = alice.run(Input::HandshakeAsked {
+        token: StreamToken(1),
+        invitee: bob.core.device(),
+        ask: Ask {
+            invitation: key,
+            ephemeral: [9; 32],
+            nonce: [9; 32],
+            name: "Bob".into(),
+        },
+    });
+    assert_eq!(
+        challenge_of(&refused),
+        Challenge::Refused(Refusal::Expired { at_ms: at })
+    );
+}

@@ -14,6 +14,7 @@ mod by_reference;
 mod compromise;
 mod foreign_suite;
 mod key_burning;
+mod limits;
 mod state_import;
 
 /// Deterministic bytes; these tests are about rejection, not key quality.
