@@ -37,13 +37,34 @@ pub(crate) trait Backend {
 pub(crate) async fn answer(request: ControlRequest, backend: &impl Backend) -> ControlResponse {
     let answered = match request {
         ControlRequest::Id => backend.identity().map(ControlResponse::Id),
-        ControlRequest::Status => backend.status().await.map(ControlResponse::Status),
+        ControlRequest::Status => match (backend.status().await, backend.contacts().await) {
+            (Ok(mut status), Ok(contacts)) => {
+                if let Some(network) = &mut status.network {
+                    network.names = contacts
+                        .into_iter()
+                        .filter(|c| network.connected.contains(&c.peer_id))
+                        .map(|c| (c.peer_id, c.label))
+                        .collect();
+                }
+                Ok(ControlResponse::Status(status))
+            }
+            (Err(err), _) | (_, Err(err)) => Err(err),
+        },
         ControlRequest::PeerAdd { addr } => add_peer(&addr, backend).await,
-        ControlRequest::PeerList => backend.peers().await.map(|mut peers| {
-            // The node and the store list in different orders; the user sees one.
-            peers.sort_by(|a, b| a.addr.cmp(&b.addr));
-            ControlResponse::Peers(peers)
-        }),
+        ControlRequest::PeerList => match (backend.peers().await, backend.contacts().await) {
+            (Ok(mut peers), Ok(contacts)) => {
+                // The node and the store list in different orders; the user sees one.
+                peers.sort_by(|a, b| a.addr.cmp(&b.addr));
+                for peer in &mut peers {
+                    peer.name = contacts
+                        .iter()
+                        .find(|c| peer.peer.as_deref() == Some(c.peer_id.as_str()))
+                        .map(|c| c.label.clone());
+                }
+                Ok(ControlResponse::Peers(peers))
+            }
+            (Err(err), _) | (_, Err(err)) => Err(err),
+        },
         ControlRequest::PeerRemove { target } => remove_peer(&target, backend).await,
         ControlRequest::BudgetList => backend.budgets().await.map(ControlResponse::Budgets),
         ControlRequest::Invite(request) => {

@@ -139,6 +139,9 @@ pub enum StoreView {
 pub struct NetworkView {
     pub listen_addrs: Vec<String>,
     pub connected: Vec<String>,
+    /// The label of each connected peer that is a contact, by peer id.
+    #[serde(default)]
+    pub names: std::collections::BTreeMap<String, String>,
     pub nat: String,
     pub routing_table: u64,
     pub facts: u64,
@@ -180,6 +183,9 @@ pub struct PeerView {
     pub peer: Option<String>,
     /// Whether the running node is connected to that peer; `None` when no node runs.
     pub connected: Option<bool>,
+    /// The contact's label, when the peer is a contact.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// What `aura peer remove` removed.

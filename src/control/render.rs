@@ -157,7 +157,19 @@ fn network_lines(net: &NetworkView) -> String {
         let _ = writeln!(out, "  listening  {addr}");
     }
     for peer in &net.connected {
-        let _ = writeln!(out, "  connected  {peer} ({})", short_peer(peer));
+        match net.names.get(peer) {
+            Some(name) => {
+                let _ = writeln!(
+                    out,
+                    "  connected  {peer} ({}) {}",
+                    short_peer(peer),
+                    crate::ui::text::sanitize(name)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  connected  {peer} ({})", short_peer(peer));
+            }
+        }
     }
     let _ = writeln!(
         out,
@@ -214,7 +226,10 @@ fn peer_list(peers: &[PeerView]) -> String {
     }
     let mut out = String::from("peer       connected  added (UTC)       address\n");
     for peer in peers {
-        let label = peer.peer.as_deref().map(short_peer).unwrap_or_default();
+        let label = match (&peer.name, peer.peer.as_deref()) {
+            (Some(name), _) => crate::ui::text::sanitize(name),
+            (None, peer) => peer.map(short_peer).unwrap_or_default(),
+        };
         let connected = match peer.connected {
             Some(true) => "yes",
             Some(false) => "no",

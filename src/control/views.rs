@@ -37,6 +37,7 @@ impl NetworkView {
                 .map(|addr| format!("{addr}/p2p/{own}"))
                 .collect(),
             connected: net.connected.iter().map(|peer| peer.to_base58()).collect(),
+            names: Default::default(),
             nat: net.nat_status.to_string(),
             routing_table: net.routing_table.len() as u64,
             facts: status.facts,
@@ -76,6 +77,7 @@ impl From<PeerEntry> for PeerView {
             addr: entry.addr,
             added_ms: entry.added_ms,
             connected: entry.connected,
+            name: None,
         }
     }
 }
@@ -88,6 +90,7 @@ impl PeerView {
             addr,
             added_ms,
             connected: None,
+            name: None,
         }
     }
 }

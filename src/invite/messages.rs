@@ -316,6 +316,27 @@ mod tests {
         round_trip(Verdict::AwaitingApproval);
     }
 
+    proptest::proptest! {
+        /// Whatever a peer sends, each decoder answers without panicking, and what it
+        /// accepts encodes back to the same bytes (one encoding per value).
+        #[test]
+        fn any_bytes_decode_to_an_error_or_to_their_own_encoding(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)
+        ) {
+            fn check<T: Payload>(bytes: &[u8]) {
+                if let Ok(value) = T::decode(bytes) {
+                    let mut again = Vec::new();
+                    value.encode(&mut again);
+                    assert_eq!(again, bytes);
+                }
+            }
+            check::<Ask>(&bytes);
+            check::<Challenge>(&bytes);
+            check::<Proof>(&bytes);
+            check::<Verdict>(&bytes);
+        }
+    }
+
     #[test]
     fn a_name_over_the_cap_is_refused_before_it_is_read() {
         let mut bytes = vec![0; 96];
