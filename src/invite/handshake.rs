@@ -189,18 +189,25 @@ impl Ephemeral {
         PublicKey::from(&self.0).to_bytes()
     }
 
-    /// The pair's secret and context: X25519 with the peer's key, HKDF with the transcript
-    /// as salt.
+    /// The pair's secret and context: X25519 with the peer's key, then HKDF with both
+    /// identities and the transcript in the info, so that the secret is bound to who formed
+    /// the relationship and to the exchange they both signed.
     pub fn pairwise(
         &self,
         peer_public: &[u8; 32],
+        inviter: &DeviceKey,
+        invitee: &DeviceKey,
         transcript: &[u8; 32],
     ) -> Result<Pairwise, HandshakeError> {
         let shared = self.0.diffie_hellman(&PublicKey::from(*peer_public));
         if !shared.was_contributory() {
             return Err(HandshakeError::WeakKey);
         }
-        let secret = hkdf32(transcript, shared.as_bytes(), &[PAIRWISE_SECRET_LABEL]);
+        let secret = hkdf32(
+            PAIRWISE_SECRET_LABEL,
+            shared.as_bytes(),
+            &[PAIRWISE_SECRET_LABEL, &inviter.0, &invitee.0, transcript],
+        );
         let context = ContextId(*hkdf32(&[], secret.as_slice(), &[PAIRWISE_CONTEXT_LABEL]));
         Ok(Pairwise { secret, context })
     }
@@ -265,16 +272,22 @@ mod tests {
         let a = Ephemeral::from_random([3; 32]);
         let b = Ephemeral::from_random([4; 32]);
         let t = [9; 32];
-        let ab = a.pairwise(&b.public(), &t).unwrap();
-        let ba = b.pairwise(&a.public(), &t).unwrap();
+        let (x, y) = (DeviceKey([1; 32]), DeviceKey([2; 32]));
+        let ab = a.pairwise(&b.public(), &x, &y, &t).unwrap();
+        let ba = b.pairwise(&a.public(), &x, &y, &t).unwrap();
         assert_eq!(*ab.secret, *ba.secret);
         assert_eq!(ab.context, ba.context);
         assert_ne!(
-            a.pairwise(&b.public(), &[8; 32]).unwrap().context,
+            a.pairwise(&b.public(), &x, &y, &[8; 32]).unwrap().context,
             ab.context
         );
+        // Other identities, another secret.
+        assert_ne!(
+            *a.pairwise(&b.public(), &y, &x, &t).unwrap().secret,
+            *ab.secret
+        );
         assert!(matches!(
-            a.pairwise(&[0; 32], &t),
+            a.pairwise(&[0; 32], &x, &y, &t),
             Err(HandshakeError::WeakKey)
         ));
     }

@@ -432,7 +432,12 @@ impl Core {
                 now,
             );
         }
-        let Ok(pairwise) = ephemeral.pairwise(&proceed.ephemeral, &transcript) else {
+        let Ok(pairwise) = ephemeral.pairwise(
+            &proceed.ephemeral,
+            &pending.inviter,
+            &self.device,
+            &transcript,
+        ) else {
             return self.finish_acceptance(
                 key,
                 Err("the inviter sent a key that gives no shared secret".into()),

@@ -507,7 +507,7 @@ impl Core {
             return Ok(None);
         }
         let pairwise = ephemeral
-            .pairwise(&run.ask.ephemeral, &transcript)
+            .pairwise(&run.ask.ephemeral, &self.device, &run.invitee, &transcript)
             .map_err(|_| Refusal::BadProof)?;
         Ok(Some((transcript, pairwise)))
     }
