@@ -547,10 +547,11 @@ impl Core {
         if let Some(redial) = self.redial.next_at() {
             next = next.min(redial);
         }
-        for timer in [self.acceptances.next_at(), self.invitations.next_expiry()] {
-            if let Some(at) = timer {
-                next = next.min(at);
-            }
+        for at in [self.acceptances.next_at(), self.invitations.next_expiry()]
+            .into_iter()
+            .flatten()
+        {
+            next = next.min(at);
         }
         next
     }

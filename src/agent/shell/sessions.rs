@@ -74,6 +74,9 @@ pub(super) enum Internal {
 
 /// What the core granted an admitted stream: an anti-entropy responder (with the facts it
 /// holds and the peer's device), or the inviter's side of a handshake.
+// One lives per admitted stream, moved once into its session: boxing the responder would
+// buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Granted {
     Sync(sync::Responder, usize, DeviceKey),
     Invitation(DeviceKey, InvitationKey),
