@@ -468,3 +468,25 @@ fn contacts_with_two_colliding_names_at_100x24() {
         })]
     );
 }
+
+#[test]
+fn a_long_invitations_page_scrolls_to_keep_the_selected_one_in_view_at_40x12() {
+    let mut app = on_invitations(40, 12);
+    let mine = (0..20)
+        .map(|n| invitation(&format!("{n:08x}"), InvitationStateView::Open))
+        .collect();
+    let view = InvitationsView {
+        mine,
+        theirs: Vec::new(),
+    };
+    update(&mut app, UiEvent::Invitations(Ok(view)));
+    for _ in 0..15 {
+        press_char(&mut app, 'j');
+    }
+    let text = screen(&app);
+    assert!(text.contains("› 0000000f"), "{text}");
+    assert_eq!(
+        press_char(&mut app, 'x'),
+        [Command::Invite(InviteRequest::Revoke("0000000f".into()))]
+    );
+}

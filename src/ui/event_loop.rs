@@ -68,6 +68,9 @@ pub async fn run(
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     // Events were missed: ask for the whole state instead of showing a stale one.
                     refresh(&node, &answer_tx);
+                    for command in [Command::RefreshInvitations, Command::RefreshContacts] {
+                        perform(terminal, &node, &answer_tx, command)?;
+                    }
                     continue;
                 }
                 Err(broadcast::error::RecvError::Closed) => {
@@ -165,8 +168,13 @@ fn unexpected(answer: &InviteAnswer) -> String {
 /// ignore the sequence; it is written between frames, so it never lands inside one.
 fn copy_to_clipboard(terminal: &mut TuiTerminal, text: &str) -> io::Result<()> {
     let writer = terminal.backend_mut();
-    write!(writer, "\x1b]52;c;{}\x07", BASE64.encode(text.as_bytes()))?;
+    writer.write_all(osc52(text).as_bytes())?;
     writer.flush()
+}
+
+/// The OSC 52 sequence that sets the clipboard ("c") to `text`.
+fn osc52(text: &str) -> String {
+    format!("\x1b]52;c;{}\x07", BASE64.encode(text.as_bytes()))
 }
 
 /// Asks the node for its current network state and feeds it to the UI as the events that
@@ -184,4 +192,14 @@ fn refresh(node: &NodeClient, answer_tx: &mpsc::UnboundedSender<UiEvent>) {
             Err(err) => tracing::debug!(%err, "cannot refresh the network view"),
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clipboard_sequence_carries_the_text_in_base64_and_ends_with_bel() {
+        assert_eq!(osc52("aura1qq"), "\x1b]52;c;YXVyYTFxcQ==\x07");
+    }
 }

@@ -234,7 +234,11 @@ impl Screen for ContactsScreen {
         lines.push(Line::styled("● online  ○ offline", quiet));
         frame.render_widget(Clear, area);
         frame.render_widget(block, area);
-        frame.render_widget(Paragraph::new(lines), inner);
+        // A long list scrolls just enough to keep the selected contact in view (the heading
+        // is line 0, the selected contact line `selected + 1`).
+        let offset = (selected + 1).saturating_sub(usize::from(inner.height).saturating_sub(1));
+        let offset = u16::try_from(offset).unwrap_or(u16::MAX);
+        frame.render_widget(Paragraph::new(lines).scroll((offset, 0)), inner);
     }
 }
 

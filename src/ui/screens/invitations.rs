@@ -116,6 +116,15 @@ impl Screen for InvitationsScreen {
             help: "Accept an invitation: paste the code someone sent you",
         },
         Binding {
+            keys: &[
+                KeyCombo::plain(KeyCode::Esc),
+                KeyCombo::plain(KeyCode::Char('i')),
+            ],
+            action: Action::Close,
+            hint: "close",
+            help: "Close the invitations",
+        },
+        Binding {
             keys: &[KeyCombo::plain(KeyCode::Char('a'))],
             action: Action::Approve,
             hint: "approve",
@@ -150,15 +159,6 @@ impl Screen for InvitationsScreen {
             action: Action::SelectPrevious,
             hint: "",
             help: "Select the previous invitation",
-        },
-        Binding {
-            keys: &[
-                KeyCombo::plain(KeyCode::Esc),
-                KeyCombo::plain(KeyCode::Char('i')),
-            ],
-            action: Action::Close,
-            hint: "close",
-            help: "Close the invitations",
         },
     ];
 
@@ -250,7 +250,11 @@ impl Screen for InvitationsScreen {
             page.text("  none yet: n creates one", quiet());
         }
         let selected = self.selected.min(mine.len().saturating_sub(1));
+        let mut selected_line = 0;
         for (index, invitation) in mine.iter().enumerate() {
+            if index == selected {
+                selected_line = page.lines.len();
+            }
             invitation_lines(&mut page, invitation, index == selected);
         }
         page.blank();
@@ -268,7 +272,10 @@ impl Screen for InvitationsScreen {
         }
         frame.render_widget(Clear, area);
         frame.render_widget(block, area);
-        frame.render_widget(Paragraph::new(page.lines), inner);
+        // A long page scrolls just enough to keep the selected invitation in view.
+        let offset = selected_line.saturating_sub(usize::from(inner.height).saturating_sub(1));
+        let offset = u16::try_from(offset).unwrap_or(u16::MAX);
+        frame.render_widget(Paragraph::new(page.lines).scroll((offset, 0)), inner);
     }
 }
 
