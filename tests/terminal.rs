@@ -367,7 +367,12 @@ fn two_tuis_become_contacts_through_a_code_pasted_from_one_screen_into_the_other
     bob.wait_for("the invitations screen", |s| s.contains("Made by you"));
     bob.keys("p");
     bob.wait_for("the code prompt", |s| s.contains("Accept an invitation"));
-    bob.run(&["send-keys", "-l", &code]);
+    // A bracketed paste of the code as copied off the screen, over two lines: pasted as
+    // keys, the line break would be Enter and send half a code.
+    let (first, second) = code.split_at(code.len() / 2);
+    bob.run(&["set-buffer", &format!("{first}\n{second}")]);
+    bob.run(&["paste-buffer", "-p"]);
+    bob.wait_for("the pasted code", |s| s.contains(&code[code.len() - 20..]));
     bob.keys("Enter");
     let accepted = Instant::now();
 

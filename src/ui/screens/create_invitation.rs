@@ -71,8 +71,12 @@ impl Default for CreateInvitationForm {
 }
 
 impl CreateInvitationForm {
+    fn expiry_choice(&self) -> (&'static str, Option<u64>) {
+        EXPIRY_CHOICES[self.expiry.min(EXPIRY_CHOICES.len() - 1)]
+    }
+
     pub fn options(&self) -> InviteOptions {
-        let (_, valid_for_ms) = EXPIRY_CHOICES[self.expiry.min(EXPIRY_CHOICES.len() - 1)];
+        let (_, valid_for_ms) = self.expiry_choice();
         InviteOptions {
             valid_for_ms,
             uses: self.uses,
@@ -111,7 +115,7 @@ impl CreateInvitationForm {
 
     fn value_text(&self, row: Row) -> String {
         match row {
-            Row::Expiry => format!("‹ {} ›", EXPIRY_CHOICES[self.expiry.min(4)].0),
+            Row::Expiry => format!("‹ {} ›", self.expiry_choice().0),
             Row::Uses => format!("‹ {} ›", self.uses),
             Row::Note => String::new(),
             Row::Approve if self.approve => "on: each acceptance waits for you".to_owned(),

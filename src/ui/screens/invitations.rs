@@ -28,6 +28,8 @@ use crate::ui::update::Command;
 pub const COPIED: &str = "copied to the clipboard (if your terminal allows OSC 52)";
 /// The heading the code's lines follow; a test reading the code off the screen looks for it.
 pub const CODE_HEADING: &str = "Code:";
+/// How many of a peer id's last characters tell its owner apart from a namesake.
+const SHORT_PEER_CHARS: usize = 8;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InvitationsScreen {
@@ -368,19 +370,18 @@ fn invitation_lines(page: &mut Page, invitation: &InvitationView, selected: bool
         );
     }
     for (name, peer) in &invitation.awaiting_answer {
-        let short: String = peer
-            .chars()
-            .rev()
-            .take(8)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let short = short_peer(peer);
         page.text(
             &format!("    {name} (…{short}) waits for your answer: a approves, d declines"),
             Style::new().fg(Color::Yellow),
         );
     }
+}
+
+/// The end of a peer id, enough to tell two people of the same name apart.
+fn short_peer(peer: &str) -> String {
+    let skip = peer.chars().count().saturating_sub(SHORT_PEER_CHARS);
+    peer.chars().skip(skip).collect()
 }
 
 #[cfg(test)]
