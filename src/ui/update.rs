@@ -178,10 +178,13 @@ fn on_invite_answered(
     let model = &mut app.model;
     match result {
         Ok(done) => {
+            // The name's confirmation would otherwise linger on the invitations page, which
+            // did not ask for it; the welcome already says the name.
             if let InviteRequest::SetName(name) = &request {
                 model.relations.profile_name = Some(sanitize(name.trim()));
+            } else {
+                model.relations.outcome = Some(Outcome::Done(sanitize(&done)));
             }
-            model.relations.outcome = Some(Outcome::Done(sanitize(&done)));
         }
         Err(error) => {
             if matches!(request, InviteRequest::SetName(_)) {
