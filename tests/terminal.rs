@@ -1,7 +1,8 @@
 //! The real binary in a real terminal (tmux): it starts, draws, shows help, quits with 0 and
 //! leaves the terminal in cooked mode; text typed into a field is text, even `q`; it refuses a
 //! second TUI on the same profile while the running node answers `aura id` and `aura status`;
-//! and it survives being killed.
+//! it survives being killed; and two TUIs become contacts through an invitation code copied
+//! off one screen and pasted into the other.
 
 // Tests and benchmarks measure real time; only the node's core must not read the clock.
 #![allow(clippy::disallowed_methods)]
@@ -135,8 +136,10 @@ fn starts_shows_help_quits_cleanly_and_restores_the_terminal() {
     ));
     let screen = tmux.wait_for("the status bar", |s| s.contains("│ online"));
     assert!(screen.contains(" a │ …"), "{screen}");
+    skip_the_name_prompt(&tmux);
+    let screen = tmux.screen();
     assert!(
-        screen.contains("? help") && screen.contains("q quit"),
+        screen.contains("? help") && screen.contains("i invitations"),
         "{screen}"
     );
 
@@ -160,6 +163,7 @@ fn the_address_prompt_explains_a_bad_address_and_takes_q_as_text() {
         tmux.aura_command("--profile a")
     ));
     tmux.wait_for("the status bar", |s| s.contains("│ online"));
+    skip_the_name_prompt(&tmux);
     tmux.keys("n");
     tmux.wait_for("the network screen", |s| s.contains("Listening on"));
     tmux.keys("a");
@@ -182,6 +186,15 @@ fn the_address_prompt_explains_a_bad_address_and_takes_q_as_text() {
     tmux.keys("q");
     tmux.wait_for("exit", |s| s.contains("EXIT=0"));
     assert_cooked(&tmux);
+}
+
+const NAME_PROMPT: &str = "Your display name";
+
+/// A new profile has no name: the TUI asks for one first. Esc skips it.
+fn skip_the_name_prompt(tmux: &Tmux) {
+    tmux.wait_for("the first-run name prompt", |s| s.contains(NAME_PROMPT));
+    tmux.keys("Escape");
+    tmux.wait_for("the prompt to close", |s| !s.contains(NAME_PROMPT));
 }
 
 /// The TUI logged to a file, readable by its owner alone, and not to the screen.
@@ -286,4 +299,103 @@ fn signal_aura(tmux: &Tmux, signal: &str) {
         .expect("aura runs under the pane's shell");
     let status = Command::new("kill").args([signal, pid]).status().unwrap();
     assert!(status.success());
+}
+
+/// How long the two sides may take to list each other once the code is accepted.
+const CONTACT_WAIT: Duration = Duration::from_secs(20);
+
+/// Starts the TUI in `tmux`'s pane and gives it `name` at the first-run prompt.
+fn start_named(tmux: &Tmux, name: &str) {
+    tmux.type_line(&format!(
+        "{}; echo EXIT=$?",
+        tmux.aura_command("--profile p")
+    ));
+    tmux.wait_for("the first-run name prompt", |s| s.contains(NAME_PROMPT));
+    tmux.type_line(name);
+    tmux.wait_for("the welcome", |s| s.contains(&format!("Welcome, {name}.")));
+}
+
+/// The invitation code on the invitations screen: the lines after its heading, each holding
+/// nothing but code, joined.
+fn code_on_screen(screen: &str) -> Option<String> {
+    let mut lines = screen.lines().skip_while(|line| !line.starts_with("Code:"));
+    lines.next()?;
+    let code: String = lines
+        .map(str::trim)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    code.starts_with("aura1").then_some(code)
+}
+
+fn wait_within(tmux: &Tmux, what: &str, limit: Duration, predicate: impl Fn(&str) -> bool) {
+    let start = Instant::now();
+    loop {
+        let screen = tmux.screen();
+        if predicate(&screen) {
+            return;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "timed out waiting for {what}:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn two_tuis_become_contacts_through_a_code_pasted_from_one_screen_into_the_other() {
+    let alice = Tmux::start();
+    let bob = Tmux::start();
+    start_named(&alice, "Alice");
+    start_named(&bob, "Bob");
+
+    alice.keys("i");
+    alice.wait_for("the invitations screen", |s| s.contains("Made by you"));
+    alice.keys("n");
+    alice.wait_for("the form", |s| {
+        s.contains("New invitation") && s.contains("24 hours")
+    });
+    alice.keys("Enter");
+    let screen = alice.wait_for("the code", |s| code_on_screen(s).is_some());
+    assert!(
+        screen.contains("copied to the clipboard (if your terminal allows OSC 52)"),
+        "{screen}"
+    );
+    let code = code_on_screen(&screen).unwrap_or_default();
+
+    bob.keys("i");
+    bob.wait_for("the invitations screen", |s| s.contains("Made by you"));
+    bob.keys("p");
+    bob.wait_for("the code prompt", |s| s.contains("Accept an invitation"));
+    // A bracketed paste of the code as copied off the screen, over two lines: pasted as
+    // keys, the line break would be Enter and send half a code.
+    let (first, second) = code.split_at(code.len() / 2);
+    bob.run(&["set-buffer", &format!("{first}\n{second}")]);
+    bob.run(&["paste-buffer", "-p"]);
+    bob.wait_for("the pasted code", |s| s.contains(&code[code.len() - 20..]));
+    bob.keys("Enter");
+    let accepted = Instant::now();
+
+    for tmux in [&alice, &bob] {
+        tmux.keys("Escape");
+        tmux.wait_for("the main screen", |s| !s.contains("Made by you"));
+        tmux.keys("c");
+        tmux.wait_for("the contacts screen", |s| s.contains("nickname"));
+    }
+    let left = CONTACT_WAIT.saturating_sub(accepted.elapsed());
+    wait_within(&alice, "Bob on Alice's contacts", left, |s| {
+        s.lines()
+            .any(|line| line.contains(" Bob ") && line.contains("12D3KooW"))
+    });
+    let left = CONTACT_WAIT.saturating_sub(accepted.elapsed());
+    wait_within(&bob, "Alice on Bob's contacts", left, |s| {
+        s.lines()
+            .any(|line| line.contains(" Alice ") && line.contains("12D3KooW"))
+    });
+
+    for tmux in [&alice, &bob] {
+        tmux.keys("Escape");
+        tmux.keys("q");
+        tmux.wait_for("exit", |s| s.contains("EXIT=0"));
+    }
 }

@@ -1,8 +1,14 @@
-//! Random key and resize sequences never panic the UI, quitting happens only on a quit key
+//! Random key, resize, paste and node sequences (reaching every screen: invitations, contacts,
+//! the first-run prompt) never panic the UI, notices stay sanitized and bounded, quitting happens only on a quit key
 //! outside a text field, and any printable text typed into a text field is text: it appears in
 //! the field verbatim and does nothing else.
 
-use aura::node::NodeEvent;
+use aura::invite::views::{
+    AcceptanceStage, AcceptanceView, ContactView, CreatedView, InvitationStateView, InvitationView,
+    InvitationsView,
+};
+use aura::node::{InviteRequest, NodeEvent};
+use aura::ui::relations::MAX_NOTICES;
 use aura::ui::text::is_printable;
 use aura::ui::text_field::MAX_CHARS;
 use aura::ui::{App, Command, GroupSummary, IdentitySummary, UiEvent, render, update};
@@ -27,7 +33,10 @@ fn identity() -> IdentitySummary {
 fn key_code() -> impl Strategy<Value = KeyCode> {
     prop_oneof![
         any::<char>().prop_map(KeyCode::Char),
-        prop::sample::select(vec!['q', '?', 'j', 'k', 'c', 'n', 'a', '/']).prop_map(KeyCode::Char),
+        prop::sample::select(vec![
+            'q', '?', 'j', 'k', 'c', 'n', 'a', '/', 'i', 'p', 'd', 'x', 'r', 'y', ' '
+        ])
+        .prop_map(KeyCode::Char),
         (0u8..=24).prop_map(KeyCode::F),
         prop::sample::select(vec![
             KeyCode::Esc,
@@ -67,6 +76,101 @@ fn event() -> impl Strategy<Value = UiEvent> {
         1 => Just(UiEvent::Node(NodeEvent::ListenAddrs(vec![
             "/ip4/127.0.0.1/tcp/4001".parse().unwrap(),
         ]))),
+        3 => relations_event(),
+    ]
+}
+
+/// What the node says about names, invitations and contacts, with text a peer may have
+/// written anywhere it can.
+fn relations_event() -> impl Strategy<Value = UiEvent> {
+    let text = || ".{0,40}";
+    let stage = || {
+        prop_oneof![
+            Just(AcceptanceStage::Connecting),
+            Just(AcceptanceStage::Proving),
+            (
+                any::<u64>(),
+                prop::collection::vec((".{0,20}", ".{0,60}"), 0..3)
+            )
+                .prop_map(|(next_try_ms, errors)| AcceptanceStage::Waiting {
+                    next_try_ms,
+                    errors
+                }),
+            ".{0,200}".prop_map(|reason| AcceptanceStage::Failed { reason }),
+            ".{0,60}".prop_map(|peer_name| AcceptanceStage::Done { peer_name }),
+        ]
+    };
+    let acceptance = move || {
+        (text(), text(), any::<u64>(), stage()).prop_map(|(id, note, at, stage)| AcceptanceView {
+            id,
+            inviter: "12D3KooW".into(),
+            note,
+            started_ms: at / 2,
+            give_up_ms: at,
+            stage,
+        })
+    };
+    let invitation = (text(), text(), any::<Option<u64>>(), 0u32..4, text()).prop_map(
+        |(id, note, expires_at_ms, state, name)| InvitationView {
+            id,
+            created_ms: 0,
+            expires_at_ms,
+            uses: state,
+            note,
+            approve: state == 0,
+            state: [
+                InvitationStateView::Open,
+                InvitationStateView::UsedUp,
+                InvitationStateView::Revoked,
+                InvitationStateView::Expired,
+            ][state as usize],
+            accepted_by: vec![(name.clone(), "p".into(), 0)],
+            awaiting_answer: vec![(name, "p".into())],
+        },
+    );
+    let contact = (text(), text(), any::<Option<bool>>(), any::<u64>()).prop_map(
+        |(name, label, online, since_ms)| ContactView {
+            peer_id: "12D3KooW".into(),
+            nickname: online.map(|_| label.clone()),
+            name,
+            label,
+            since_ms,
+            online,
+            ended: None,
+        },
+    );
+    prop_oneof![
+        prop_oneof![Just(String::new()), text()].prop_map(UiEvent::ProfileName),
+        ".{0,300}".prop_map(UiEvent::Paste),
+        any::<u64>().prop_map(UiEvent::Clock),
+        (
+            prop::collection::vec(invitation, 0..4),
+            prop::collection::vec(acceptance(), 0..3)
+        )
+            .prop_map(|(mine, theirs)| UiEvent::Invitations(Ok(InvitationsView { mine, theirs }))),
+        prop::collection::vec(contact, 0..4).prop_map(|contacts| UiEvent::Contacts(Ok(contacts))),
+        (".{0,400}", any::<Option<u64>>()).prop_map(|(code, expires_at_ms)| {
+            UiEvent::InvitationCreated(Ok(CreatedView {
+                id: "1a2b3c4d".into(),
+                code,
+                expires_at_ms,
+                uses: 1,
+                approve: false,
+                addrs: Vec::new(),
+            }))
+        }),
+        acceptance().prop_map(|view| UiEvent::AcceptanceStarted(Ok(view))),
+        text().prop_map(|error| UiEvent::AcceptanceStarted(Err(error))),
+        acceptance().prop_map(|view| UiEvent::Node(NodeEvent::Acceptance(view))),
+        (text(), text())
+            .prop_map(|(id, by)| UiEvent::Node(NodeEvent::InvitationAccepted { id, by })),
+        (text(), text())
+            .prop_map(|(id, name)| UiEvent::Node(NodeEvent::ApprovalRequested { id, name })),
+        Just(UiEvent::Node(NodeEvent::ContactsChanged)),
+        (text(), any::<bool>()).prop_map(|(result, ok)| UiEvent::InviteAnswered {
+            request: InviteRequest::SetName("x".into()),
+            result: if ok { Ok(result) } else { Err(result) },
+        }),
     ]
 }
 
@@ -111,6 +215,11 @@ proptest! {
             let adds = commands.iter().filter(|c| matches!(c, Command::AddPeer(_))).count();
             prop_assert!(adds == 0 || (adds == 1 && typing && enter), "{:?}", commands);
             terminal.draw(|frame| render(&app, frame)).unwrap();
+            // Nothing a peer wrote reaches the screen unsanitized.
+            for notice in &app.model.notices {
+                prop_assert!(notice.chars().all(is_printable), "{:?}", notice);
+            }
+            prop_assert!(app.model.notices.len() <= MAX_NOTICES);
         }
     }
 

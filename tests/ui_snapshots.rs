@@ -1,7 +1,11 @@
 //! Whole-screen snapshots of the TUI on ratatui's TestBackend.
 
+use aura::invite::views::{
+    AcceptanceStage, AcceptanceView, ContactView, CreatedView, InvitationStateView, InvitationView,
+    InvitationsView,
+};
 use aura::net::peer_addr::PeerAddr;
-use aura::node::{NodeEvent, PeerAdded, Reach};
+use aura::node::{InviteRequest, NodeEvent, PeerAdded, Reach};
 use aura::ui::{App, Command, GroupSummary, IdentitySummary, UiEvent, render, update};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use libp2p::{Multiaddr, PeerId};
@@ -247,5 +251,242 @@ fn an_address_typed_in_the_prompt_is_the_one_handed_to_the_node() {
     assert_eq!(
         press(&mut app, KeyCode::Enter),
         [Command::AddPeer(PeerAddr::parse(&text, &own).unwrap())]
+    );
+}
+
+/// 2026-12-07 14:40 UTC.
+const NOW_MS: u64 = 1_796_654_400_000;
+const MINUTE_MS: u64 = 60_000;
+const CODE: &str = "aura1qgpsgpgxquyqjzstpsxsurcszyfpx9q4zct3sxg6rvwp68slyqgpsgpgxquyqjzstpsxsurcszyfpx9q4zct3sxg6rvwp68slyqgpsgpgxquyqjzstpsxsurcszyfpx9q4zct3sxg6rvwp68slyqgpsgpgxquyqjzstpsxs";
+
+fn press_char(app: &mut App, c: char) -> Vec<Command> {
+    press(app, KeyCode::Char(c))
+}
+
+/// The app on the invitations screen at `now`.
+fn on_invitations(width: u16, height: u16) -> App {
+    let mut app = app(width, height);
+    update(&mut app, UiEvent::Clock(NOW_MS));
+    update(&mut app, UiEvent::ProfileName("Alice".into()));
+    assert_eq!(press_char(&mut app, 'i'), [Command::RefreshInvitations]);
+    app
+}
+
+#[test]
+fn first_run_asks_for_a_display_name_at_80x24() {
+    let mut app = app(80, 24);
+    update(&mut app, UiEvent::ProfileName(String::new()));
+    type_text(&mut app, "Ali");
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn invitations_with_a_created_code_at_80x24() {
+    let mut app = on_invitations(80, 24);
+    press_char(&mut app, 'n');
+    let commands = press(&mut app, KeyCode::Enter);
+    let [Command::CreateInvitation(options)] = commands.as_slice() else {
+        panic!("{commands:?}")
+    };
+    assert_eq!(options.uses, 1);
+    let created = CreatedView {
+        id: "1a2b3c4d".into(),
+        code: CODE.into(),
+        expires_at_ms: Some(NOW_MS + 24 * 60 * MINUTE_MS),
+        uses: 1,
+        approve: false,
+        addrs: vec!["/ip4/127.0.0.1/tcp/40123".into()],
+    };
+    let commands = update(&mut app, UiEvent::InvitationCreated(Ok(created)));
+    assert_eq!(
+        commands,
+        [
+            Command::CopyToClipboard(CODE.into()),
+            Command::RefreshInvitations
+        ]
+    );
+    let text = screen(&app);
+    // The code's lines hold the code and nothing else: joined, they are the code.
+    let lines: Vec<&str> = text.lines().collect();
+    let heading = lines
+        .iter()
+        .position(|line| line.contains("Code:"))
+        .expect("the code's heading");
+    let joined: String = lines[heading + 1..]
+        .iter()
+        .map(|line| line.trim_matches('"').trim())
+        .take_while(|line| !line.is_empty())
+        .collect();
+    assert_eq!(joined, CODE, "{text}");
+    insta::assert_snapshot!(text);
+}
+
+fn acceptance(stage: AcceptanceStage) -> AcceptanceView {
+    AcceptanceView {
+        id: "5e6f7a8b".into(),
+        inviter: PEER_A.into(),
+        note: "from Bob, for the climbing group".into(),
+        started_ms: NOW_MS - MINUTE_MS,
+        give_up_ms: NOW_MS + 48 * 60 * MINUTE_MS,
+        stage,
+    }
+}
+
+/// The invitations screen after pasting a code and pressing Enter.
+fn accepting(width: u16, height: u16) -> App {
+    let mut app = on_invitations(width, height);
+    press_char(&mut app, 'p');
+    update(&mut app, UiEvent::Paste(CODE.into()));
+    assert_eq!(
+        press(&mut app, KeyCode::Enter),
+        [Command::AcceptInvitation(CODE.into())]
+    );
+    app
+}
+
+#[test]
+fn invitations_with_an_acceptance_waiting_for_the_inviter_at_80x24() {
+    let mut app = accepting(80, 24);
+    update(
+        &mut app,
+        UiEvent::AcceptanceStarted(Ok(acceptance(AcceptanceStage::Connecting))),
+    );
+    let waiting = AcceptanceStage::Waiting {
+        next_try_ms: NOW_MS + 12_000,
+        errors: vec![(
+            "/ip4/127.0.0.1/tcp/40123".into(),
+            "connection refused\u{1b}[31m".into(),
+        )],
+    };
+    let commands = update(
+        &mut app,
+        UiEvent::Node(NodeEvent::Acceptance(acceptance(waiting))),
+    );
+    assert_eq!(commands, [Command::RefreshInvitations]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn invitations_with_a_failed_acceptance_at_80x24() {
+    let mut app = accepting(80, 24);
+    let typo = "the code has a typo: its checksum does not match (check the characters around \
+                position 17)";
+    update(&mut app, UiEvent::AcceptanceStarted(Err(typo.into())));
+    let text = screen(&app);
+    assert!(text.contains("failed: the code has a typo"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+fn invitation(id: &str, state: InvitationStateView) -> InvitationView {
+    InvitationView {
+        id: id.into(),
+        created_ms: NOW_MS - 60 * MINUTE_MS,
+        expires_at_ms: Some(NOW_MS + 23 * 60 * MINUTE_MS),
+        uses: 1,
+        note: String::new(),
+        approve: false,
+        state,
+        accepted_by: Vec::new(),
+        awaiting_answer: Vec::new(),
+    }
+}
+
+#[test]
+fn invitations_lists_mine_and_theirs_at_100x30() {
+    let mut app = on_invitations(100, 30);
+    let mut used = invitation("1a2b3c4d", InvitationStateView::UsedUp);
+    used.accepted_by = vec![("Bob".into(), PEER_B.into(), NOW_MS - 30 * MINUTE_MS)];
+    used.note = "for Bob".into();
+    let mut asking = invitation("9c8d7e6f", InvitationStateView::Open);
+    asking.approve = true;
+    asking.uses = 5;
+    asking.awaiting_answer = vec![("Carol".into(), PEER_A.into())];
+    let mut never = invitation("00ff00ff", InvitationStateView::Revoked);
+    never.expires_at_ms = None;
+    let view = InvitationsView {
+        mine: vec![
+            used,
+            asking,
+            never,
+            invitation("77777777", InvitationStateView::Expired),
+        ],
+        theirs: vec![acceptance(AcceptanceStage::AwaitingApproval {
+            next_try_ms: NOW_MS + 30_000,
+        })],
+    };
+    update(&mut app, UiEvent::Invitations(Ok(view)));
+    press_char(&mut app, 'j');
+    insta::assert_snapshot!(screen(&app));
+    let approve = InviteRequest::Answer {
+        id: "9c8d7e6f".into(),
+        approve: true,
+    };
+    assert_eq!(press_char(&mut app, 'a'), [Command::Invite(approve)]);
+}
+
+fn contact(name: &str, label: &str, peer: &str, online: bool) -> ContactView {
+    ContactView {
+        peer_id: peer.into(),
+        name: name.into(),
+        nickname: None,
+        label: label.into(),
+        since_ms: NOW_MS - 3 * 24 * 60 * MINUTE_MS,
+        online: Some(online),
+        ended: None,
+    }
+}
+
+#[test]
+fn contacts_with_two_colliding_names_at_100x24() {
+    let mut app = app(100, 24);
+    update(&mut app, UiEvent::ProfileName("Alice".into()));
+    assert_eq!(press_char(&mut app, 'c'), [Command::RefreshContacts]);
+    let mut nicknamed = contact("Carol", "Caro", PEER_A, false);
+    nicknamed.nickname = Some("Caro".into());
+    let contacts = vec![
+        contact("Bob", "Bob (…nZ3Pz1kS)", PEER_A, true),
+        contact("Bob\u{1b}[2J", "Bob (…d1j9FvHq)", PEER_B, false),
+        nicknamed,
+    ];
+    update(&mut app, UiEvent::Contacts(Ok(contacts)));
+    press_char(&mut app, 'j');
+    let text = screen(&app);
+    assert!(text.contains("Bob\u{FFFD}[2J"), "{text}");
+    insta::assert_snapshot!(text);
+    press_char(&mut app, 'x');
+    assert_eq!(
+        press_char(&mut app, 'y'),
+        [Command::Invite(InviteRequest::Remove(PEER_B.into()))]
+    );
+    press_char(&mut app, 'r');
+    type_text(&mut app, "Bobby");
+    assert_eq!(
+        press(&mut app, KeyCode::Enter),
+        [Command::Invite(InviteRequest::Rename {
+            target: PEER_B.into(),
+            nickname: "Bobby".into()
+        })]
+    );
+}
+
+#[test]
+fn a_long_invitations_page_scrolls_to_keep_the_selected_one_in_view_at_40x12() {
+    let mut app = on_invitations(40, 12);
+    let mine = (0..20)
+        .map(|n| invitation(&format!("{n:08x}"), InvitationStateView::Open))
+        .collect();
+    let view = InvitationsView {
+        mine,
+        theirs: Vec::new(),
+    };
+    update(&mut app, UiEvent::Invitations(Ok(view)));
+    for _ in 0..15 {
+        press_char(&mut app, 'j');
+    }
+    let text = screen(&app);
+    assert!(text.contains("› 0000000f"), "{text}");
+    assert_eq!(
+        press_char(&mut app, 'x'),
+        [Command::Invite(InviteRequest::Revoke("0000000f".into()))]
     );
 }

@@ -4,6 +4,7 @@
 
 use libp2p::PeerId;
 
+use super::relations::{MAX_NOTICES, Relations};
 use super::screen::Layer;
 use super::screens::MainScreen;
 use super::text::sanitize;
@@ -126,8 +127,22 @@ pub struct Model {
     pub groups: Vec<GroupSummary>,
     /// Things the user should know about that are not errors, such as unknown config keys.
     pub notices: Vec<String>,
+    /// Names, invitations and contacts as the node last reported them.
+    pub relations: Relations,
     /// Terminal size in cells, as last reported.
     pub size: (u16, u16),
+    /// Milliseconds since the Unix epoch as the shell last said; "next try in N s" counts
+    /// from it, since drawing may not read the clock.
+    pub now_ms: u64,
+}
+
+impl Model {
+    /// Adds a notice, dropping the oldest beyond [`MAX_NOTICES`].
+    pub fn notify(&mut self, notice: String) {
+        self.notices.push(notice);
+        let excess = self.notices.len().saturating_sub(MAX_NOTICES);
+        self.notices.drain(..excess);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +162,9 @@ impl App {
                 network: NetView::default(),
                 groups: Vec::new(),
                 notices: Vec::new(),
+                relations: Relations::default(),
                 size,
+                now_ms: 0,
             },
             screen: MainScreen::default().into(),
             overlays: Vec::new(),

@@ -5,7 +5,8 @@
 //!   screen and the overlays).
 //! - `screen` — the [`Screen`] trait, [`Layer`] (every screen and overlay) and [`Effect`].
 //! - `screens` — one file per screen or overlay: the main screen, network, help, the address
-//!   prompt.
+//!   prompt, invitations, contacts, the first-run welcome and their prompts.
+//! - `relations` — names, invitations and contacts as the node reported them, sanitized.
 //! - `keymap` — keys, binding tables, the global table, and what is in force over a screen
 //!   (the one source of help and hints).
 //! - `update` — `update(&mut App, UiEvent) -> Vec<Command>`: pure.
@@ -19,6 +20,7 @@
 pub mod app;
 pub mod event_loop;
 pub mod keymap;
+pub mod relations;
 pub mod render;
 pub mod screen;
 pub mod screens;

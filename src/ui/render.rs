@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::app::{App, MIN_HEIGHT, MIN_WIDTH};
 use super::keymap::in_force;
@@ -118,4 +118,13 @@ fn render_too_small(frame: &mut Frame, area: Rect) {
             .wrap(Wrap { trim: true }),
         middle,
     );
+}
+
+/// A full page's frame: a title rule and no side borders, so that a line of text on it (an
+/// invitation code) holds nothing else and a mouse selection copies it cleanly.
+pub(crate) fn page_block(title: &str) -> Block<'_> {
+    Block::new()
+        .borders(Borders::TOP)
+        .title(format!(" {title} "))
+        .border_style(Style::new().fg(Color::Cyan))
 }

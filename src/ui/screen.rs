@@ -8,7 +8,10 @@ use ratatui::layout::Rect;
 
 use super::app::Model;
 use super::keymap::{Binding, KeyHelp, describe, lookup};
-use super::screens::{AddPeerPrompt, HelpScreen, MainScreen, NetworkScreen};
+use super::screens::{
+    AddPeerPrompt, ConfirmRemove, ContactsScreen, CreateInvitationForm, HelpScreen,
+    InvitationsScreen, MainScreen, NetworkScreen, Prompt, WelcomeScreen,
+};
 use super::text_field::TextField;
 use super::update::Command;
 
@@ -129,4 +132,16 @@ layers! {
     Help(HelpScreen),
     /// The address prompt the network screen opens.
     AddPeer(AddPeerPrompt),
+    /// The invitations made and accepted, a fresh code, an acceptance under way.
+    Invitations(InvitationsScreen),
+    /// Expiry, uses, note and approval of a new invitation.
+    CreateInvitation(CreateInvitationForm),
+    /// One line of text: the display name, a code to accept, a nickname.
+    Prompt(Prompt),
+    /// How to start, after the first run's name.
+    Welcome(WelcomeScreen),
+    /// Contacts: names, nicknames, online; renaming and removing.
+    Contacts(ContactsScreen),
+    /// Whether to remove a contact.
+    ConfirmRemove(ConfirmRemove),
 }

@@ -1,11 +1,13 @@
-//! Owning the terminal: raw mode and the alternate screen on entry, and their undoing on every
-//! way out — a normal return, an error (the guard's drop) and a panic (the hook, which restores
+//! Owning the terminal: raw mode, the alternate screen and bracketed paste (so that a pasted
+//! code arrives as one paste, not as keys that could be commands) on entry, and their undoing
+//! on every way out — a normal return, an error (the guard's drop) and a panic (the hook, which restores
 //! the screen before the panic message is printed, so the message is readable).
 
 use std::io::{self, Stdout};
 use std::sync::Once;
 
 use crossterm::cursor::Show;
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -24,7 +26,7 @@ impl TerminalGuard {
     pub fn enter() -> io::Result<Self> {
         install_panic_hook();
         enable_raw_mode()?;
-        let entered = execute!(io::stdout(), EnterAlternateScreen)
+        let entered = execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)
             .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())));
         match entered {
             Ok(terminal) => Ok(Self { terminal }),
@@ -56,7 +58,12 @@ impl Drop for TerminalGuard {
 pub fn restore() {
     // Each step is attempted even if another failed: a half-restored terminal is the worst case.
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+    let _ = execute!(
+        io::stdout(),
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        Show
+    );
 }
 
 fn install_panic_hook() {

@@ -9,8 +9,9 @@ use ratatui::widgets::Paragraph;
 
 use super::text::{char_width, is_printable};
 
-/// The most characters a field holds; longer input is not taken. Generous for an address or a
-/// name, and it bounds what one paste can make the UI hold and redraw.
+/// The most characters a field holds unless made with another cap; longer input is not taken.
+/// Generous for an address or a name, and it bounds what one paste can make the UI hold and
+/// redraw.
 pub const MAX_CHARS: usize = 1024;
 
 /// The character `key` types, if it types one: a character key with no modifier but Shift.
@@ -21,16 +22,49 @@ pub fn typed_char(key: &KeyEvent) -> Option<char> {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextField {
     chars: Vec<char>,
     /// Index into `chars` of the character the cursor stands before (`chars.len()` at the end).
     cursor: usize,
+    /// The most characters this field takes.
+    cap: usize,
+}
+
+impl Default for TextField {
+    fn default() -> Self {
+        Self::with_cap(MAX_CHARS)
+    }
 }
 
 impl TextField {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A field that takes at most `cap` characters: more than [`MAX_CHARS`] where a use needs
+    /// it, such as a pasted invitation code.
+    pub fn with_cap(cap: usize) -> Self {
+        Self {
+            chars: Vec::new(),
+            cursor: 0,
+            cap,
+        }
+    }
+
+    /// The field holding `text` (as far as it fits), with the cursor at its end.
+    pub fn with_value(cap: usize, text: &str) -> Self {
+        let mut field = Self::with_cap(cap);
+        field.insert_str(text);
+        field
+    }
+
+    /// Inserts what was pasted, character by character: line breaks and other control
+    /// characters are dropped, so a code copied over several lines arrives in one piece.
+    pub fn insert_str(&mut self, text: &str) {
+        for c in text.chars() {
+            self.insert(c);
+        }
     }
 
     pub fn value(&self) -> String {
@@ -49,7 +83,7 @@ impl TextField {
     /// Inserts `c` at the cursor, unless the field is full or `c` may not be drawn as it is
     /// (a pasted escape sequence or bidi override must not get into text shown later).
     pub fn insert(&mut self, c: char) {
-        if self.chars.len() < MAX_CHARS && is_printable(c) {
+        if self.chars.len() < self.cap && is_printable(c) {
             self.chars.insert(self.cursor, c);
             self.cursor += 1;
         }
@@ -260,6 +294,20 @@ mod tests {
             field.insert(c);
         }
         assert!(field.is_empty());
+    }
+
+    #[test]
+    fn a_field_with_a_larger_cap_takes_a_paste_up_to_that_cap_without_line_breaks() {
+        let mut field = TextField::with_cap(4096);
+        let pasted = format!("{}\n{}", "a".repeat(3000), "b".repeat(2000));
+        field.insert_str(&pasted);
+        let value = field.value();
+        assert_eq!(value.chars().count(), 4096);
+        assert!(value.starts_with(&"a".repeat(3000)) && value.ends_with('b'));
+        assert_eq!(field.cursor(), 4096);
+        let mut small = TextField::new();
+        small.insert_str(&pasted);
+        assert_eq!(small.value().chars().count(), MAX_CHARS);
     }
 
     #[test]

@@ -5,27 +5,52 @@
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 
-use super::app::{App, NetView};
+use super::app::{App, Model, NetView};
 use super::keymap::{Global, global_action};
-use super::screen::Effect;
-use super::screens::HelpScreen;
+use super::relations::{
+    Accepting, Outcome, sanitize_acceptance, sanitize_contact, sanitize_created,
+    sanitize_invitations,
+};
+use super::screen::{Effect, Layer};
+use super::screens::{HelpScreen, Prompt};
 use super::text::sanitize;
+use crate::invite::views::{AcceptanceView, ContactView, CreatedView, InvitationsView};
 use crate::net::peer_addr::PeerAddr;
-use crate::node::{NodeEvent, PeerAdded};
+use crate::node::{InviteOptions, InviteRequest, NodeEvent, PeerAdded};
 
 /// Everything the UI reacts to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UiEvent {
     Key(KeyEvent),
+    /// Text the terminal says was pasted (bracketed paste): it goes to the focused text field
+    /// whole, and is never taken for keys.
+    Paste(String),
     Resize(u16, u16),
     /// Time passed; lets time-dependent text refresh.
     Tick,
+    /// Time passed, and it is now this many milliseconds since the Unix epoch.
+    Clock(u64),
     /// Something changed in the node.
     Node(NodeEvent),
     /// The node's answer to [`Command::AddPeer`] for `addr`.
     PeerAdded {
         addr: PeerAddr,
         result: Result<PeerAdded, String>,
+    },
+    /// This device's display name, empty when none was set (a first run).
+    ProfileName(String),
+    /// The answer to [`Command::RefreshInvitations`].
+    Invitations(Result<InvitationsView, String>),
+    /// The answer to [`Command::RefreshContacts`].
+    Contacts(Result<Vec<ContactView>, String>),
+    /// The answer to [`Command::CreateInvitation`].
+    InvitationCreated(Result<CreatedView, String>),
+    /// The answer to [`Command::AcceptInvitation`]: where the acceptance stands.
+    AcceptanceStarted(Result<AcceptanceView, String>),
+    /// The answer to [`Command::Invite`]: what was done, in a sentence.
+    InviteAnswered {
+        request: InviteRequest,
+        result: Result<String, String>,
     },
 }
 
@@ -36,25 +61,139 @@ pub enum Command {
     Quit,
     /// Save this peer's address and dial it; answered by [`UiEvent::PeerAdded`].
     AddPeer(PeerAddr),
+    /// Answered by [`UiEvent::Invitations`].
+    RefreshInvitations,
+    /// Answered by [`UiEvent::Contacts`].
+    RefreshContacts,
+    /// Answered by [`UiEvent::InvitationCreated`].
+    CreateInvitation(InviteOptions),
+    /// A code as pasted; answered by [`UiEvent::AcceptanceStarted`], then node events.
+    AcceptInvitation(String),
+    /// Set the name, revoke, answer, rename or remove; answered by [`UiEvent::InviteAnswered`].
+    Invite(InviteRequest),
+    /// Put this text on the terminal's clipboard (OSC 52), written by the shell.
+    CopyToClipboard(String),
 }
 
 pub fn update(app: &mut App, event: UiEvent) -> Vec<Command> {
     match event {
         UiEvent::Key(key) if key.kind != KeyEventKind::Release => on_key(app, &key),
         UiEvent::Key(_) | UiEvent::Tick => Vec::new(),
+        UiEvent::Paste(text) => {
+            if let Some(field) = app.focused_mut().0.text_field_mut() {
+                field.insert_str(&text);
+            }
+            Vec::new()
+        }
+        UiEvent::Clock(now_ms) => {
+            app.model.now_ms = now_ms;
+            Vec::new()
+        }
         UiEvent::Resize(width, height) => {
             app.model.size = (width, height);
             Vec::new()
         }
-        UiEvent::Node(event) => {
-            on_node_event(&mut app.model.network, event);
-            Vec::new()
-        }
+        UiEvent::Node(event) => on_node_event(&mut app.model, event),
         UiEvent::PeerAdded { addr, result } => {
             app.model.network.added(addr, result);
             Vec::new()
         }
+        UiEvent::ProfileName(name) => {
+            on_profile_name(app, &name);
+            Vec::new()
+        }
+        UiEvent::Invitations(result) => {
+            match result {
+                Ok(view) => app.model.relations.invitations = sanitize_invitations(view),
+                Err(error) => app.model.relations.outcome = Some(failed(&error)),
+            }
+            Vec::new()
+        }
+        UiEvent::Contacts(result) => {
+            match result {
+                Ok(contacts) => {
+                    app.model.relations.contacts =
+                        contacts.into_iter().map(sanitize_contact).collect();
+                }
+                Err(error) => app.model.relations.outcome = Some(failed(&error)),
+            }
+            Vec::new()
+        }
+        UiEvent::InvitationCreated(result) => match result {
+            Ok(created) => {
+                let created = sanitize_created(created);
+                let code = created.code.clone();
+                app.model.relations.created = Some(created);
+                app.model.relations.outcome = None;
+                vec![Command::CopyToClipboard(code), Command::RefreshInvitations]
+            }
+            Err(error) => {
+                app.model.relations.outcome = Some(failed(&error));
+                Vec::new()
+            }
+        },
+        UiEvent::AcceptanceStarted(result) => {
+            let relations = &mut app.model.relations;
+            match result {
+                Ok(view) => {
+                    // The node answers with the acceptance as it stood; events may have
+                    // moved it on already, and `acceptance_moved` keeps the newest.
+                    if relations.accepting == Some(Accepting::Sending) {
+                        relations.accepting = Some(Accepting::Progress(sanitize_acceptance(view)));
+                    } else {
+                        relations.acceptance_moved(view);
+                    }
+                }
+                Err(error) => relations.accepting = Some(Accepting::Refused(sanitize(&error))),
+            }
+            vec![Command::RefreshInvitations]
+        }
+        UiEvent::InviteAnswered { request, result } => on_invite_answered(app, request, result),
     }
+}
+
+fn failed(error: &str) -> Outcome {
+    Outcome::Failed(sanitize(error))
+}
+
+/// A first run (no name yet) opens the name prompt over everything, once.
+fn on_profile_name(app: &mut App, name: &str) {
+    let name = sanitize(name.trim());
+    let unnamed = name.is_empty();
+    app.model.relations.profile_name = Some(name);
+    let prompting = app
+        .overlays
+        .iter()
+        .any(|layer| matches!(layer, Layer::Prompt(prompt) if prompt.is_name_prompt()));
+    if unnamed && !prompting {
+        app.overlays.push(Prompt::first_run_name().into());
+    }
+}
+
+fn on_invite_answered(
+    app: &mut App,
+    request: InviteRequest,
+    result: Result<String, String>,
+) -> Vec<Command> {
+    let model = &mut app.model;
+    match result {
+        Ok(done) => {
+            // The name's confirmation would otherwise linger on the invitations page, which
+            // did not ask for it; the welcome already says the name.
+            if let InviteRequest::SetName(name) = &request {
+                model.relations.profile_name = Some(sanitize(name.trim()));
+            } else {
+                model.relations.outcome = Some(Outcome::Done(sanitize(&done)));
+            }
+        }
+        Err(error) => {
+            if matches!(request, InviteRequest::SetName(_)) {
+                model.notify(format!("the name was not saved: {}", sanitize(&error)));
+            }
+            model.relations.outcome = Some(failed(&error));
+        }
+    }
+    vec![Command::RefreshInvitations, Command::RefreshContacts]
 }
 
 fn on_key(app: &mut App, key: &KeyEvent) -> Vec<Command> {
@@ -94,9 +233,10 @@ fn apply(app: &mut App, effects: Vec<Effect>) -> Vec<Command> {
     commands
 }
 
-/// The network view as the node now reports it. Each event carries the whole new state of what
-/// it is about, so nothing else is needed to derive what is shown.
-fn on_node_event(net: &mut NetView, event: NodeEvent) {
+/// The model as the node now reports it. Each network event carries the whole new state of
+/// what it is about; the others say what changed, and the lists they touch are asked for again.
+fn on_node_event(model: &mut Model, event: NodeEvent) -> Vec<Command> {
+    let net: &mut NetView = &mut model.network;
     match event {
         NodeEvent::ListenAddrs(addrs) => {
             net.listen_addrs = addrs
@@ -104,6 +244,7 @@ fn on_node_event(net: &mut NetView, event: NodeEvent) {
                 .map(|addr| sanitize(&addr.to_string()))
                 .collect();
             net.reported = true;
+            Vec::new()
         }
         NodeEvent::Peers(peers) => {
             net.peers = peers
@@ -111,12 +252,36 @@ fn on_node_event(net: &mut NetView, event: NodeEvent) {
                 .map(|peer| sanitize(&peer.to_string()))
                 .collect();
             net.reported = true;
+            // Contacts carry whether each is online.
+            vec![Command::RefreshContacts]
         }
-        NodeEvent::FactsStored { .. }
-        | NodeEvent::Acceptance(_)
-        | NodeEvent::InvitationAccepted { .. }
-        | NodeEvent::ApprovalRequested { .. }
-        | NodeEvent::ContactsChanged => {}
+        NodeEvent::FactsStored { .. } => Vec::new(),
+        NodeEvent::Acceptance(view) => {
+            let finished = view.stage.is_final();
+            model.relations.acceptance_moved(view);
+            let mut commands = vec![Command::RefreshInvitations];
+            if finished {
+                commands.push(Command::RefreshContacts);
+            }
+            commands
+        }
+        NodeEvent::InvitationAccepted { id, by } => {
+            model.notify(format!(
+                "{} accepted invitation {}",
+                sanitize(&by),
+                sanitize(&id)
+            ));
+            vec![Command::RefreshInvitations, Command::RefreshContacts]
+        }
+        NodeEvent::ApprovalRequested { id, name } => {
+            model.notify(format!(
+                "{} wants to accept {}: approve with a / decline with d on the invitations screen",
+                sanitize(&name),
+                sanitize(&id)
+            ));
+            vec![Command::RefreshInvitations]
+        }
+        NodeEvent::ContactsChanged => vec![Command::RefreshContacts],
     }
 }
 

@@ -129,7 +129,10 @@ mod tests {
     fn help_over_the_main_screen_lists_its_keys_and_the_global_ones() {
         let mut app = App::new(test_identity(), (80, 24));
         press(&mut app, KeyCode::Char('?'));
-        assert_eq!(listed(&app), ["?", "n", "Tab", "↓, j", "↑, k", "q, Ctrl-C"]);
+        assert_eq!(
+            listed(&app),
+            ["?", "n", "i", "c", "Tab", "↓, j", "↑, k", "q, Ctrl-C"]
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 
-use super::NetworkScreen;
+use super::welcome::HOW_TO_START;
+use super::{ContactsScreen, InvitationsScreen, NetworkScreen};
 use crate::ui::app::Model;
 use crate::ui::keymap::{Binding, KeyCombo};
 use crate::ui::render::pane_block;
@@ -63,6 +64,8 @@ impl MainScreen {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     OpenNetwork,
+    OpenInvitations,
+    OpenContacts,
     FocusNextPane,
     SelectNext,
     SelectPrevious,
@@ -77,6 +80,18 @@ impl Screen for MainScreen {
             action: Action::OpenNetwork,
             hint: "network",
             help: "Show addresses and peers; add a peer",
+        },
+        Binding {
+            keys: &[KeyCombo::plain(KeyCode::Char('i'))],
+            action: Action::OpenInvitations,
+            hint: "invitations",
+            help: "Create an invitation or accept a code",
+        },
+        Binding {
+            keys: &[KeyCombo::plain(KeyCode::Char('c'))],
+            action: Action::OpenContacts,
+            hint: "contacts",
+            help: "Show contacts; rename or remove one",
         },
         Binding {
             keys: &[KeyCombo::plain(KeyCode::Tab)],
@@ -107,6 +122,8 @@ impl Screen for MainScreen {
     fn perform(&mut self, action: Action, model: &mut Model) -> Vec<Effect> {
         match action {
             Action::OpenNetwork => return vec![Effect::Open(NetworkScreen.into())],
+            Action::OpenInvitations => return InvitationsScreen::open(),
+            Action::OpenContacts => return ContactsScreen::open(),
             Action::FocusNextPane => self.focus = self.focus.next(),
             Action::SelectNext => self.move_selection(model, 1),
             Action::SelectPrevious => self.move_selection(model, -1),
@@ -167,6 +184,11 @@ impl MainScreen {
                 Span::raw(model.identity.fingerprint.clone()),
             ]),
         ];
+        if model.relations.contacts.is_empty() {
+            lines.push(Line::default());
+            lines.push(Line::styled("How to start", Style::new().fg(Color::Cyan)));
+            lines.extend(HOW_TO_START.iter().map(|paragraph| Line::from(*paragraph)));
+        }
         if !model.notices.is_empty() {
             lines.push(Line::default());
             lines.extend(model.notices.iter().map(|notice| {
@@ -283,5 +305,23 @@ mod tests {
         let mut app = with_groups(0);
         press(&mut app, KeyCode::Char('n'));
         assert_eq!(app.focused().name(), "Network");
+    }
+
+    #[test]
+    fn i_and_c_open_invitations_and_contacts_and_ask_the_node_for_them() {
+        let mut app = with_groups(0);
+        let commands = update(
+            &mut app,
+            UiEvent::Key(KeyEvent::new(KeyCode::Char('i'), KeyModifiers::NONE)),
+        );
+        assert_eq!(app.focused().name(), "Invitations");
+        assert_eq!(commands, [crate::ui::Command::RefreshInvitations]);
+        let mut app = with_groups(0);
+        let commands = update(
+            &mut app,
+            UiEvent::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE)),
+        );
+        assert_eq!(app.focused().name(), "Contacts");
+        assert_eq!(commands, [crate::ui::Command::RefreshContacts]);
     }
 }
