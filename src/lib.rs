@@ -47,4 +47,5 @@ pub mod node;
 pub mod paths;
 pub mod protocol;
 pub mod state;
+pub mod trust;
 pub mod ui;

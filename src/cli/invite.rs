@@ -174,6 +174,11 @@ pub fn contact(paths: &ProfilePaths, command: ContactCommand) -> Result<()> {
     }
 }
 
+/// Asks the node for a setting, waiting for its answer.
+pub fn ask(paths: &ProfilePaths, request: InviteRequest) -> Result<()> {
+    ask_node(paths, request, true)
+}
+
 /// Sets the name of a profile just created, through a node started for it.
 pub fn set_initial_name(paths: &ProfilePaths, name: String) -> Result<()> {
     ask_node(paths, InviteRequest::SetName(name), true)

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 mod invite;
+mod trust;
 
 use crate::agent::GuardConfig;
 use crate::config::{self, LoadedConfig};
@@ -65,6 +66,9 @@ pub enum CliCommand {
     /// The people you have a relationship with.
     #[command(subcommand)]
     Contact(invite::ContactCommand),
+    /// Whom you trust, how much, and why.
+    #[command(subcommand)]
+    Trust(trust::TrustCommand),
     /// Print this device's peer id and identity fingerprint.
     Id,
     /// Show the profile, its files, identity and store statistics, and the running node's
@@ -173,6 +177,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(CliCommand::Name(command)) => invite::name(&paths, command),
         Some(CliCommand::Invite(command)) => invite::invite(&paths, command),
         Some(CliCommand::Contact(command)) => invite::contact(&paths, command),
+        Some(CliCommand::Trust(command)) => trust::trust(&paths, command),
         Some(CliCommand::Id) => answered(&paths, ControlRequest::Id),
         Some(CliCommand::Status) => answered(&paths, ControlRequest::Status),
         Some(CliCommand::Daemon) => daemon(&paths),

@@ -12,8 +12,9 @@ use super::protocol::{
 use crate::agent::core::InviteAnswer;
 use crate::invite::views::{AcceptanceView, ContactView, InvitationsView};
 use crate::net::peer_addr::{MAX_PEER_ADDR_BYTES, PeerAddr, echo};
-use crate::node::InviteRequest;
 use crate::node::saved_peers::SavedTarget;
+use crate::node::{InviteRequest, TrustQuery};
+use crate::trust::views::TrustAnswer;
 
 /// What answers control requests for a profile.
 pub(crate) trait Backend {
@@ -31,6 +32,7 @@ pub(crate) trait Backend {
     async fn invitations(&self) -> Result<InvitationsView, ControlFailure>;
     async fn acceptance(&self, id: String) -> Result<Option<AcceptanceView>, ControlFailure>;
     async fn contacts(&self) -> Result<Vec<ContactView>, ControlFailure>;
+    async fn trust(&self, query: TrustQuery) -> Result<TrustAnswer, ControlFailure>;
 }
 
 /// Answers `request` with `backend`; a refusal or failure is a [`ControlResponse::Failed`].
@@ -79,6 +81,7 @@ pub(crate) async fn answer(request: ControlRequest, backend: &impl Backend) -> C
             .await
             .map(ControlResponse::Acceptance),
         ControlRequest::ContactList => backend.contacts().await.map(ControlResponse::Contacts),
+        ControlRequest::Trust(query) => backend.trust(query).await.map(ControlResponse::Trust),
     };
     answered.unwrap_or_else(ControlResponse::Failed)
 }

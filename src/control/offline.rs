@@ -20,14 +20,16 @@ use crate::invite::code::InvitationCode;
 use crate::invite::directory;
 use crate::invite::views::{AcceptanceStage, AcceptanceView, ContactView, InvitationsView};
 use crate::net::peer_addr::PeerAddr;
-use crate::node::InviteRequest;
 use crate::node::saved_peers;
+use crate::node::{InviteRequest, TrustQuery};
 use crate::paths::{PathError, ProfilePaths};
 use crate::state::fact::DeviceKey;
 use crate::state::flow_budget::FlowBudgets;
 use crate::state::leakage::LeakageLedger;
 use crate::state::receive_budget::ReceiveLedger;
 use crate::state::{Store, StoreError};
+use crate::trust::directory::TrustView;
+use crate::trust::views::TrustAnswer;
 
 /// What answering from the store needs.
 #[derive(Debug, Clone)]
@@ -87,7 +89,8 @@ fn access(request: &ControlRequest) -> Access {
         | ControlRequest::InviteList
         | ControlRequest::Acceptance { .. }
         | ControlRequest::ContactList
-        | ControlRequest::Invite(_) => Access::Read,
+        | ControlRequest::Invite(_)
+        | ControlRequest::Trust(_) => Access::Read,
         ControlRequest::Id => Access::ReadOrCreate,
         ControlRequest::PeerAdd { .. } => Access::Write,
         ControlRequest::PeerRemove { .. } => Access::WriteExisting,
@@ -216,6 +219,20 @@ impl Backend for StoreBackend<'_> {
             .theirs
             .into_iter()
             .find(|view| view.id.starts_with(&id)))
+    }
+
+    async fn trust(&self, query: TrustQuery) -> Result<TrustAnswer, ControlFailure> {
+        let (Some(store), Some(identity)) = (&self.store, &self.identity) else {
+            return Ok(TrustAnswer::List(Vec::new()));
+        };
+        let view = TrustView::load(
+            store,
+            DeviceKey::of(identity.signing_key()),
+            crate::invite::handshake::own_context(identity.signing_key()),
+        )
+        .map_err(failed)?;
+        view.answer(&query, self.profile.now_ms)
+            .map_err(ControlFailure::Failed)
     }
 
     async fn contacts(&self) -> Result<Vec<ContactView>, ControlFailure> {

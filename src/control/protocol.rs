@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::core::InviteAnswer;
 use crate::invite::views::{AcceptanceView, ContactView, InvitationsView};
-use crate::node::InviteRequest;
+use crate::node::{InviteRequest, TrustQuery};
+use crate::trust::views::TrustAnswer;
 
 /// The first bytes of every frame: "Aura control".
 pub const MAGIC: [u8; 4] = *b"AURC";
@@ -58,6 +59,8 @@ pub enum ControlRequest {
     Acceptance { id: String },
     /// `aura contact list`.
     ContactList,
+    /// `aura trust list|path|why-not`.
+    Trust(TrustQuery),
 }
 
 /// The answer to a [`ControlRequest`], from the running node or from the store.
@@ -73,6 +76,7 @@ pub enum ControlResponse {
     Invitations(InvitationsView),
     Acceptance(Option<AcceptanceView>),
     Contacts(Vec<ContactView>),
+    Trust(TrustAnswer),
     /// The request was understood and refused, or failed: the message says why.
     Failed(ControlFailure),
 }

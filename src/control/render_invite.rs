@@ -194,3 +194,48 @@ pub fn contacts(contacts: &[ContactView]) -> String {
     }
     out
 }
+
+/// `aura trust list|path|why-not`.
+pub fn trust(answer: &crate::trust::views::TrustAnswer) -> String {
+    use crate::trust::views::TrustAnswer;
+    match answer {
+        TrustAnswer::List(entries) if entries.is_empty() => {
+            "nobody is trusted yet: contacts start at low (`aura invite create`)\n".to_owned()
+        }
+        TrustAnswer::List(entries) => {
+            let width = entries
+                .iter()
+                .map(|e| e.label.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(4);
+            let mut out = format!(
+                "{:<width$}  {:<8}  {:<24}  {:<7}  PEER ID\n",
+                "NAME", "LEVEL", "HOW", "SHARED"
+            );
+            for entry in entries {
+                let how = match &entry.via {
+                    Some(via) => format!("via {} ({} hops)", sanitize(via), entry.hops),
+                    None => "direct".to_owned(),
+                };
+                let shared = match entry.shared {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "-",
+                };
+                let _ = writeln!(
+                    out,
+                    "{:<width$}  {:<8}  {how:<24}  {shared:<7}  {}",
+                    sanitize(&entry.label),
+                    entry.level,
+                    entry.peer_id
+                );
+            }
+            out
+        }
+        TrustAnswer::Explained(lines) => lines
+            .iter()
+            .map(|line| format!("{}\n", sanitize(line)))
+            .collect(),
+    }
+}

@@ -19,8 +19,9 @@ use super::protocol::{
 use crate::agent::core::InviteAnswer;
 use crate::invite::views::{AcceptanceView, ContactView, InvitationsView};
 use crate::net::peer_addr::PeerAddr;
-use crate::node::{InviteRequest, NodeClient};
+use crate::node::{InviteRequest, NodeClient, TrustQuery};
 use crate::paths::FILE_MODE;
+use crate::trust::views::TrustAnswer;
 
 /// Bytes of unread input drained after the answer, so that the answer is not lost to a reset
 /// when the socket closes with input pending.
@@ -232,5 +233,9 @@ impl Backend for NodeBackend {
 
     async fn contacts(&self) -> Result<Vec<ContactView>, ControlFailure> {
         self.node.contacts().await.map_err(failed)
+    }
+
+    async fn trust(&self, query: TrustQuery) -> Result<TrustAnswer, ControlFailure> {
+        self.node.trust(query).await.map_err(failed)
     }
 }

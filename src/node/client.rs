@@ -11,6 +11,8 @@ use crate::agent::core::InviteAnswer;
 use crate::invite::views::{AcceptanceView, ContactView, InvitationsView};
 use crate::net::peer_addr::PeerAddr;
 use crate::state::fact::{ContextId, FactId, FactKind};
+use crate::state::trust_level::TrustLevel;
+use crate::trust::views::TrustAnswer;
 
 /// One request to the agent, with where its answer goes.
 pub(crate) enum Request {
@@ -37,7 +39,16 @@ pub(crate) enum Request {
     Acceptance(String, oneshot::Sender<Option<AcceptanceView>>),
     Contacts(oneshot::Sender<Result<Vec<ContactView>, NodeError>>),
     ProfileName(oneshot::Sender<String>),
+    Trust(TrustQuery, oneshot::Sender<Result<TrustAnswer, NodeError>>),
     Shutdown,
+}
+
+/// A question about trust, peers named as the user typed them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum TrustQuery {
+    List,
+    Path(String),
+    WhyNot { target: String, level: TrustLevel },
 }
 
 /// The terms of a new invitation.
@@ -68,6 +79,14 @@ pub enum InviteRequest {
         nickname: String,
     },
     Remove(String),
+    SetTrust {
+        target: String,
+        level: TrustLevel,
+    },
+    Share {
+        target: String,
+        on: bool,
+    },
 }
 
 impl std::fmt::Debug for Request {
@@ -188,6 +207,11 @@ impl NodeClient {
     /// This device's display name; empty when none was set.
     pub async fn profile_name(&self) -> Result<String, NodeError> {
         self.ask(Request::ProfileName).await
+    }
+
+    /// Answers a question about trust from the facts as stored now.
+    pub async fn trust(&self, query: TrustQuery) -> Result<TrustAnswer, NodeError> {
+        self.ask(|reply| Request::Trust(query, reply)).await?
     }
 
     /// The node's events from now on.

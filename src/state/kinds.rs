@@ -37,6 +37,8 @@ pub enum KnownBody {
     GroupName(String),
     /// Invitations, names and relationships ([`crate::invite::facts`]).
     Invite(crate::invite::facts::InviteFact),
+    /// Trust settings and attestations ([`crate::trust::facts`]).
+    Trust(crate::trust::facts::TrustFact),
 }
 
 impl KnownBody {
@@ -77,7 +79,10 @@ impl KnownBody {
                 Self::GroupName(name.to_owned())
             }
             _ => {
-                return Ok(crate::invite::facts::InviteFact::parse(kind, body)?.map(Self::Invite));
+                if let Some(fact) = crate::invite::facts::InviteFact::parse(kind, body)? {
+                    return Ok(Some(Self::Invite(fact)));
+                }
+                return Ok(crate::trust::facts::TrustFact::parse(kind, body)?.map(Self::Trust));
             }
         };
         reader.finish()?;
@@ -109,6 +114,7 @@ impl KnownBody {
                 GROUP_NAME
             }
             Self::Invite(fact) => return fact.encode(),
+            Self::Trust(fact) => return fact.encode(),
         };
         (kind, writer.into_bytes())
     }

@@ -157,7 +157,10 @@ fn reduce_membership(view: &mut ContextView, fact: &Fact, body: KnownBody) {
         KnownBody::MemberRemove { tags, .. } => {
             view.members.join_assign(&OrSet::remove_tags_delta(tags));
         }
-        KnownBody::Message | KnownBody::GroupName(_) | KnownBody::Invite(_) => {}
+        KnownBody::Message
+        | KnownBody::GroupName(_)
+        | KnownBody::Invite(_)
+        | KnownBody::Trust(_) => {}
     }
 }
 

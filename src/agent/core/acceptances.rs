@@ -460,8 +460,13 @@ impl Core {
             secret: pairwise.secret.clone(),
             since_ms: now,
         }));
+        let mut writes: Vec<super::trust::OwnWrite> = facts
+            .iter()
+            .map(|(context, fact)| super::trust::invite_write(*context, fact))
+            .collect();
+        writes.extend(self.attest_to_shared(inviter, Some(self.direct_level(&inviter))));
         self.invitations.contacts.insert(inviter, pairwise.context);
-        if let Err(err) = self.write_facts(facts, Followup::Accepted { key, peer_name }, now) {
+        if let Err(err) = self.write_own(writes, Followup::Accepted { key, peer_name }, now) {
             self.finish_acceptance(
                 key,
                 Err(format!("recording the relationship failed: {err}")),

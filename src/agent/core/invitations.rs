@@ -55,6 +55,14 @@ pub enum InviteCommand {
         nickname: String,
     },
     Remove(DeviceKey),
+    SetTrust {
+        peer: DeviceKey,
+        level: crate::state::trust_level::TrustLevel,
+    },
+    Share {
+        peer: DeviceKey,
+        on: bool,
+    },
 }
 
 /// What an invitation command gets back.
@@ -148,6 +156,8 @@ impl Core {
             InviteCommand::Answer { id, approve } => self.answer(request, &id, approve, now),
             InviteCommand::Rename { peer, nickname } => self.rename(request, peer, &nickname, now),
             InviteCommand::Remove(peer) => self.remove_contact(request, peer, now),
+            InviteCommand::SetTrust { peer, level } => self.set_trust(request, peer, level, now),
+            InviteCommand::Share { peer, on } => self.set_sharing(request, peer, on, now),
         };
         if let Err(err) = result {
             self.effects.push_back(Effect::Reply {
@@ -363,11 +373,19 @@ impl Core {
             return Err(refused("not a contact"));
         };
         let done = "the relationship has ended on this side; the contact is told".to_owned();
-        self.write_facts(
-            vec![(context, InviteFact::RelationshipEnded)],
+        let mut writes = vec![super::trust::invite_write(
+            context,
+            &InviteFact::RelationshipEnded,
+        )];
+        // Whoever was told of this contact is told it no longer counts.
+        writes.extend(self.attest_to_shared(peer, None));
+        self.write_own(
+            writes,
             Followup::Reply(request, InviteAnswer::Done(done)),
             now,
-        )
+        )?;
+        self.invitations.contacts.remove(&peer);
+        Ok(())
     }
 
     /// Records the expiry of invitations that passed it with uses left.
@@ -549,6 +567,8 @@ impl Core {
             secret: pairwise.secret.clone(),
             since_ms: now,
         }));
+        let attestations =
+            self.attest_to_shared(run.invitee, Some(self.direct_level(&run.invitee)));
         self.invitations
             .contacts
             .insert(run.invitee, pairwise.context);
@@ -559,7 +579,12 @@ impl Core {
             id: invitation.short_id(),
             by: name,
         };
-        if let Err(err) = self.write_facts(facts, followup, now) {
+        let mut writes: Vec<super::trust::OwnWrite> = facts
+            .iter()
+            .map(|(context, fact)| super::trust::invite_write(*context, fact))
+            .collect();
+        writes.extend(attestations);
+        if let Err(err) = self.write_own(writes, followup, now) {
             tracing::error!(%err, "recording a relationship");
             self.effects.push_back(Effect::Verdict {
                 token,

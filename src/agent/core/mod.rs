@@ -23,6 +23,7 @@ mod invitations;
 mod peers;
 mod redial;
 mod sync;
+mod trust;
 mod writes;
 
 #[cfg(test)]
@@ -357,6 +358,8 @@ pub struct CoreConfig {
     pub redeemed: Vec<(InvitationKey, DeviceKey, Millis)>,
     /// Acceptances kept from before a restart.
     pub acceptances: Vec<AcceptanceRow>,
+    /// The user's trust settings.
+    pub trust: crate::trust::book::TrustSettings,
 }
 
 /// The counters and state `aura status` shows.
@@ -385,6 +388,7 @@ pub struct Core {
     gossip: PendingGossip,
     invitations: Invitations,
     acceptances: Acceptances,
+    trust: crate::trust::book::TrustSettings,
     sessions: SessionCounters,
     next_budget_tick: Millis,
     next_batch: u64,
@@ -407,6 +411,7 @@ impl Core {
             contacts,
             redeemed,
             acceptances,
+            trust,
         } = config;
         let own_context = crate::invite::handshake::own_context(&signing_key);
         let mut core = Self {
@@ -414,6 +419,7 @@ impl Core {
             device: DeviceKey::of(&signing_key),
             invitations: Invitations::new(own_context, profile, contacts.into_iter().collect()),
             acceptances: Acceptances::default(),
+            trust,
             signing_key,
             clock: HybridClock::new(),
             guard,
@@ -583,6 +589,11 @@ impl Core {
     /// The ledgers as they are now, and the policy that says when they refill.
     pub fn ledgers(&self) -> (KeptLedgers, BudgetPolicy) {
         (self.guard.ledgers(), self.guard.policy().clone())
+    }
+
+    /// The device's own context, where its settings are recorded.
+    pub fn own_context(&self) -> ContextId {
+        self.invitations.own_context
     }
 
     /// This device's key.

@@ -159,6 +159,7 @@ impl Core {
             for fact in &facts {
                 if fact.context() == self.invitations.own_context {
                     self.invitations.profile.apply(&self.device, fact);
+                    self.trust.apply(&self.device, fact);
                 }
             }
             if facts
@@ -172,18 +173,31 @@ impl Core {
         }
     }
 
-    /// Signs, charges and stores facts of the core's own as one batch; `followup` runs once
-    /// the batch is stored. Nothing is stored when any of them is refused.
+    /// [`Core::write_own`] for invitation facts.
     pub(super) fn write_facts(
         &mut self,
         facts: Vec<(ContextId, InviteFact)>,
         followup: Followup,
         now: Millis,
     ) -> Result<(), NodeError> {
+        let writes = facts
+            .iter()
+            .map(|(context, fact)| super::trust::invite_write(*context, fact))
+            .collect();
+        self.write_own(writes, followup, now)
+    }
+
+    /// Signs, charges and stores facts of the core's own as one batch; `followup` runs once
+    /// the batch is stored. Nothing is stored when any of them is refused.
+    pub(super) fn write_own(
+        &mut self,
+        facts: Vec<super::trust::OwnWrite>,
+        followup: Followup,
+        now: Millis,
+    ) -> Result<(), NodeError> {
         let mut signed = Vec::with_capacity(facts.len());
         let mut stored = Vec::with_capacity(facts.len());
-        for (context, fact) in facts {
-            let (kind, body) = fact.encode();
+        for (context, kind, body) in facts {
             let (fact, bytes) = self.sign_and_charge(
                 WriteRequest {
                     request: RequestId(0),

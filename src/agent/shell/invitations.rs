@@ -201,6 +201,16 @@ impl Shell {
                     return;
                 }
             },
+            InviteRequest::SetTrust { target, level } => {
+                return self.trust_setting(&target, super::trust::set_level(level), reply);
+            }
+            InviteRequest::Share { target, on } => {
+                return self.trust_setting(
+                    &target,
+                    move |peer| InviteCommand::Share { peer, on },
+                    reply,
+                );
+            }
             InviteRequest::Remove(target) => match self.resolve(&target) {
                 Ok(peer) => InviteCommand::Remove(peer),
                 Err(err) => {

@@ -7,6 +7,7 @@
 
 mod invitations;
 mod sessions;
+mod trust;
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -129,6 +130,10 @@ pub(crate) async fn spawn(
         .map(|r| (r.invitation, r.peer, r.since_ms))
         .collect();
     let acceptances = store.acceptances()?;
+    let trust = crate::trust::book::TrustSettings::from_facts(
+        &me,
+        &store.journal_facts_of(crate::invite::handshake::own_context(&signing_key))?,
+    );
     let kept = KeptLedgers::load(&store, &config.guard)?;
     let guard = NodeGuard::new(config.guard, kept, now);
     let local_peer = config.net.keypair.public().to_peer_id();
@@ -147,6 +152,7 @@ pub(crate) async fn spawn(
             contacts,
             redeemed,
             acceptances,
+            trust,
         },
         now,
         &mut rng,
@@ -346,6 +352,9 @@ impl Shell {
             }
             Request::Contacts(reply) => {
                 let _ = reply.send(self.contacts_view());
+            }
+            Request::Trust(query, reply) => {
+                let _ = reply.send(self.trust_query(&query));
             }
             Request::ProfileName(reply) => {
                 let _ = reply.send(self.core.profile().name().to_owned());

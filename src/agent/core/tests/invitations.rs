@@ -33,6 +33,7 @@ fn driver(seed: u8) -> Driver {
             contacts: Vec::new(),
             redeemed: Vec::new(),
             acceptances: Vec::new(),
+            trust: Default::default(),
         },
         T0,
         &mut rng,

@@ -93,6 +93,7 @@ impl Driver {
                 contacts: Vec::new(),
                 redeemed: Vec::new(),
                 acceptances: Vec::new(),
+                trust: Default::default(),
             },
             T0,
             &mut rng,

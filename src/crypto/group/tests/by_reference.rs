@@ -70,6 +70,8 @@ fn a_commit_naming_a_proposal_not_received_is_rejected() {
     let rng = &mut StepRng(21);
     let mut members = three_members(rng);
     let mut pending = PendingProposals::new();
+    assert!(pending.is_empty());
+    assert_eq!(pending.len(), 0);
     let (message, received) = proposal_message(
         &members[2],
         &members[2].signing_key.clone(),
@@ -80,6 +82,7 @@ fn a_commit_naming_a_proposal_not_received_is_rejected() {
         Ok(received.clone())
     );
     assert_eq!(pending.len(), 1);
+    assert!(!pending.is_empty());
     let mut unknown = received;
     unknown[0] ^= 1;
     let forged = commit_with(&mut members, rng, vec![ProposalOrRef::Reference(unknown)]);

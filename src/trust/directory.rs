@@ -1,0 +1,174 @@
+//! Trust questions answered from the store, for the node and for the CLI when no node runs:
+//! the graph is built from the facts as they are now.
+
+use std::collections::BTreeMap;
+
+use super::book::{TrustSettings, build_graph};
+use super::explain::{explain_decision, explain_path};
+use super::graph::{AuthRequest, DEFAULT_HOP_LIMIT, TrustGraph};
+use super::views::{TrustAnswer, TrustEntryView};
+use crate::invite::book::{Profile, Relationship};
+use crate::invite::directory::{self, peer_id_text};
+use crate::node::TrustQuery;
+use crate::state::fact::{ContextId, DeviceKey, Fact};
+use crate::state::{Store, StoreError};
+
+/// Everything a trust answer is made from.
+#[derive(Debug)]
+pub struct TrustView {
+    pub me: DeviceKey,
+    pub graph: TrustGraph,
+    pub settings: TrustSettings,
+    pub relationships: Vec<Relationship>,
+    pub profile: Profile,
+}
+
+impl TrustView {
+    /// Reads the facts of the device's own context and of every relationship.
+    pub fn load(store: &Store, me: DeviceKey, own_context: ContextId) -> Result<Self, StoreError> {
+        let own = store.journal_facts_of(own_context)?;
+        let settings = TrustSettings::from_facts(&me, &own);
+        let profile = Profile::from_facts(&me, &own);
+        let relationships = directory::relationships(store, &me)?;
+        let mut facts: BTreeMap<ContextId, Vec<Fact>> = BTreeMap::new();
+        for relationship in &relationships {
+            facts.insert(
+                relationship.context,
+                store.journal_facts_of(relationship.context)?,
+            );
+        }
+        let graph = build_graph(me, &settings, &relationships, |relationship| {
+            facts
+                .get(&relationship.context)
+                .map_or(&[][..], Vec::as_slice)
+        });
+        Ok(Self {
+            me,
+            graph,
+            settings,
+            relationships,
+            profile,
+        })
+    }
+
+    /// A peer's name for explanations: a contact's label, else its short peer id.
+    pub fn name(&self, device: &DeviceKey) -> String {
+        if *device == self.me {
+            return "you".to_owned();
+        }
+        self.relationships
+            .iter()
+            .find(|r| r.peer == *device && r.ended.is_none())
+            .map(|r| {
+                let name = self.profile.nickname(&r.peer).unwrap_or(&r.peer_name);
+                if name.is_empty() {
+                    crate::invite::names::short_peer(device)
+                } else {
+                    crate::invite::names::sanitize_peer_name(name)
+                }
+            })
+            .unwrap_or_else(|| format!("…{}", crate::invite::names::short_peer(device)))
+    }
+
+    /// The peer `target` names: a contact by name or nickname, or any peer in the graph by
+    /// its peer id or a unique prefix of one.
+    pub fn resolve(&self, target: &str) -> Result<DeviceKey, String> {
+        let wanted = target.trim();
+        // A whole peer id names its device, reached or not: the answer then says why not.
+        if let Some(device) = wanted
+            .parse::<libp2p::PeerId>()
+            .ok()
+            .and_then(|peer| crate::net::device_of(&peer))
+        {
+            return Ok(device);
+        }
+        let folded = wanted.to_lowercase();
+        let mut found: Vec<DeviceKey> = self
+            .relationships
+            .iter()
+            .filter(|r| r.ended.is_none())
+            .filter(|r| {
+                r.peer_name.to_lowercase() == folded
+                    || self
+                        .profile
+                        .nickname(&r.peer)
+                        .is_some_and(|n| n.to_lowercase() == folded)
+            })
+            .map(|r| r.peer)
+            .collect();
+        if !wanted.is_empty() {
+            for (device, _) in self.graph.reachable(crate::trust::graph::MAX_HOP_LIMIT) {
+                if peer_id_text(&device).starts_with(wanted) && !found.contains(&device) {
+                    found.push(device);
+                }
+            }
+        }
+        let shown = crate::invite::names::sanitize_peer_name(wanted);
+        match found.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(format!(
+                "no contact or peer reached by trust is `{shown}` (see `aura trust list`)"
+            )),
+            many => Err(format!(
+                "`{shown}` names {} peers: use more of the peer id",
+                many.len()
+            )),
+        }
+    }
+
+    pub fn answer(&self, query: &TrustQuery, now_ms: u64) -> Result<TrustAnswer, String> {
+        let names = |device: &DeviceKey| self.name(device);
+        match query {
+            TrustQuery::List => Ok(TrustAnswer::List(self.list())),
+            TrustQuery::Path(target) => {
+                let subject = self.resolve(target)?;
+                let paths = self.graph.best_paths(subject, DEFAULT_HOP_LIMIT);
+                if paths.is_empty() {
+                    let request = AuthRequest::new(subject).with_hop_limit(DEFAULT_HOP_LIMIT);
+                    let required = crate::state::trust_level::TrustLevel::Low;
+                    let decision = self.graph.evaluate(&request, required);
+                    return Ok(TrustAnswer::Explained(vec![explain_decision(
+                        &request, &decision, required, &names, now_ms,
+                    )]));
+                }
+                Ok(TrustAnswer::Explained(
+                    paths
+                        .iter()
+                        .map(|path| explain_path(path, &names, now_ms))
+                        .collect(),
+                ))
+            }
+            TrustQuery::WhyNot { target, level } => {
+                let subject = self.resolve(target)?;
+                let request = AuthRequest::new(subject).with_hop_limit(DEFAULT_HOP_LIMIT);
+                let decision = self.graph.evaluate(&request, *level);
+                Ok(TrustAnswer::Explained(vec![explain_decision(
+                    &request, &decision, *level, &names, now_ms,
+                )]))
+            }
+        }
+    }
+
+    fn list(&self) -> Vec<TrustEntryView> {
+        self.graph
+            .reachable(DEFAULT_HOP_LIMIT)
+            .into_iter()
+            .map(|(device, path)| {
+                let contact = self
+                    .relationships
+                    .iter()
+                    .any(|r| r.peer == device && r.ended.is_none());
+                TrustEntryView {
+                    peer_id: peer_id_text(&device),
+                    label: self.name(&device),
+                    level: path.level.name().to_owned(),
+                    hops: path.edges.len(),
+                    via: (path.edges.len() > 1)
+                        .then(|| path.edges.first().map(|edge| self.name(&edge.to)))
+                        .flatten(),
+                    shared: contact.then(|| self.settings.shares_with(&device)),
+                }
+            })
+            .collect()
+    }
+}

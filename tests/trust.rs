@@ -1,0 +1,176 @@
+//! Trust between real processes (issue 14, acceptance 2): A and B are contacts, B and C are
+//! contacts, A and C are not. B shares its trust in C with A: A's `aura trust path C` shows
+//! A → B → C with both levels and the attenuation; when B stops sharing, A's path to C is
+//! gone within one sync interval.
+
+// Tests measure real time; only the node's core must not read the clock.
+#![allow(clippy::disallowed_methods)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const SYNC_SECS: u64 = 5;
+const WAIT: Duration = Duration::from_secs(60);
+
+fn aura(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aura"))
+        .env("AURA_HOME", home)
+        .env_remove("RUST_LOG")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(home: &Path, args: &[&str]) -> String {
+    let output = aura(home, args);
+    assert!(
+        output.status.success(),
+        "aura {args:?} failed: {}{}",
+        text(&output.stderr),
+        text(&output.stdout)
+    );
+    text(&output.stdout)
+}
+
+fn person(name: &str) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!(
+            "[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\nsync_interval_secs = {SYNC_SECS}\n"
+        ),
+    )
+    .unwrap();
+    ok(home.path(), &["init", "--name", name]);
+    home
+}
+
+struct Daemon {
+    child: Child,
+    _home: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    fn start(home: &Path) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_aura"))
+            .env("AURA_HOME", home)
+            .env_remove("RUST_LOG")
+            .arg("daemon")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for(home, &["status"], "a listen address", |s| {
+            s.contains("listening  /ip4/127.0.0.1/tcp/")
+        });
+        Self {
+            child,
+            _home: home.to_owned(),
+        }
+    }
+}
+
+fn wait_for(home: &Path, args: &[&str], what: &str, check: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let output = aura(home, args);
+        let shown = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        if check(&shown) {
+            return shown;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "timed out waiting for {what}:\n{shown}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `inviter` invites `invitee`; both see each other as contacts.
+fn befriend(inviter: &Path, invitee: &Path) {
+    let code = ok(inviter, &["invite", "create"]);
+    let accepted = ok(invitee, &["invite", "accept", code.trim()]);
+    assert!(accepted.contains("is now a contact"), "{accepted}");
+}
+
+fn peer_id(home: &Path) -> String {
+    ok(home, &["id"])
+        .lines()
+        .find_map(|line| line.strip_prefix("peer id"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn a_shared_attestation_gives_a_path_and_its_withdrawal_takes_it_away() {
+    let alice = person("Alice");
+    let bob = person("Bob");
+    let carol = person("Carol");
+    let _a = Daemon::start(alice.path());
+    let _b = Daemon::start(bob.path());
+    let _c = Daemon::start(carol.path());
+    befriend(bob.path(), alice.path());
+    befriend(carol.path(), bob.path());
+    let carol_id = peer_id(carol.path());
+    // Nothing reaches Carol from Alice yet.
+    let none = ok(
+        alice.path(),
+        &["trust", "why-not", &carol_id, "--level", "low"],
+    );
+    assert!(none.contains("no path"), "{none}");
+
+    ok(alice.path(), &["trust", "set", "Bob", "high"]);
+    ok(bob.path(), &["trust", "set", "Carol", "high"]);
+    let list = ok(bob.path(), &["trust", "list"]);
+    assert!(list.contains("Carol") && list.contains("high"), "{list}");
+    ok(bob.path(), &["trust", "share", "Alice", "on"]);
+    let path = wait_for(
+        alice.path(),
+        &["trust", "path", &carol_id],
+        "a path to Carol through Bob",
+        |s| s.contains("Bob") && !s.contains("no path") && !s.contains("aura:"),
+    );
+    // Both levels and the attenuation, in words.
+    assert!(path.starts_with("Medium"), "{path}");
+    assert!(path.contains("you trust Bob at High (since"), "{path}");
+    assert!(path.contains("at High (attested"), "{path}");
+    assert!(
+        path.contains("one extra hop lowers High to Medium"),
+        "{path}"
+    );
+    let list = ok(alice.path(), &["trust", "list"]);
+    assert!(list.contains("via Bob"), "{list}");
+
+    // Bob stops sharing: within one sync interval, Alice has no path to Carol.
+    let stopped = Instant::now();
+    ok(bob.path(), &["trust", "share", "Alice", "off"]);
+    let gone = wait_for(
+        alice.path(),
+        &["trust", "path", &carol_id],
+        "the path to Carol gone",
+        |s| s.contains("revoked") || s.contains("no path"),
+    );
+    assert!(
+        stopped.elapsed() <= Duration::from_secs(SYNC_SECS + 2),
+        "took {:?}: {gone}",
+        stopped.elapsed()
+    );
+    assert!(
+        gone.contains("revoked") || gone.contains("no path"),
+        "{gone}"
+    );
+}
