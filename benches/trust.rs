@@ -148,4 +148,88 @@ fn main() {
             decision_times,
         );
     }
+
+    from_facts(&mut rng, &keys);
+}
+
+/// The graph as a node builds it: from the relationship facts and the attestations its
+/// contacts shared, decoded from their signed encodings as the store holds them.
+fn from_facts(rng: &mut StdRng, keys: &[DeviceKey]) {
+    use aura::invite::book::{Relationship, Role};
+    use aura::invite::facts::InvitationKey;
+    use aura::state::fact::{ContextId, Fact};
+    use aura::state::hlc::Hlc;
+    use aura::trust::book::{TrustSettings, build_graph};
+    use aura::trust::facts::TrustFact;
+    use ed25519_dalek::SigningKey;
+
+    let contacts: Vec<SigningKey> = (0..ROOT_DIRECT_EDGES)
+        .map(|_| {
+            let mut seed = [0u8; 32];
+            rng.fill(&mut seed);
+            SigningKey::from_bytes(&seed)
+        })
+        .collect();
+    let per_contact = NODES * MEAN_OUT_DEGREE / ROOT_DIRECT_EDGES;
+    let mut relationships = Vec::new();
+    let mut encoded: Vec<Vec<Vec<u8>>> = Vec::new();
+    for (index, contact) in contacts.iter().enumerate() {
+        let context = ContextId([index as u8; 32]);
+        let peer = DeviceKey::of(contact);
+        relationships.push(Relationship {
+            peer,
+            context,
+            role: Role::Inviter,
+            since_ms: 1,
+            peer_name: String::new(),
+            invitation: InvitationKey([0; 32]),
+            ended: None,
+        });
+        let facts = (0..per_contact)
+            .map(|n| {
+                let (kind, body) = TrustFact::Attestation {
+                    subject: keys[rng.random_range(0..keys.len())],
+                    level: random_level(rng),
+                }
+                .encode();
+                let time = Hlc::new(1_000 + n as u64, 0).expect("time");
+                Fact::sign(contact, context, time, kind, body)
+                    .expect("fact")
+                    .encode()
+            })
+            .collect();
+        encoded.push(facts);
+    }
+    let settings = TrustSettings::default();
+    let mut builds = Vec::new();
+    for _ in 0..5 {
+        let (graph, took) = timed(|| {
+            let decoded: Vec<Vec<Fact>> = encoded
+                .iter()
+                .map(|facts| {
+                    facts
+                        .iter()
+                        .map(|bytes| Fact::decode(bytes).expect("decode"))
+                        .collect()
+                })
+                .collect();
+            build_graph(keys[0], &settings, &relationships, |relationship| {
+                let index = relationships
+                    .iter()
+                    .position(|r| r.context == relationship.context)
+                    .unwrap_or(0);
+                decoded[index].as_slice()
+            })
+        });
+        black_box(graph.edge_count());
+        builds.push(took);
+    }
+    report(
+        &format!(
+            "build from {} stored facts ({} contacts' attestations, decoded)",
+            ROOT_DIRECT_EDGES * per_contact,
+            ROOT_DIRECT_EDGES
+        ),
+        builds,
+    );
 }
