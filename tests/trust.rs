@@ -174,3 +174,48 @@ fn a_shared_attestation_gives_a_path_and_its_withdrawal_takes_it_away() {
         "{gone}"
     );
 }
+
+#[test]
+fn a_peers_budgets_follow_its_trust_level() {
+    let alice = person("Alice");
+    let bob = person("Bob");
+    let _a = Daemon::start(alice.path());
+    let _b = Daemon::start(bob.path());
+    befriend(alice.path(), bob.path());
+    let bob_id = peer_id(bob.path());
+    let bob_short: String = bob_id
+        .chars()
+        .rev()
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let limit_line = |budgets: &str| {
+        budgets
+            .lines()
+            .find(|line| line.contains(&bob_short[bob_short.len() - 6..]) && line.contains(" / "))
+            .map(str::to_owned)
+    };
+    // A contact starts at Low: the `[budgets]` limit of Low, both ways.
+    let low = wait_for(alice.path(), &["budget", "list"], "a budget for Bob", |s| {
+        limit_line(s).is_some_and(|line| line.ends_with("/ 1000"))
+    });
+    assert!(low.contains("/ 1000"), "{low}");
+    ok(alice.path(), &["trust", "set", "Bob", "high"]);
+    let high = wait_for(
+        alice.path(),
+        &["budget", "list"],
+        "Bob's budget at High",
+        |s| limit_line(s).is_some_and(|line| line.ends_with("/ 16000")),
+    );
+    assert!(high.contains("/ 16000"), "{high}");
+    // Distrusted: the limit of None.
+    ok(alice.path(), &["trust", "set", "Bob", "none"]);
+    wait_for(
+        alice.path(),
+        &["budget", "list"],
+        "Bob's budget at None",
+        |s| limit_line(s).is_some_and(|line| line.ends_with("/ 100")),
+    );
+}

@@ -3,9 +3,9 @@
 //!
 //! Sessions run as tasks and charge [`SharedGuard`] themselves, through their guarded
 //! transport; gossip publishes are charged here, one flow charge per subscribed peer and one
-//! leakage charge per publish. Until relationships exist, a peer's trust in a context is
-//! [`MEMBER_TRUST`] once it subscribes to a context this device joined (it knows the context
-//! id, which only members are told) and `None` otherwise.
+//! leakage charge per publish. A peer's budgets follow its level in the web of trust; a peer
+//! the web does not reach is held at [`MEMBER_TRUST`] once it subscribes to a context this
+//! device joined (it knows the context id, which only members are told).
 
 use crate::protocol::guard::{BroadcastEffects, Denial, GuardState, SendRequest};
 use crate::protocol::guarded::SharedGuard;
@@ -69,6 +69,8 @@ pub struct NodeGuard {
     receive: ReceiveLedger,
     /// Gossip publishes the guard chain refused since the node started.
     denied_publishes: u64,
+    /// What the web of trust says of each peer it reaches.
+    trust: std::collections::HashMap<DeviceKey, TrustLevel>,
 }
 
 impl NodeGuard {
@@ -105,6 +107,7 @@ impl NodeGuard {
             policy: config.flow,
             receive: received,
             denied_publishes: 0,
+            trust: std::collections::HashMap::new(),
         }
     }
 
@@ -140,12 +143,38 @@ impl NodeGuard {
             .with(|state| state.budgets.observe_peer_epoch(policy, claimed, now_ms));
     }
 
+    /// The trust level budgets are set from: the web of trust's for a peer it reaches, and
+    /// [`MEMBER_TRUST`] for a peer that only shares a context.
+    pub fn trust_of(&self, peer: &DeviceKey) -> TrustLevel {
+        self.trust.get(peer).copied().unwrap_or(MEMBER_TRUST)
+    }
+
+    /// Takes the levels the web of trust gives each peer it reaches; each peer whose level
+    /// changed gets the limits of its new level, both ways, in every context.
+    pub fn set_trust_levels(&mut self, levels: std::collections::HashMap<DeviceKey, TrustLevel>) {
+        let mut changed: Vec<DeviceKey> = levels
+            .iter()
+            .filter(|(peer, level)| self.trust.get(peer) != Some(level))
+            .map(|(peer, _)| *peer)
+            .collect();
+        changed.extend(self.trust.keys().filter(|peer| !levels.contains_key(peer)));
+        self.trust = levels;
+        for peer in changed {
+            let limit = self
+                .policy
+                .limit(self.trust_of(&peer), ContextBudgetSettings::default());
+            self.shared
+                .with(|state| state.budgets.set_peer_limit(peer, limit));
+            self.receive.set_limit(peer, limit);
+        }
+    }
+
     /// Gives `peer` its budgets for `context`: what this device may send it, and what it may
-    /// send this device.
+    /// send this device, from its trust level.
     pub fn admit_member(&mut self, context: ContextId, peer: DeviceKey) {
         let limit = self
             .policy
-            .limit(MEMBER_TRUST, ContextBudgetSettings::default());
+            .limit(self.trust_of(&peer), ContextBudgetSettings::default());
         self.shared
             .with(|state| state.budgets.set_limit(context, peer, limit));
         self.receive.set_limit(peer, limit);

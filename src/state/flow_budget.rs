@@ -121,6 +121,17 @@ impl FlowBudgets {
     }
 
     /// Sets the limit of a budget, creating it if needed; what was spent stays spent.
+    /// Sets the limit of every budget `peer` has, in every context: its trust changed.
+    pub fn set_peer_limit(&mut self, peer: DeviceKey, limit: u64) {
+        let epoch = self.epoch;
+        for ((_, budget_peer), budget) in self.budgets.iter_mut() {
+            if *budget_peer == peer {
+                *budget = budget.at(epoch);
+                budget.limit = limit;
+            }
+        }
+    }
+
     pub fn set_limit(&mut self, context: ContextId, peer: DeviceKey, limit: u64) {
         let epoch = self.epoch;
         let budget = self.budgets.entry((context, peer)).or_insert(FlowBudget {

@@ -207,6 +207,9 @@ pub enum Input {
     },
     /// An inviter's session task ended, however.
     HandshakeEnded(StreamToken),
+    /// The levels the web of trust gives the peers it reaches, recomputed by the shell when
+    /// trust facts change.
+    TrustLevels(std::collections::HashMap<DeviceKey, crate::state::trust_level::TrustLevel>),
     /// An acceptance's task reports.
     Acceptance {
         key: InvitationKey,
@@ -537,6 +540,7 @@ impl Core {
             Input::HandshakeProved { token, proof } => self.handshake_proved(token, proof, now),
             Input::HandshakeEnded(token) => self.handshake_ended(token),
             Input::Acceptance { key, event } => self.acceptance_event(key, event, now, rng),
+            Input::TrustLevels(levels) => self.guard.set_trust_levels(levels),
             Input::Tick => self.tick(now, rng),
         }
         self.acceptances_due(now, rng);

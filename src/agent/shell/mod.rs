@@ -180,6 +180,8 @@ pub(crate) async fn spawn(
         verdicts: HashMap::new(),
         proofs: HashMap::new(),
     };
+    let mut shell = shell;
+    shell.refresh_trust();
     let task = tokio::spawn(shell.run(request_rx, net_events, internal_rx));
     Ok((NodeClient::new(requests, events), first_events, task))
 }
@@ -472,7 +474,15 @@ impl Shell {
         match effect {
             Effect::Reply { request, reply } => self.reply(request, reply),
             Effect::Notify(event) => {
+                let trust_changed = match &event {
+                    NodeEvent::FactsStored { context, .. } => self.holds_trust(*context),
+                    NodeEvent::ContactsChanged => true,
+                    _ => false,
+                };
                 let _ = self.events.send(event);
+                if trust_changed {
+                    self.refresh_trust();
+                }
             }
             Effect::PersistJoin { context, request } => {
                 let result = self

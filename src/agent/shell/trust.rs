@@ -19,6 +19,42 @@ impl Shell {
         )?)
     }
 
+    /// Whether facts of `context` can change trust: the device's own context, or a
+    /// contact's.
+    pub(super) fn holds_trust(&self, context: crate::state::fact::ContextId) -> bool {
+        context == self.core.own_context()
+            || self
+                .store
+                .contacts()
+                .is_ok_and(|rows| rows.iter().any(|row| row.context == context))
+    }
+
+    /// Recomputes every peer's level from the facts and hands the levels to the core, which
+    /// sets budgets from them.
+    pub(super) fn refresh_trust(&mut self) {
+        let view = match self.trust_view() {
+            Ok(view) => view,
+            Err(err) => {
+                tracing::error!(%err, "reading the web of trust");
+                return;
+            }
+        };
+        let limit = crate::trust::graph::DEFAULT_HOP_LIMIT;
+        let mut levels: std::collections::HashMap<_, _> = view
+            .graph
+            .reachable(limit)
+            .into_iter()
+            .map(|(peer, path)| (peer, path.level))
+            .collect();
+        // A contact the user distrusts is reached at None: its budgets follow that too.
+        for relationship in view.relationships.iter().filter(|r| r.ended.is_none()) {
+            levels
+                .entry(relationship.peer)
+                .or_insert_with(|| view.graph.level_of(relationship.peer, limit));
+        }
+        self.input(crate::agent::core::Input::TrustLevels(levels));
+    }
+
     pub(super) fn trust_query(&self, query: &TrustQuery) -> Result<TrustAnswer, NodeError> {
         self.trust_view()?
             .answer(query, now_ms())
