@@ -31,3 +31,60 @@ fn a_group_at_the_last_epoch_number_refuses_to_commit_and_is_left_as_it_was() {
     members[1].update(rng).unwrap();
     assert_eq!(members[1].epoch(), u64::MAX);
 }
+
+/// Every path secret a member keeps is the secret of its node's current public key: a
+/// secret of a node the commit overwrote or blanked would be a key to an epoch it no longer
+/// protects, kept for nothing but a thief.
+fn assert_path_secrets_match_the_tree(member: &Group) {
+    for (node, secret) in &member.path_secrets {
+        let derived = crate::crypto::tree_kem::node_key_pair(secret)
+            .unwrap()
+            .public_key
+            .to_bytes();
+        assert_eq!(
+            member.tree.encryption_key(*node),
+            Some(derived.as_slice()),
+            "member {:?} keeps a stale secret for node {node:?}",
+            member.own_leaf
+        );
+    }
+}
+
+#[test]
+fn members_keep_only_the_path_secrets_of_keys_still_in_the_tree() {
+    let rng = &mut StepRng(72);
+    let mut members = three_members(rng);
+    // A fourth member, so that a removal can blank a node above a member that the
+    // committer's path does not cover: leaves 0 and 1 share node 1, leaves 2 and 3 node 5.
+    let key = SignaturePrivateKey::generate(rng);
+    let (package, secrets) = generate_key_package(b"d".to_vec(), &key, rng).unwrap();
+    let output = members[0].add_member(&package, rng).unwrap();
+    for member in &mut members[1..] {
+        member.process_commit(&output.commit).unwrap();
+    }
+    members
+        .push(Group::join_from_welcome(&output.welcome.unwrap(), &package, secrets, key).unwrap());
+    // Leaf 0 updates (its path: nodes 1 and 3), then leaf 2 removes leaf 1: node 1 is
+    // blanked, and leaf 2's path covers only nodes 5 and 3.
+    for (committer, removes) in [(0, None), (1, None), (2, Some(LeafIndex(1))), (2, None)] {
+        let output = match removes {
+            Some(leaf) => members[committer].remove_member(leaf, rng).unwrap(),
+            None => members[committer].update(rng).unwrap(),
+        };
+        for (index, member) in members.iter_mut().enumerate() {
+            if index != committer {
+                let _ = member.process_commit(&output.commit).unwrap();
+            }
+        }
+        if let Some(leaf) = removes {
+            members.remove(leaf.0 as usize);
+        }
+        for member in &members {
+            assert_path_secrets_match_the_tree(member);
+        }
+        if members.len() == 3 {
+            // Leaf 0 kept no secret for the blanked node 1.
+            assert!(!members[0].path_secrets.keys().any(|node| node.0 == 1));
+        }
+    }
+}
