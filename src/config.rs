@@ -18,6 +18,9 @@ pub const DEFAULT_CONFIG: &str = include_str!("../assets/config.toml");
 /// A config file larger than this is rejected unread.
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 pub const TICK_MS_RANGE: std::ops::RangeInclusive<u64> = 50..=5000;
+/// A trust path's hops: a contact is one; more than five says nothing worth trusting.
+pub const HOP_LIMIT_RANGE: std::ops::RangeInclusive<u64> =
+    1..=crate::trust::graph::MAX_HOP_LIMIT as u64;
 pub const KEEP_LOG_FILES_RANGE: std::ops::RangeInclusive<usize> = 1..=365;
 /// A day: longer epochs would leave a flooded budget shut for too long.
 pub const EPOCH_SECS_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
@@ -35,6 +38,7 @@ pub struct Config {
     pub ui: UiConfig,
     pub budgets: BudgetsConfig,
     pub network: NetworkConfig,
+    pub trust: TrustConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -133,6 +137,13 @@ pub struct LogConfig {
 #[serde(deny_unknown_fields)]
 pub struct UiConfig {
     pub tick_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustConfig {
+    /// How many hops a trust path may have.
+    pub hop_limit: u8,
 }
 
 impl Config {
@@ -295,6 +306,12 @@ fn validate(config: &Config, path: &Path) -> Result<(), ConfigError> {
         path,
     )?;
     check_range("ui.tick_ms", config.ui.tick_ms, TICK_MS_RANGE, path)?;
+    check_range(
+        "trust.hop_limit",
+        u64::from(config.trust.hop_limit),
+        HOP_LIMIT_RANGE,
+        path,
+    )?;
     check_range(
         "network.sync_interval_secs",
         config.network.sync_interval_secs,
@@ -464,6 +481,8 @@ mod tests {
     fn out_of_range_values_are_rejected() {
         for (text, key) in [
             ("[ui]\ntick_ms = 0\n", "ui.tick_ms"),
+            ("[trust]\nhop_limit = 0\n", "trust.hop_limit"),
+            ("[trust]\nhop_limit = 6\n", "trust.hop_limit"),
             ("[log]\nlevel = \"loud\"\n", "log.level"),
             ("[log]\nkeep_files = 0\n", "log.keep_files"),
         ] {

@@ -49,6 +49,8 @@ pub struct KeptLedgers {
 pub struct GuardConfig {
     pub flow: BudgetPolicy,
     pub leakage: LeakagePolicy,
+    /// How far the web of trust reaches (`[trust] hop_limit`): trust sets budgets.
+    pub trust_hop_limit: u8,
 }
 
 /// Counters the node reports about its guard.
@@ -71,6 +73,7 @@ pub struct NodeGuard {
     denied_publishes: u64,
     /// What the web of trust says of each peer it reaches.
     trust: std::collections::HashMap<DeviceKey, TrustLevel>,
+    trust_hop_limit: u8,
 }
 
 impl NodeGuard {
@@ -108,6 +111,7 @@ impl NodeGuard {
             receive: received,
             denied_publishes: 0,
             trust: std::collections::HashMap::new(),
+            trust_hop_limit: config.trust_hop_limit,
         }
     }
 
@@ -141,6 +145,11 @@ impl NodeGuard {
         let policy = &self.policy;
         self.shared
             .with(|state| state.budgets.observe_peer_epoch(policy, claimed, now_ms));
+    }
+
+    /// How far the web of trust reaches.
+    pub fn trust_hop_limit(&self) -> u8 {
+        self.trust_hop_limit
     }
 
     /// The trust level budgets are set from: the web of trust's for a peer it reaches, and
@@ -287,6 +296,7 @@ impl GuardConfig {
         Self {
             flow: budgets.flow_policy(),
             leakage: budgets.leakage_policy(),
+            trust_hop_limit: crate::trust::graph::DEFAULT_HOP_LIMIT,
         }
     }
 }

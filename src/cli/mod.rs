@@ -229,7 +229,10 @@ fn ask(
 ) -> Result<(Source, ControlResponse)> {
     let profile = OfflineProfile {
         paths,
-        guard: GuardConfig::from_config(&config.config.budgets),
+        guard: GuardConfig {
+            trust_hop_limit: config.config.trust.hop_limit,
+            ..GuardConfig::from_config(&config.config.budgets)
+        },
         now_ms: now_ms(),
     };
     let mut tries = 0;

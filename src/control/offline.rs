@@ -231,8 +231,12 @@ impl Backend for StoreBackend<'_> {
             crate::invite::handshake::own_context(identity.signing_key()),
         )
         .map_err(failed)?;
-        view.answer(&query, self.profile.now_ms)
-            .map_err(ControlFailure::Failed)
+        view.answer(
+            &query,
+            self.profile.guard.trust_hop_limit,
+            self.profile.now_ms,
+        )
+        .map_err(ControlFailure::Failed)
     }
 
     async fn contacts(&self) -> Result<Vec<ContactView>, ControlFailure> {

@@ -78,7 +78,10 @@ impl NodeOptions {
             bootstrap: network.bootstrap_addrs(),
             dial: Vec::new(),
             sync_interval: Duration::from_secs(network.sync_interval_secs),
-            guard: GuardConfig::from_config(&config.budgets),
+            guard: GuardConfig {
+                trust_hop_limit: config.trust.hop_limit,
+                ..GuardConfig::from_config(&config.budgets)
+            },
             control_socket: None,
         }
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::book::{TrustSettings, build_graph};
 use super::explain::{explain_decision, explain_path};
-use super::graph::{AuthRequest, DEFAULT_HOP_LIMIT, TrustGraph};
+use super::graph::{AuthRequest, TrustGraph};
 use super::views::{TrustAnswer, TrustEntryView};
 use crate::invite::book::{Profile, Relationship};
 use crate::invite::directory::{self, peer_id_text};
@@ -116,15 +116,21 @@ impl TrustView {
         }
     }
 
-    pub fn answer(&self, query: &TrustQuery, now_ms: u64) -> Result<TrustAnswer, String> {
+    /// Answers `query` with paths of at most `hop_limit` hops.
+    pub fn answer(
+        &self,
+        query: &TrustQuery,
+        hop_limit: u8,
+        now_ms: u64,
+    ) -> Result<TrustAnswer, String> {
         let names = |device: &DeviceKey| self.name(device);
         match query {
-            TrustQuery::List => Ok(TrustAnswer::List(self.list())),
+            TrustQuery::List => Ok(TrustAnswer::List(self.list(hop_limit))),
             TrustQuery::Path(target) => {
                 let subject = self.resolve(target)?;
-                let paths = self.graph.best_paths(subject, DEFAULT_HOP_LIMIT);
+                let paths = self.graph.best_paths(subject, hop_limit);
                 if paths.is_empty() {
-                    let request = AuthRequest::new(subject).with_hop_limit(DEFAULT_HOP_LIMIT);
+                    let request = AuthRequest::new(subject).with_hop_limit(hop_limit);
                     let required = crate::state::trust_level::TrustLevel::Low;
                     let decision = self.graph.evaluate(&request, required);
                     return Ok(TrustAnswer::Explained(vec![explain_decision(
@@ -140,7 +146,7 @@ impl TrustView {
             }
             TrustQuery::WhyNot { target, level } => {
                 let subject = self.resolve(target)?;
-                let request = AuthRequest::new(subject).with_hop_limit(DEFAULT_HOP_LIMIT);
+                let request = AuthRequest::new(subject).with_hop_limit(hop_limit);
                 let decision = self.graph.evaluate(&request, *level);
                 Ok(TrustAnswer::Explained(vec![explain_decision(
                     &request, &decision, *level, &names, now_ms,
@@ -149,9 +155,9 @@ impl TrustView {
         }
     }
 
-    fn list(&self) -> Vec<TrustEntryView> {
+    fn list(&self, hop_limit: u8) -> Vec<TrustEntryView> {
         self.graph
-            .reachable(DEFAULT_HOP_LIMIT)
+            .reachable(hop_limit)
             .into_iter()
             .map(|(device, path)| {
                 let contact = self

@@ -595,6 +595,11 @@ impl Core {
         (self.guard.ledgers(), self.guard.policy().clone())
     }
 
+    /// How far the web of trust reaches.
+    pub fn trust_hop_limit(&self) -> u8 {
+        self.guard.trust_hop_limit()
+    }
+
     /// The device's own context, where its settings are recorded.
     pub fn own_context(&self) -> ContextId {
         self.invitations.own_context

@@ -39,7 +39,7 @@ impl Shell {
                 return;
             }
         };
-        let limit = crate::trust::graph::DEFAULT_HOP_LIMIT;
+        let limit = self.core.trust_hop_limit();
         let mut levels: std::collections::HashMap<_, _> = view
             .graph
             .reachable(limit)
@@ -57,7 +57,7 @@ impl Shell {
 
     pub(super) fn trust_query(&self, query: &TrustQuery) -> Result<TrustAnswer, NodeError> {
         self.trust_view()?
-            .answer(query, now_ms())
+            .answer(query, self.core.trust_hop_limit(), now_ms())
             .map_err(NodeError::Refused)
     }
 
