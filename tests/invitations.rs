@@ -7,36 +7,17 @@
 // Tests measure real time; only the node's core must not read the clock.
 #![allow(clippy::disallowed_methods)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aura::invite::code::InvitationCode;
+use support::cli::{Daemon, aura, ok, person_with, text, wait_for};
 
-const WAIT: Duration = Duration::from_secs(60);
-
-fn aura(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aura"))
-        .env("AURA_HOME", home)
-        .env_remove("RUST_LOG")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(home: &Path, args: &[&str]) -> String {
-    let output = aura(home, args);
-    assert!(
-        output.status.success(),
-        "aura {args:?} failed: {}{}",
-        text(&output.stderr),
-        text(&output.stdout)
-    );
-    text(&output.stdout)
+fn person(name: &str, port: u16) -> tempfile::TempDir {
+    person_with(name, port, "")
 }
 
 /// The error of a command that must fail: nothing on stdout, and the error as the last
@@ -61,86 +42,9 @@ fn refused(home: &Path, args: &[&str]) -> String {
     message
 }
 
-/// A home with a loopback config on `port` (0: any) and a profile named `name`.
-fn person(name: &str, port: u16) -> tempfile::TempDir {
-    let home = tempfile::tempdir().unwrap();
-    std::fs::write(
-        home.path().join("config.toml"),
-        format!("[network]\nlisten = [\"/ip4/127.0.0.1/tcp/{port}\"]\nmdns = false\n"),
-    )
-    .unwrap();
-    ok(home.path(), &["init", "--name", name]);
-    home
-}
-
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
-}
-
-/// A daemon, killed on drop if the test did not stop it.
-struct Daemon {
-    child: Child,
-    home: PathBuf,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Daemon {
-    fn start(home: &Path) -> Self {
-        let log = std::fs::File::options()
-            .create(true)
-            .append(true)
-            .open(home.join("daemon.log"))
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_aura"))
-            .env("AURA_HOME", home)
-            .env_remove("RUST_LOG")
-            .arg("daemon")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let daemon = Self {
-            child,
-            home: home.to_owned(),
-        };
-        wait_for(home, &["status"], "a listen address", |s| {
-            s.contains("listening  /ip4/127.0.0.1/tcp/")
-        });
-        daemon
-    }
-
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-        let _ = &self.home;
-    }
-}
-
-/// Polls a command until its output satisfies `check`; returns that output.
-fn wait_for(home: &Path, args: &[&str], what: &str, check: impl Fn(&str) -> bool) -> String {
-    let start = Instant::now();
-    loop {
-        let output = aura(home, args);
-        let shown = format!("{}{}", text(&output.stdout), text(&output.stderr));
-        if check(&shown) {
-            return shown;
-        }
-        assert!(
-            start.elapsed() < WAIT,
-            "timed out waiting for {what}:\n{shown}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn create(home: &Path, args: &[&str]) -> String {

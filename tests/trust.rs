@@ -6,97 +6,17 @@
 // Tests measure real time; only the node's core must not read the clock.
 #![allow(clippy::disallowed_methods)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use support::cli::{Daemon, ok, peer_id, person_with, wait_for};
+
 const SYNC_SECS: u64 = 5;
-const WAIT: Duration = Duration::from_secs(60);
-
-fn aura(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aura"))
-        .env("AURA_HOME", home)
-        .env_remove("RUST_LOG")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(home: &Path, args: &[&str]) -> String {
-    let output = aura(home, args);
-    assert!(
-        output.status.success(),
-        "aura {args:?} failed: {}{}",
-        text(&output.stderr),
-        text(&output.stdout)
-    );
-    text(&output.stdout)
-}
 
 fn person(name: &str) -> tempfile::TempDir {
-    let home = tempfile::tempdir().unwrap();
-    std::fs::write(
-        home.path().join("config.toml"),
-        format!(
-            "[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\nsync_interval_secs = {SYNC_SECS}\n"
-        ),
-    )
-    .unwrap();
-    ok(home.path(), &["init", "--name", name]);
-    home
-}
-
-struct Daemon {
-    child: Child,
-    _home: PathBuf,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Daemon {
-    fn start(home: &Path) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_aura"))
-            .env("AURA_HOME", home)
-            .env_remove("RUST_LOG")
-            .arg("daemon")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_for(home, &["status"], "a listen address", |s| {
-            s.contains("listening  /ip4/127.0.0.1/tcp/")
-        });
-        Self {
-            child,
-            _home: home.to_owned(),
-        }
-    }
-}
-
-fn wait_for(home: &Path, args: &[&str], what: &str, check: impl Fn(&str) -> bool) -> String {
-    let start = Instant::now();
-    loop {
-        let output = aura(home, args);
-        let shown = format!("{}{}", text(&output.stdout), text(&output.stderr));
-        if check(&shown) {
-            return shown;
-        }
-        assert!(
-            start.elapsed() < WAIT,
-            "timed out waiting for {what}:\n{shown}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    person_with(name, 0, &format!("sync_interval_secs = {SYNC_SECS}\n"))
 }
 
 /// `inviter` invites `invitee`; both see each other as contacts.
@@ -104,15 +24,6 @@ fn befriend(inviter: &Path, invitee: &Path) {
     let code = ok(inviter, &["invite", "create"]);
     let accepted = ok(invitee, &["invite", "accept", code.trim()]);
     assert!(accepted.contains("is now a contact"), "{accepted}");
-}
-
-fn peer_id(home: &Path) -> String {
-    ok(home, &["id"])
-        .lines()
-        .find_map(|line| line.strip_prefix("peer id"))
-        .unwrap()
-        .trim()
-        .to_owned()
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Helpers shared by the tests: deterministic keys and facts, the simulator, and polling.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod poll;
 pub mod sim;
 pub mod swarm;
