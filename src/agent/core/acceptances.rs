@@ -307,6 +307,14 @@ impl Core {
     ) {
         let _ = rng;
         let Some(pending) = self.acceptances.pending.get_mut(&key) else {
+            // Ended meanwhile: a task waiting for its proof is answered all the same, so
+            // that nothing waits on an answer that never comes.
+            if matches!(event, AcceptanceEvent::Challenged(_)) {
+                self.effects.push_back(Effect::AcceptanceProof {
+                    key,
+                    proof: Proof::Withdrawn,
+                });
+            }
             return;
         };
         match event {

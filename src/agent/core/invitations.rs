@@ -464,6 +464,10 @@ impl Core {
     /// The invitee proved (or withdrew): verify, then wait for the user, refuse, or record.
     pub(super) fn handshake_proved(&mut self, token: StreamToken, proof: Proof, now: Millis) {
         let Some(run) = self.invitations.runs.remove(&token) else {
+            self.effects.push_back(Effect::Verdict {
+                token,
+                verdict: Verdict::Refused(Refusal::Failed),
+            });
             return;
         };
         let verdict = match self.judge(&run, proof, now) {
