@@ -595,6 +595,13 @@ impl Core {
         (self.guard.ledgers(), self.guard.policy().clone())
     }
 
+    /// Whether facts of `context` can change trust: the device's own context or a
+    /// contact's.
+    pub fn holds_trust(&self, context: ContextId) -> bool {
+        context == self.invitations.own_context
+            || self.invitations.contacts.values().any(|c| *c == context)
+    }
+
     /// How far the web of trust reaches.
     pub fn trust_hop_limit(&self) -> u8 {
         self.guard.trust_hop_limit()

@@ -475,7 +475,7 @@ impl Shell {
             Effect::Reply { request, reply } => self.reply(request, reply),
             Effect::Notify(event) => {
                 let trust_changed = match &event {
-                    NodeEvent::FactsStored { context, .. } => self.holds_trust(*context),
+                    NodeEvent::FactsStored { context, .. } => self.core.holds_trust(*context),
                     NodeEvent::ContactsChanged => true,
                     _ => false,
                 };

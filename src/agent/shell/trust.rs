@@ -19,16 +19,6 @@ impl Shell {
         )?)
     }
 
-    /// Whether facts of `context` can change trust: the device's own context, or a
-    /// contact's.
-    pub(super) fn holds_trust(&self, context: crate::state::fact::ContextId) -> bool {
-        context == self.core.own_context()
-            || self
-                .store
-                .contacts()
-                .is_ok_and(|rows| rows.iter().any(|row| row.context == context))
-    }
-
     /// Recomputes every peer's level from the facts and hands the levels to the core, which
     /// sets budgets from them.
     pub(super) fn refresh_trust(&mut self) {
