@@ -88,3 +88,53 @@ fn members_keep_only_the_path_secrets_of_keys_still_in_the_tree() {
         }
     }
 }
+
+#[test]
+fn a_context_extension_of_a_default_type_needs_no_capability_and_another_does() {
+    use crate::crypto::group_context::Extension;
+    use crate::crypto::proposal::Proposal;
+    let rng = &mut StepRng(73);
+    let mut members = three_members(rng);
+    // RFC 9420 §7.2: the default extension types (1 to 5) are supported by every member
+    // without being listed; application_id is one.
+    let default_type = Extension {
+        extension_type: 1,
+        extension_data: b"aura".to_vec(),
+    };
+    for member in &members {
+        let leaf = member.own_leaf_node().unwrap();
+        assert!(
+            !leaf
+                .capabilities
+                .extensions
+                .contains(&default_type.extension_type)
+        );
+    }
+    let output = members[0]
+        .commit(
+            vec![Proposal::GroupContextExtensions(vec![default_type])],
+            rng,
+        )
+        .unwrap();
+    for member in &mut members[1..] {
+        member.process_commit(&output.commit).unwrap();
+    }
+    assert_eq!(
+        members[1].epoch_authenticator(),
+        members[0].epoch_authenticator()
+    );
+    // A type nobody lists is refused, and the committer is left as it was.
+    let unknown = Extension {
+        extension_type: 0xff0a,
+        extension_data: Vec::new(),
+    };
+    let before = members[0].export_state().unwrap();
+    assert!(matches!(
+        members[0].commit(vec![Proposal::GroupContextExtensions(vec![unknown])], rng),
+        Err(GroupError::InvalidProposal(_))
+    ));
+    assert_eq!(
+        members[0].export_state().unwrap().as_bytes(),
+        before.as_bytes()
+    );
+}
