@@ -102,18 +102,15 @@ fn inviter_of(code: &InvitationCode) -> DeviceKey {
     DeviceKey(code.inviter)
 }
 
-/// The words for a refusal, with what this device knows besides.
-fn refusal_text(refusal: Refusal, code: &InvitationCode) -> String {
+/// The words for a refusal, with its time where it has one.
+fn refusal_text(refusal: Refusal) -> String {
     match refusal {
         Refusal::Expired { at_ms } => format!("the invitation expired ({})", when(at_ms)),
         Refusal::UsedUp => "the invitation was already used".to_owned(),
         Refusal::Unknown => {
             "the inviter does not recognise this invitation (it may have been made on another device or its store was replaced)".to_owned()
         }
-        other => {
-            let _ = code;
-            other.to_string()
-        }
+        other => other.to_string(),
     }
 }
 
@@ -303,9 +300,7 @@ impl Core {
         key: InvitationKey,
         event: AcceptanceEvent,
         now: Millis,
-        rng: &mut impl Rng,
     ) {
-        let _ = rng;
         let Some(pending) = self.acceptances.pending.get_mut(&key) else {
             // Ended meanwhile: a task waiting for its proof is answered all the same, so
             // that nothing waits on an answer that never comes.
@@ -378,7 +373,7 @@ impl Core {
                     .push_back(Effect::Notify(NodeEvent::Acceptance(notify)));
             }
             InviteeEnd::Verdict(Verdict::Refused(refusal)) => {
-                let text = refusal_text(refusal, &pending.code);
+                let text = refusal_text(refusal);
                 self.finish_acceptance(key, Err(text), now);
             }
             InviteeEnd::Unreachable(errors) => self.retry_later(key, errors, now),

@@ -539,7 +539,7 @@ impl Core {
             } => self.handshake_asked(token, invitee, ask, now, rng),
             Input::HandshakeProved { token, proof } => self.handshake_proved(token, proof, now),
             Input::HandshakeEnded(token) => self.handshake_ended(token),
-            Input::Acceptance { key, event } => self.acceptance_event(key, event, now, rng),
+            Input::Acceptance { key, event } => self.acceptance_event(key, event, now),
             Input::TrustLevels(levels) => self.guard.set_trust_levels(levels),
             Input::Tick => self.tick(now, rng),
         }
