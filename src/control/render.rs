@@ -332,7 +332,7 @@ pub fn utc_minute(ms: u64) -> String {
 }
 
 /// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
     const DAYS_PER_ERA: u64 = 146_097;
     // Shifted so that eras start on 0000-03-01, where leap days fall last.
     let z = days + 719_468;

@@ -12,9 +12,6 @@ use super::graph::{
 };
 
 const MS_PER_DAY: u64 = 86_400_000;
-/// Days from 0000-03-01 (the start of the proleptic calendar's 400-year era) to 1970-01-01.
-const DAYS_FROM_ERA_START_TO_EPOCH: u64 = 719_468;
-const DAYS_PER_ERA: u64 = 146_097;
 
 /// How the level was reached, edge by edge: "Low: you trust Bob at Medium (since 2026-12-02);
 /// Bob trusts Carol at High (attested 2026-12-03); one extra hop lowers Medium to Low".
@@ -110,23 +107,9 @@ pub fn level_name(level: TrustLevel) -> &'static str {
     }
 }
 
-/// A UTC day as YYYY-MM-DD (Howard Hinnant's civil-from-days, on unsigned days since 1970).
+/// A UTC day as YYYY-MM-DD.
 pub fn utc_date(ms: u64) -> String {
-    let shifted_days = ms / MS_PER_DAY + DAYS_FROM_ERA_START_TO_EPOCH;
-    let era = shifted_days / DAYS_PER_ERA;
-    let day_of_era = shifted_days % DAYS_PER_ERA;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    // Months counted from March, so the leap day falls at the end of the year.
-    let march_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * march_month + 2) / 5 + 1;
-    let month = if march_month < 10 {
-        march_month + 3
-    } else {
-        march_month - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    let (year, month, day) = crate::control::render::civil_from_days(ms / MS_PER_DAY);
     format!("{year:04}-{month:02}-{day:02}")
 }
 
