@@ -17,35 +17,7 @@ fn addr() -> Multiaddr {
 
 /// A core whose device key is `seed`'s.
 fn driver(seed: u8) -> Driver {
-    let config = guard_config(|_| {});
-    let ledgers = empty_ledgers(&config);
-    let mut rng = rng();
-    let core = Core::new(
-        CoreConfig {
-            local_peer: peer(seed),
-            signing_key: key(seed),
-            guard: NodeGuard::new(config, ledgers, T0),
-            sync_interval_ms: SYNC_MS,
-            joined: Vec::new(),
-            saved: Vec::new(),
-            known: Vec::new(),
-            profile: Default::default(),
-            contacts: Vec::new(),
-            redeemed: Vec::new(),
-            acceptances: Vec::new(),
-            trust: Default::default(),
-        },
-        T0,
-        &mut rng,
-    );
-    let mut driver = Driver {
-        core,
-        now: T0,
-        rng,
-        startup: Vec::new(),
-    };
-    driver.startup = driver.effects();
-    driver
+    Driver::build(seed, Vec::new(), Vec::new(), guard_config(|_| {}))
 }
 
 impl Driver {

@@ -78,12 +78,17 @@ impl Driver {
     }
 
     fn with_guard(joined: Vec<ContextId>, saved: Vec<PeerAddr>, config: GuardConfig) -> Self {
+        Self::build(1, joined, saved, config)
+    }
+
+    /// A core whose device key is `seed`'s.
+    fn build(seed: u8, joined: Vec<ContextId>, saved: Vec<PeerAddr>, config: GuardConfig) -> Self {
         let mut rng = rng();
         let ledgers = empty_ledgers(&config);
         let core = Core::new(
             CoreConfig {
-                local_peer: peer(1),
-                signing_key: key(1),
+                local_peer: peer(seed),
+                signing_key: key(seed),
                 guard: NodeGuard::new(config, ledgers, T0),
                 sync_interval_ms: SYNC_MS,
                 joined,
