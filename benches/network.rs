@@ -8,6 +8,10 @@
 // Tests and benchmarks measure real time; only the node's core must not read the clock.
 #![allow(clippy::disallowed_methods)]
 
+// The tests' helpers: relationships are formed through real invitations.
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -84,6 +88,8 @@ async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (b, b_addr) = start(&dir.path().join("b.redb"), Vec::new()).await;
     let (a, _) = start(&dir.path().join("a.redb"), vec![b_addr]).await;
+    // A node serves its contacts only.
+    support::friends::befriend(&b, &a).await;
     let deadline = Instant::now() + TIMEOUT;
     while a.mesh_peers(CONTEXT).await.expect("mesh") < 1
         || b.mesh_peers(CONTEXT).await.expect("mesh") < 1

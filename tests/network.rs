@@ -10,6 +10,7 @@ use aura::node::{Node as RunningNode, NodeHandle, NodeOptions};
 use aura::state::fact::ContextId;
 use aura::state::kinds;
 use libp2p::Multiaddr;
+use support::friends::{befriend, befriend_chain};
 use support::poll::eventually;
 
 /// Periodic anti-entropy is kept out of the way, so that what a test sees arrived by gossip
@@ -117,6 +118,8 @@ async fn chain_of_five(transport: Transport) {
     }
     nodes.reverse();
     let refs: Vec<&Node> = nodes.iter().collect();
+    // Neighbours are contacts; the ends know each other only through the chain.
+    befriend_chain(&refs.iter().map(|node| &node.agent).collect::<Vec<_>>()).await;
     meshed(&refs, &[1, 2, 2, 2, 1]).await;
 
     nodes[0].write("from the first").await;
@@ -172,6 +175,11 @@ async fn small_group(size: usize) {
         let path = dir.path().join(format!("node{index}.redb"));
         nodes.push(start(&path, Transport::Tcp, dial).await);
     }
+    for (index, inviter) in nodes.iter().enumerate() {
+        for invitee in &nodes[index + 1..] {
+            befriend(&inviter.agent, &invitee.agent).await;
+        }
+    }
     let refs: Vec<&Node> = nodes.iter().collect();
     meshed(&refs, &vec![size - 1; size]).await;
     const PER_NODE: usize = 10;
@@ -222,6 +230,7 @@ async fn a_node_that_joins_a_context_late_catches_up_by_anti_entropy() {
         interval,
     )
     .await;
+    befriend(&a.agent, &b.agent).await;
     meshed(&[&a, &b], &[1, 1]).await;
     a.agent.join_context(LATE).await.unwrap();
     for n in 0..3 {

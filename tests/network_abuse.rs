@@ -1,17 +1,19 @@
-//! A peer that speaks the session protocol badly: malformed, oversized, truncated and
+//! A contact that speaks the session protocol badly: malformed, oversized, truncated and
 //! out-of-turn streams are refused and counted against it, streams that are merely refused
-//! are not, and the node keeps serving honest peers.
+//! are not, and the node keeps serving honest peers. A stranger gets no session and no
+//! gossip through at all.
 
 // Tests and benchmarks measure real time; only the node's core must not read the clock.
 #![allow(clippy::disallowed_methods)]
 
 mod support;
 
+use support::wire::{ANTI_ENTROPY, message, preamble, signal, turn};
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aura::net::behaviour::SESSION_PROTOCOL;
 use aura::node::{Node, NodeHandle, NodeOptions};
-use aura::protocol::annotation::Payload;
 use aura::state::fact::ContextId;
 use aura::state::kinds;
 use aura::state::sync_frame::Frame;
@@ -22,8 +24,6 @@ use libp2p::{Multiaddr, PeerId, gossipsub};
 const TIMEOUT: Duration = Duration::from_secs(60);
 const CONTEXT: ContextId = ContextId([9; 32]);
 const OTHER_CONTEXT: ContextId = ContextId([8; 32]);
-/// The first byte of an anti-entropy session's preamble.
-const ANTI_ENTROPY: u8 = 1;
 
 async fn start(path: &std::path::Path, dial: Vec<Multiaddr>) -> (NodeHandle, Multiaddr) {
     let mut options = NodeOptions::loopback(path).unwrap();
@@ -33,38 +33,6 @@ async fn start(path: &std::path::Path, dial: Vec<Multiaddr>) -> (NodeHandle, Mul
     node.join_context(CONTEXT).await.unwrap();
     let addr = node.dialable_addr().await.unwrap();
     (node, addr)
-}
-
-fn preamble(protocol: u8, context: ContextId) -> Vec<u8> {
-    let mut out = vec![protocol];
-    out.extend_from_slice(&context.0);
-    // A budget epoch far in the future: the node may move its own at most one epoch past its
-    // clock, so a peer cannot refill budgets at will.
-    out.extend_from_slice(&u64::MAX.to_be_bytes());
-    out
-}
-
-/// A signal as the session wire writes it: tag, length, body.
-fn signal(tag: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    out.extend_from_slice(body);
-    out
-}
-
-/// A message signal named `name` carrying `payload`.
-fn message(name: &str, payload: &[u8]) -> Vec<u8> {
-    let mut body = vec![name.len() as u8];
-    body.extend_from_slice(name.as_bytes());
-    body.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    body.extend_from_slice(payload);
-    signal(0, &body)
-}
-
-fn turn(frames: Vec<Vec<u8>>) -> Vec<u8> {
-    let mut out = Vec::new();
-    frames.encode(&mut out);
-    out
 }
 
 /// Streams that break the session protocol, each in another way: every one is counted
@@ -131,7 +99,12 @@ async fn bad_session_streams_are_refused_counted_and_survived() {
         .await
         .unwrap();
 
-    let attacker = support::swarm::tcp_swarm(|_| libp2p_stream::Behaviour::new(), TIMEOUT);
+    // A contact turned bad: its sessions get as far as the protocol lets them.
+    let insider =
+        support::friends::contact_identity(&dir.path().join("insider.redb"), &target).await;
+    let baseline = target.status().await.unwrap().sessions;
+    let attacker =
+        support::swarm::tcp_swarm_as(insider, |_| libp2p_stream::Behaviour::new(), TIMEOUT);
     let attacker_id: PeerId = *attacker.local_peer_id();
     let mut control = attacker.behaviour().new_control();
     let mut attacker = attacker;
@@ -178,7 +151,8 @@ async fn bad_session_streams_are_refused_counted_and_survived() {
             .get(&attacker_id)
             .copied()
             .unwrap_or(0);
-        let ended = status.sessions.failed + status.sessions.refused;
+        let ended =
+            status.sessions.failed + status.sessions.refused - baseline.failed - baseline.refused;
         if rejected >= violations.len() as u64
             && ended >= (violations.len() + refusals.len()) as u64
         {
@@ -187,7 +161,11 @@ async fn bad_session_streams_are_refused_counted_and_survived() {
                 violations.len() as u64,
                 "refusals are not counted"
             );
-            assert_eq!(status.sessions.completed, 0);
+            assert_eq!(status.sessions.completed, baseline.completed);
+            assert_eq!(
+                status.sessions.stranger_sessions, 0,
+                "a contact is no stranger"
+            );
             let clock_epoch = now_ms() / 60_000;
             assert!(
                 status.budget_epoch <= clock_epoch + 1,
@@ -206,8 +184,26 @@ async fn bad_session_streams_are_refused_counted_and_survived() {
     }
     swarm.abort();
 
+    // A stranger's well-formed session is refused before it starts, counted as a stranger's
+    // and not as a violation.
+    let (stranger_id, answer) = support::wire::stranger_session(
+        target_addr.clone(),
+        target_id,
+        &support::wire::anti_entropy_hello(CONTEXT),
+    )
+    .await;
+    assert!(answer.is_empty(), "a stranger was answered: {answer:?}");
+    support::poll::eventually("the stranger's session to be counted", || async {
+        target.status().await.unwrap().sessions.stranger_sessions == 1
+    })
+    .await;
+    let status = target.status().await.unwrap();
+    assert_eq!(status.net.violations.get(&stranger_id), None);
+    assert_eq!(status.sessions.completed, baseline.completed);
+
     // The node still serves an honest peer: it catches up by anti-entropy.
     let (honest, _) = start(&dir.path().join("honest.redb"), vec![target_addr]).await;
+    support::friends::befriend(&target, &honest).await;
     let deadline = tokio::time::Instant::now() + TIMEOUT;
     while honest.fact_count(CONTEXT).await.unwrap() < 1 {
         // Sessions start when the peers see each other's subscription; asking again covers
@@ -229,20 +225,10 @@ struct Gossiper {
     gossipsub: gossipsub::Behaviour,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_gossip_is_counted_and_not_forwarded() {
-    let dir = tempfile::tempdir().unwrap();
-    let (target, target_addr) = start(&dir.path().join("target.redb"), Vec::new()).await;
-    let (honest, _) = start(&dir.path().join("honest.redb"), vec![target_addr.clone()]).await;
-
-    let mut attacker = support::swarm::tcp_swarm(
+/// A gossiping peer with the identity `key`, subscribed to the context's topic.
+fn gossiper(key: libp2p::identity::Keypair) -> libp2p::Swarm<Gossiper> {
+    let mut swarm = support::swarm::tcp_swarm_as(
+        key,
         |_| Gossiper {
             gossipsub: gossipsub::Behaviour::new(
                 gossipsub::MessageAuthenticity::Anonymous,
@@ -262,14 +248,64 @@ async fn forged_gossip_is_counted_and_not_forwarded() {
         },
         TIMEOUT,
     );
-    let attacker_id = *attacker.local_peer_id();
-    let topic = aura::net::node::topic(CONTEXT);
-    attacker
+    swarm
         .behaviour_mut()
         .gossipsub
-        .subscribe(&topic)
+        .subscribe(&aura::net::node::topic(CONTEXT))
         .unwrap();
-    attacker.dial(target_addr).unwrap();
+    swarm
+}
+
+/// Has `swarm` publish each of `messages` on the context's topic once the target's
+/// subscription is known, and keeps it running until `done` holds.
+async fn publish_until<F, Fut>(
+    swarm: &mut libp2p::Swarm<Gossiper>,
+    messages: &[Vec<u8>],
+    mut done: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let topic = aura::net::node::topic(CONTEXT);
+    let mut published = false;
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while tokio::time::Instant::now() < deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(100), swarm.select_next_some()).await;
+        if !published {
+            // Publishing fails until the target's subscription is known.
+            let gossip = &mut swarm.behaviour_mut().gossipsub;
+            if gossip.publish(topic.clone(), messages[0].clone()).is_ok() {
+                for message in &messages[1..] {
+                    gossip.publish(topic.clone(), message.clone()).unwrap();
+                }
+                published = true;
+            }
+            continue;
+        }
+        if done().await {
+            return;
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_gossip_is_counted_and_not_forwarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (target, target_addr) = start(&dir.path().join("target.redb"), Vec::new()).await;
+    let (honest, _) = start(&dir.path().join("honest.redb"), vec![target_addr.clone()]).await;
+    support::friends::befriend(&target, &honest).await;
+    let insider =
+        support::friends::contact_identity(&dir.path().join("insider.redb"), &target).await;
+    let mut attacker = gossiper(insider);
+    let attacker_id = *attacker.local_peer_id();
+    attacker.dial(target_addr.clone()).unwrap();
 
     let author = support::key(42);
     let at = support::time(now_ms(), 0);
@@ -278,20 +314,7 @@ async fn forged_gossip_is_counted_and_not_forwarded() {
     let last = forged.len() - 1;
     forged[last] ^= 1;
     let garbage = b"not a fact at all".to_vec();
-    let mut published = false;
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    while tokio::time::Instant::now() < deadline {
-        let _ = tokio::time::timeout(Duration::from_millis(100), attacker.select_next_some()).await;
-        if !published {
-            // Publishing fails until the target's subscription is known.
-            let gossip = &mut attacker.behaviour_mut().gossipsub;
-            if gossip.publish(topic.clone(), garbage.clone()).is_ok() {
-                gossip.publish(topic.clone(), forged.clone()).unwrap();
-                gossip.publish(topic.clone(), valid.clone()).unwrap();
-                published = true;
-            }
-            continue;
-        }
+    publish_until(&mut attacker, &[garbage, forged, valid], || async {
         let counted = target
             .status()
             .await
@@ -301,10 +324,9 @@ async fn forged_gossip_is_counted_and_not_forwarded() {
             .get(&attacker_id)
             .copied()
             .unwrap_or(0);
-        if counted >= 2 && honest.fact_count(CONTEXT).await.unwrap() >= 1 {
-            break;
-        }
-    }
+        counted >= 2 && honest.fact_count(CONTEXT).await.unwrap() >= 1
+    })
+    .await;
     let status = target.status().await.unwrap();
     assert_eq!(
         status.net.violations.get(&attacker_id).copied(),
@@ -325,6 +347,28 @@ async fn forged_gossip_is_counted_and_not_forwarded() {
     // against the target.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(honest.status().await.unwrap().net.violations_total(), 0);
+    assert_eq!(target.status().await.unwrap().sessions.stranger_gossip, 0);
+
+    // A stranger's gossip is refused unread, even a valid fact, and counted as a stranger's.
+    let mut stranger = gossiper(libp2p::identity::Keypair::generate_ed25519());
+    stranger.dial(target_addr).unwrap();
+    let unread = support::message(&author, CONTEXT, at, "from a stranger").encode();
+    publish_until(&mut stranger, &[unread], || async {
+        target.status().await.unwrap().sessions.stranger_gossip >= 1
+    })
+    .await;
+    assert_eq!(target.status().await.unwrap().sessions.stranger_gossip, 1);
+    assert_eq!(
+        target.fact_count(CONTEXT).await.unwrap(),
+        1,
+        "nothing a stranger sent is kept"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        honest.fact_count(CONTEXT).await.unwrap(),
+        1,
+        "nor forwarded"
+    );
     drop(honest.stop().await.unwrap());
     drop(target.stop().await.unwrap());
 }

@@ -15,6 +15,7 @@ use aura::state::fact::ContextId;
 use aura::state::flow_budget::BudgetError;
 use aura::state::kinds;
 use libp2p::Multiaddr;
+use support::friends::befriend;
 use support::poll::eventually;
 
 const QUIET_SYNC_INTERVAL: Duration = Duration::from_secs(3600);
@@ -86,6 +87,7 @@ async fn a_guard_that_refuses_sends_nothing_and_says_why() {
         QUIET_SYNC_INTERVAL,
     )
     .await;
+    befriend(&honest.agent, &closed.agent).await;
     meshed(&honest, &closed).await;
 
     let refused = closed
@@ -198,6 +200,7 @@ async fn gossip_dropped_over_budget_is_repaired_by_periodic_anti_entropy() {
         PERIOD,
     )
     .await;
+    befriend(&writer.agent, &reader.agent).await;
     meshed(&writer, &reader).await;
     for n in 0..FACTS {
         writer
@@ -257,6 +260,7 @@ async fn a_catch_up_larger_than_the_largest_size_bucket_completes() {
         QUIET_SYNC_INTERVAL,
     )
     .await;
+    befriend(&writer.agent, &reader.agent).await;
     eventually("the reader to catch up", || async {
         let _ = reader.agent.sync_now(CONTEXT).await;
         reader.facts().await == FACTS

@@ -1,7 +1,8 @@
-//! Trust between real processes (issue 14, acceptance 2): A and B are contacts, B and C are
-//! contacts, A and C are not. B shares its trust in C with A: A's `aura trust path C` shows
-//! A → B → C with both levels and the attenuation; when B stops sharing, A's path to C is
-//! gone within one sync interval.
+//! Trust between real processes. A and B are contacts, B and C are contacts, A and C are
+//! not. B shares its trust in C with A: A's `aura trust path C` shows A → B → C with both
+//! levels and the attenuation; when B stops sharing, A's path to C is gone within one sync
+//! interval. A stranger that asks A for a session is refused and counted while a contact is
+//! served; a contact's budgets follow its level.
 
 // Tests measure real time; only the node's core must not read the clock.
 #![allow(clippy::disallowed_methods)]
@@ -129,4 +130,59 @@ fn a_peers_budgets_follow_its_trust_level() {
         "Bob's budget at None",
         |s| limit_line(s).is_some_and(|line| line.ends_with("/ 100")),
     );
+}
+
+/// The number of completed sessions `aura status` reports.
+fn sessions_completed(status: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("sessions"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_stranger_is_refused_and_counted_while_a_contact_is_served() {
+    let alice = person("Alice");
+    let bob = person("Bob");
+    let _a = Daemon::start(alice.path());
+    let _b = Daemon::start(bob.path());
+    befriend(alice.path(), bob.path());
+    // A contact is served: anti-entropy of the pair's context completes on both sides.
+    for home in [alice.path(), bob.path()] {
+        wait_for(home, &["status"], "a completed session", |s| {
+            sessions_completed(s) >= 1
+        });
+    }
+    let status = ok(alice.path(), &["status"]);
+    assert!(!status.contains("strangers"), "{status}");
+
+    // A fourth peer, in no relationship with anyone, dials Alice and asks for a session on a
+    // context it guessed (a guess right or wrong is refused alike, and before it is checked).
+    let addr: libp2p::Multiaddr = status
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("listening"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alice_id: libp2p::PeerId = peer_id(alice.path()).parse().unwrap();
+    let guessed = aura::state::fact::ContextId(rand::random());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_, answer) = runtime.block_on(support::wire::stranger_session(
+        addr,
+        alice_id,
+        &support::wire::anti_entropy_hello(guessed),
+    ));
+    assert!(answer.is_empty(), "the stranger was answered: {answer:?}");
+    let status = wait_for(alice.path(), &["status"], "the stranger counted", |s| {
+        s.contains("strangers    1 session(s) and 0 gossip message(s) refused")
+    });
+    assert!(
+        status.contains("no relationship, no trust path"),
+        "{status}"
+    );
+    let bob_status = ok(bob.path(), &["status"]);
+    assert!(!bob_status.contains("strangers"), "{bob_status}");
 }

@@ -158,6 +158,11 @@ impl NodeGuard {
         self.trust.get(peer).copied().unwrap_or(MEMBER_TRUST)
     }
 
+    /// Whether the web of trust reaches `peer` (a path above `None`, or a live relationship).
+    pub fn reaches(&self, peer: &DeviceKey) -> bool {
+        self.trust.contains_key(peer)
+    }
+
     /// Takes the levels the web of trust gives each peer it reaches; each peer whose level
     /// changed gets the limits of its new level, both ways, in every context.
     pub fn set_trust_levels(&mut self, levels: std::collections::HashMap<DeviceKey, TrustLevel>) {

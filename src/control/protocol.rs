@@ -154,6 +154,11 @@ pub struct NetworkView {
     pub sessions_denied: u64,
     pub sessions_failed: u64,
     pub sessions_refused: u64,
+    /// Sessions and gossip refused from peers with no relationship and no trust path.
+    #[serde(default)]
+    pub stranger_sessions: u64,
+    #[serde(default)]
+    pub stranger_gossip: u64,
     pub denied_publishes: u64,
     pub dropped_inbound: u64,
     pub violations: u64,

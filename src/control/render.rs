@@ -187,6 +187,13 @@ fn network_lines(net: &NetworkView) -> String {
         "sessions     {} completed, {} stopped by budget, {} failed, {} refused",
         net.sessions_completed, net.sessions_denied, net.sessions_failed, net.sessions_refused
     );
+    if net.stranger_sessions > 0 || net.stranger_gossip > 0 {
+        let _ = writeln!(
+            out,
+            "strangers    {} session(s) and {} gossip message(s) refused: no relationship, no trust path",
+            net.stranger_sessions, net.stranger_gossip
+        );
+    }
     if net.denied_publishes > 0 || net.dropped_inbound > 0 {
         let _ = writeln!(
             out,

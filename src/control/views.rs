@@ -46,6 +46,8 @@ impl NetworkView {
             sessions_denied: status.sessions.denied,
             sessions_failed: status.sessions.failed,
             sessions_refused: status.sessions.refused,
+            stranger_sessions: status.sessions.stranger_sessions,
+            stranger_gossip: status.sessions.stranger_gossip,
             denied_publishes: status.guard.denied_publishes,
             dropped_inbound: status.guard.dropped_inbound,
             violations: net.violations_total(),

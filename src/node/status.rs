@@ -29,6 +29,11 @@ pub struct SessionCounters {
     /// Inbound streams refused before a session ran: over the caps, over the peer's
     /// budget, a bad preamble or a context this device has not joined.
     pub refused: u64,
+    /// Of those refused, the anti-entropy sessions asked by strangers: peers with no
+    /// relationship and no path in the web of trust, who get the invitation handshake only.
+    pub stranger_sessions: u64,
+    /// Gossip messages forwarded by strangers, rejected unread.
+    pub stranger_gossip: u64,
 }
 
 /// What became of `aura peer add`.

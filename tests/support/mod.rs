@@ -2,9 +2,11 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod friends;
 pub mod poll;
 pub mod sim;
 pub mod swarm;
+pub mod wire;
 
 use aura::state::fact::{ContextId, DeviceKey, Fact, FactKind};
 use aura::state::hlc::Hlc;

@@ -13,7 +13,16 @@ pub fn tcp_swarm<B: NetworkBehaviour>(
     behaviour: impl FnOnce(&Keypair) -> B,
     idle: Duration,
 ) -> Swarm<B> {
-    libp2p::SwarmBuilder::with_new_identity()
+    tcp_swarm_as(Keypair::generate_ed25519(), behaviour, idle)
+}
+
+/// [`tcp_swarm`] with the identity `key`: to play a peer some node already knows.
+pub fn tcp_swarm_as<B: NetworkBehaviour>(
+    key: Keypair,
+    behaviour: impl FnOnce(&Keypair) -> B,
+    idle: Duration,
+) -> Swarm<B> {
+    libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(
             tcp::Config::default(),

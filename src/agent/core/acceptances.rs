@@ -468,7 +468,11 @@ impl Core {
             .map(|(context, fact)| super::trust::invite_write(*context, fact))
             .collect();
         writes.extend(self.attest_to_shared(inviter, Some(self.direct_level(&inviter))));
+        let fresh = !self.serves(&inviter);
         self.invitations.contacts.insert(inviter, pairwise.context);
+        if fresh {
+            self.newly_served(&[inviter]);
+        }
         if let Err(err) = self.write_own(writes, Followup::Accepted { key, peer_name }, now) {
             self.finish_acceptance(
                 key,

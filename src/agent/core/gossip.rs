@@ -55,6 +55,11 @@ impl Core {
         {
             let verdict = match self.peers.device(&source) {
                 None => Some(GossipVerdict::Reject),
+                Some(device) if !self.serves(&device) => {
+                    tracing::debug!(%source, "gossip from a stranger rejected");
+                    self.sessions.stranger_gossip += 1;
+                    Some(GossipVerdict::Reject)
+                }
                 Some(device) if !self.guard.receive(device, PUBLISH_FLOW_COST) => {
                     tracing::debug!(%source, "gossip over the peer's budget dropped");
                     Some(GossipVerdict::Ignore)

@@ -573,9 +573,13 @@ impl Core {
         }));
         let attestations =
             self.attest_to_shared(run.invitee, Some(self.direct_level(&run.invitee)));
+        let fresh = !self.serves(&run.invitee);
         self.invitations
             .contacts
             .insert(run.invitee, pairwise.context);
+        if fresh {
+            self.newly_served(&[run.invitee]);
+        }
         let signature = handshake::accept(&self.signing_key, &transcript);
         let followup = Followup::Verdict {
             token,

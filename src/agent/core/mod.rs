@@ -540,7 +540,7 @@ impl Core {
             Input::HandshakeProved { token, proof } => self.handshake_proved(token, proof, now),
             Input::HandshakeEnded(token) => self.handshake_ended(token),
             Input::Acceptance { key, event } => self.acceptance_event(key, event, now),
-            Input::TrustLevels(levels) => self.guard.set_trust_levels(levels),
+            Input::TrustLevels(levels) => self.trust_levels(levels),
             Input::Tick => self.tick(now, rng),
         }
         self.acceptances_due(now, rng);
@@ -643,10 +643,12 @@ impl Core {
         // Peers already known to take part get their budgets and a session now rather than
         // at the next period.
         for peer in self.peers.subscribers_of(context) {
-            if let Some(device) = self.peers.device(&peer) {
+            if let Some(device) = self.peers.device(&peer)
+                && self.serves(&device)
+            {
                 self.guard.admit_member(context, device);
+                self.start_sync(peer, context);
             }
-            self.start_sync(peer, context);
         }
     }
 
@@ -657,8 +659,9 @@ impl Core {
             return;
         }
         self.peers.subscribe(peer, context);
-        if let Some(device) = self.peers.device(&peer) {
-            self.guard.admit_member(context, device);
+        match self.peers.device(&peer) {
+            Some(device) if self.serves(&device) => self.guard.admit_member(context, device),
+            _ => return,
         }
         // Both sides see the subscription; the one with the smaller id starts, so a pair
         // runs one session, which moves facts both ways.
@@ -722,6 +725,11 @@ impl Core {
             return;
         }
         let answer = match device {
+            Some(device) if !self.serves(&device) => {
+                tracing::debug!(%peer, "anti-entropy refused to a stranger");
+                self.sessions.stranger_sessions += 1;
+                None
+            }
             Some(device) if self.joined.contains(&context) => {
                 if self.admission.admit_responder(context) {
                     // A peer that names the context knows it: a member, whose epoch counts.

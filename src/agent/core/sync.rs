@@ -61,6 +61,10 @@ impl Core {
         let Some(device) = self.peers.device(&peer) else {
             return false;
         };
+        // A stranger is offered nothing but the invitation handshake.
+        if !self.serves(&device) {
+            return false;
+        }
         if !self.joined.contains(&context) || !self.sync.outbound.insert((peer, context)) {
             return false;
         }
@@ -82,7 +86,12 @@ impl Core {
         let mut contexts: Vec<ContextId> = self.joined.iter().copied().collect();
         contexts.sort();
         for context in contexts {
-            let peers = self.peers.subscribers_of(context);
+            let peers: Vec<PeerId> = self
+                .peers
+                .subscribers_of(context)
+                .into_iter()
+                .filter(|peer| self.peers.device(peer).is_some_and(|d| self.serves(&d)))
+                .collect();
             if let Some(peer) = choose(&peers, rng) {
                 self.start_sync(peer, context);
             }

@@ -6,6 +6,8 @@
 //! context of each contact concerned: a new attestation replaces the older one (it is later),
 //! a revocation withdraws it, and both reach exactly those the attestation reached.
 
+use std::collections::HashMap;
+
 use super::invitations::InviteAnswer;
 use super::writes::Followup;
 use super::{Core, Millis, RequestId};
@@ -30,6 +32,49 @@ pub(super) fn invite_write(context: ContextId, fact: &InviteFact) -> OwnWrite {
 }
 
 impl Core {
+    /// Whether `peer` is served more than the invitation handshake: a contact, or a peer the
+    /// web of trust reaches. A contact whose relationship ended stays served while the pair's
+    /// context still has that end to carry.
+    pub(super) fn serves(&self, peer: &DeviceKey) -> bool {
+        self.invitations.contacts.contains_key(peer) || self.guard.reaches(peer)
+    }
+
+    /// Takes the web of trust's levels; a peer it reaches for the first time is served from
+    /// now on, in the contexts it already shares.
+    pub(super) fn trust_levels(&mut self, levels: HashMap<DeviceKey, TrustLevel>) {
+        let fresh: Vec<DeviceKey> = levels
+            .keys()
+            .filter(|peer| !self.serves(peer))
+            .copied()
+            .collect();
+        self.guard.set_trust_levels(levels);
+        self.newly_served(&fresh);
+    }
+
+    /// Peers served now that were not: they get their budgets in each joined context they
+    /// take part in, and a session there from the side with the smaller id, as when a peer
+    /// subscribes (their subscriptions, reported while they were strangers, were ignored).
+    pub(super) fn newly_served(&mut self, devices: &[DeviceKey]) {
+        if devices.is_empty() {
+            return;
+        }
+        let mut contexts: Vec<ContextId> = self.joined.iter().copied().collect();
+        contexts.sort();
+        for context in contexts {
+            for peer in self.peers.subscribers_of(context) {
+                let Some(device) = self.peers.device(&peer) else {
+                    continue;
+                };
+                if devices.contains(&device) {
+                    self.guard.admit_member(context, device);
+                    if self.local_peer < peer {
+                        self.start_sync(peer, context);
+                    }
+                }
+            }
+        }
+    }
+
     /// The direct level of a contact: what the user set, or where a relationship starts.
     pub(super) fn direct_level(&self, peer: &DeviceKey) -> TrustLevel {
         self.trust

@@ -8,6 +8,7 @@ mod admission;
 mod gossip;
 mod invitations;
 mod redial;
+mod strangers;
 mod sync;
 mod writes;
 
@@ -25,6 +26,7 @@ use crate::agent::session::SessionProtocol;
 use crate::state::hlc::Hlc;
 use crate::state::ingest;
 use crate::state::kinds;
+use crate::state::trust_level::TrustLevel;
 
 /// 2026-01-01, in ms: the clock every test starts at.
 const T0: Millis = 1_767_225_600_000;
@@ -70,6 +72,8 @@ struct Driver {
     rng: Pcg64,
     /// What the core asked for when it was built.
     startup: Vec<Effect>,
+    /// The levels the web of trust gives peers, as the shell would hand them over.
+    trusted: std::collections::HashMap<DeviceKey, TrustLevel>,
 }
 
 impl Driver {
@@ -108,6 +112,7 @@ impl Driver {
             now: T0,
             rng,
             startup: Vec::new(),
+            trusted: Default::default(),
         };
         driver.startup = driver.effects();
         driver
@@ -128,9 +133,19 @@ impl Driver {
         self.handle(Input::Tick)
     }
 
-    /// Connects `peers` and has each subscribe to `context`.
+    /// Has the web of trust reach `peers` at `level`.
+    fn trust(&mut self, peers: &[PeerId], level: TrustLevel) -> Vec<Effect> {
+        for peer in peers {
+            let device = crate::net::device_of(peer).unwrap();
+            self.trusted.insert(device, level);
+        }
+        self.handle(Input::TrustLevels(self.trusted.clone()))
+    }
+
+    /// Connects `peers`, which the web of trust reaches, and has each subscribe to `context`.
     fn members(&mut self, peers: &[PeerId], context: ContextId) -> Vec<Effect> {
-        let mut effects = self.handle(Input::Connected(peers.to_vec()));
+        let mut effects = self.trust(peers, TrustLevel::Low);
+        effects.extend(self.handle(Input::Connected(peers.to_vec())));
         for peer in peers {
             effects.extend(self.handle(Input::Subscribed {
                 peer: *peer,

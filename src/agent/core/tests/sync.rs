@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn started_syncs(effects: &[Effect]) -> Vec<(PeerId, ContextId)> {
+pub(super) fn started_syncs(effects: &[Effect]) -> Vec<(PeerId, ContextId)> {
     effects
         .iter()
         .filter_map(|e| match e {
