@@ -130,6 +130,10 @@ fn a_peers_budgets_follow_its_trust_level() {
         "Bob's budget at None",
         |s| limit_line(s).is_some_and(|line| line.ends_with("/ 100")),
     );
+    // A distrusted contact is still listed, at none.
+    let list = ok(alice.path(), &["trust", "list"]);
+    let bob_line = list.lines().find(|line| line.contains(&bob_id));
+    assert!(bob_line.is_some_and(|line| line.contains("none")), "{list}");
 }
 
 /// The number of completed sessions `aura status` reports.

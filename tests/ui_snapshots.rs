@@ -6,6 +6,8 @@ use aura::invite::views::{
 };
 use aura::net::peer_addr::PeerAddr;
 use aura::node::{InviteRequest, NodeEvent, PeerAdded, Reach};
+use aura::state::trust_level::TrustLevel;
+use aura::trust::views::{EdgeView, PathView, TrustEntryView};
 use aura::ui::{App, Command, GroupSummary, IdentitySummary, UiEvent, render, update};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use libp2p::{Multiaddr, PeerId};
@@ -436,37 +438,175 @@ fn contact(name: &str, label: &str, peer: &str, online: bool) -> ContactView {
     }
 }
 
-#[test]
-fn contacts_with_two_colliding_names_at_100x24() {
-    let mut app = app(100, 24);
+const PEER_C: &str = "12D3KooWCa9oLq2xVnB7ycT3hE1sPzK8mW4uJ6fR5dA2gY3tN7bQ";
+
+fn entry(label: &str, peer: &str, level: &str, shared: Option<bool>) -> TrustEntryView {
+    TrustEntryView {
+        peer_id: peer.into(),
+        label: label.into(),
+        level: level.into(),
+        hops: 1,
+        via: None,
+        shared,
+        direct: shared.map(|_| level.to_owned()),
+    }
+}
+
+/// Carol, reached through Bob: Alice trusts Bob at High, Bob attests Carol at High.
+fn carol_through_bob() -> Vec<PathView> {
+    let edge = |from: &str, to: &str, date: &str, attested_by: Option<&str>| EdgeView {
+        from: from.into(),
+        to: to.into(),
+        level: "High".into(),
+        date: date.into(),
+        attested_by: attested_by.map(str::to_owned),
+    };
+    vec![PathView {
+        level: "Medium".into(),
+        words: "Medium: you trust Bob at High (since 2026-12-02); Bob trusts Carol at High \
+                (attested 2026-12-03); one extra hop lowers High to Medium"
+            .into(),
+        edges: vec![
+            edge("you", "Bob (…nZ3Pz1kS)", "2026-12-02", None),
+            edge(
+                "Bob (…nZ3Pz1kS)",
+                "Carol",
+                "2026-12-03",
+                Some("Bob (…nZ3Pz1kS)"),
+            ),
+        ],
+    }]
+}
+
+/// The contacts-and-trust page with three contacts (two names colliding, one nickname and a
+/// name with an escape in it), a peer reached through one of them, and the path to it shown.
+fn contacts_and_trust(width: u16, height: u16) -> App {
+    let mut app = app(width, height);
     update(&mut app, UiEvent::ProfileName("Alice".into()));
-    assert_eq!(press_char(&mut app, 'c'), [Command::RefreshContacts]);
-    let mut nicknamed = contact("Carol", "Caro", PEER_A, false);
-    nicknamed.nickname = Some("Caro".into());
-    let contacts = vec![
-        contact("Bob", "Bob (…nZ3Pz1kS)", PEER_A, true),
-        contact("Bob\u{1b}[2J", "Bob (…d1j9FvHq)", PEER_B, false),
-        nicknamed,
-    ];
+    assert_eq!(
+        press_char(&mut app, 'c'),
+        [Command::RefreshContacts, Command::RefreshTrust]
+    );
+    let mut nicknamed = contact("Dave", "Dave\u{1b}[2J", PEER_B, false);
+    nicknamed.nickname = Some("Dave\u{1b}[2J".into());
+    let contacts = vec![contact("Bob", "Bob (…nZ3Pz1kS)", PEER_A, true), nicknamed];
     update(&mut app, UiEvent::Contacts(Ok(contacts)));
+    let mut carol = entry("Carol", PEER_C, "medium", None);
+    carol.hops = 2;
+    carol.via = Some("Bob (…nZ3Pz1kS)".into());
+    let trust = vec![
+        entry("Bob (…nZ3Pz1kS)", PEER_A, "high", Some(true)),
+        carol,
+        entry("Dave\u{1b}[2J", PEER_B, "none", Some(false)),
+    ];
+    assert!(update(&mut app, UiEvent::Trust(Ok(trust))).is_empty());
     press_char(&mut app, 'j');
+    assert_eq!(
+        press_char(&mut app, 'j'),
+        [Command::ExplainTrust(PEER_C.into())]
+    );
+    update(
+        &mut app,
+        UiEvent::TrustPaths {
+            peer_id: PEER_C.into(),
+            result: Ok(carol_through_bob()),
+        },
+    );
+    app
+}
+
+#[test]
+fn contacts_and_trust_with_a_path_of_two_edges_at_100x24() {
+    let mut app = contacts_and_trust(100, 24);
     let text = screen(&app);
-    assert!(text.contains("Bob\u{FFFD}[2J"), "{text}");
+    assert!(text.contains("Dave\u{FFFD}[2J"), "{text}");
     insta::assert_snapshot!(text);
+    // A peer reached only through others has no level, sharing or name of this device's.
+    assert!(press_char(&mut app, '+').is_empty());
+    assert!(screen(&app).contains("Reached only through others"));
+    press_char(&mut app, 'k');
+    assert_eq!(
+        press_char(&mut app, 's'),
+        [Command::Invite(InviteRequest::Share {
+            target: PEER_B.into(),
+            on: true
+        })]
+    );
+    // Dave is at none: lower is refused, raise is low.
+    assert!(press_char(&mut app, '-').is_empty());
+    assert!(screen(&app).contains("Already at none"));
+    assert_eq!(
+        press_char(&mut app, '+'),
+        [Command::Invite(InviteRequest::SetTrust {
+            target: PEER_B.into(),
+            level: TrustLevel::Low
+        })]
+    );
     press_char(&mut app, 'x');
     assert_eq!(
         press_char(&mut app, 'y'),
         [Command::Invite(InviteRequest::Remove(PEER_B.into()))]
+    );
+    press_char(&mut app, 'k');
+    assert_eq!(
+        press_char(&mut app, '-'),
+        [Command::Invite(InviteRequest::SetTrust {
+            target: PEER_A.into(),
+            level: TrustLevel::Medium
+        })]
+    );
+    assert_eq!(
+        press_char(&mut app, 's'),
+        [Command::Invite(InviteRequest::Share {
+            target: PEER_A.into(),
+            on: false
+        })]
     );
     press_char(&mut app, 'r');
     type_text(&mut app, "Bobby");
     assert_eq!(
         press(&mut app, KeyCode::Enter),
         [Command::Invite(InviteRequest::Rename {
-            target: PEER_B.into(),
+            target: PEER_A.into(),
             nickname: "Bobby".into()
         })]
     );
+    // The list arriving again asks again why the peer shown is where it is.
+    assert_eq!(
+        update(&mut app, UiEvent::Trust(Ok(Vec::new()))),
+        [Command::ExplainTrust(PEER_C.into())]
+    );
+}
+
+#[test]
+fn contacts_and_trust_at_40x12_and_80x24() {
+    insta::assert_snapshot!(
+        "contacts_and_trust_40x12",
+        screen(&contacts_and_trust(40, 12))
+    );
+    insta::assert_snapshot!(
+        "contacts_and_trust_80x24",
+        screen(&contacts_and_trust(80, 24))
+    );
+}
+
+#[test]
+fn a_peer_with_no_path_says_why_in_the_panel() {
+    let mut app = contacts_and_trust(80, 24);
+    update(
+        &mut app,
+        UiEvent::TrustPaths {
+            peer_id: PEER_C.into(),
+            result: Ok(vec![PathView {
+                level: "None".into(),
+                words: "Carol is not reached: no path from you within 3 hops".into(),
+                edges: Vec::new(),
+            }]),
+        },
+    );
+    let text = screen(&app);
+    assert!(text.contains("Why Carol has no level"), "{text}");
+    assert!(text.contains("no path from you within 3 hops"), "{text}");
 }
 
 #[test]

@@ -233,6 +233,10 @@ pub fn trust(answer: &crate::trust::views::TrustAnswer) -> String {
             }
             out
         }
+        TrustAnswer::Paths(paths) => paths
+            .iter()
+            .map(|path| format!("{}\n", sanitize(&path.words)))
+            .collect(),
         TrustAnswer::Explained(lines) => lines
             .iter()
             .map(|line| format!("{}\n", sanitize(line)))

@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use super::book::{TrustSettings, build_graph};
+use super::book::{TrustSettings, build_graph, direct_level};
 use super::explain::{explain_decision, explain_path};
-use super::graph::{AuthRequest, TrustGraph};
-use super::views::{TrustAnswer, TrustEntryView};
+use super::explain::{level_name, utc_date};
+use super::graph::{AuthRequest, EdgeSource, TrustGraph, TrustPath};
+use super::views::{EdgeView, PathView, TrustAnswer, TrustEntryView};
 use crate::invite::book::{Profile, Relationship};
 use crate::invite::directory::{self, peer_id_text};
 use crate::node::TrustQuery;
@@ -133,14 +134,16 @@ impl TrustView {
                     let request = AuthRequest::new(subject).with_hop_limit(hop_limit);
                     let required = crate::state::trust_level::TrustLevel::Low;
                     let decision = self.graph.evaluate(&request, required);
-                    return Ok(TrustAnswer::Explained(vec![explain_decision(
-                        &request, &decision, required, &names, now_ms,
-                    )]));
+                    return Ok(TrustAnswer::Paths(vec![PathView {
+                        level: level_name(crate::state::trust_level::TrustLevel::None).to_owned(),
+                        words: explain_decision(&request, &decision, required, &names, now_ms),
+                        edges: Vec::new(),
+                    }]));
                 }
-                Ok(TrustAnswer::Explained(
+                Ok(TrustAnswer::Paths(
                     paths
                         .iter()
-                        .map(|path| explain_path(path, &names, now_ms))
+                        .map(|path| self.path_view(path, now_ms))
                         .collect(),
                 ))
             }
@@ -155,26 +158,73 @@ impl TrustView {
         }
     }
 
+    /// Every peer a path reaches, best first, then the contacts none does (those the user
+    /// set at None), so that each contact is listed.
     fn list(&self, hop_limit: u8) -> Vec<TrustEntryView> {
-        self.graph
+        let relationship = |device: &DeviceKey| {
+            self.relationships
+                .iter()
+                .find(|r| r.peer == *device && r.ended.is_none())
+        };
+        let direct = |device: &DeviceKey| {
+            relationship(device).map(|r| direct_level(&self.settings, r).0.name().to_owned())
+        };
+        let mut entries: Vec<TrustEntryView> = self
+            .graph
             .reachable(hop_limit)
             .into_iter()
-            .map(|(device, path)| {
-                let contact = self
-                    .relationships
-                    .iter()
-                    .any(|r| r.peer == device && r.ended.is_none());
-                TrustEntryView {
-                    peer_id: peer_id_text(&device),
-                    label: self.name(&device),
-                    level: path.level.name().to_owned(),
-                    hops: path.edges.len(),
-                    via: (path.edges.len() > 1)
-                        .then(|| path.edges.first().map(|edge| self.name(&edge.to)))
-                        .flatten(),
-                    shared: contact.then(|| self.settings.shares_with(&device)),
-                }
+            .map(|(device, path)| TrustEntryView {
+                peer_id: peer_id_text(&device),
+                label: self.name(&device),
+                level: path.level.name().to_owned(),
+                hops: path.edges.len(),
+                via: (path.edges.len() > 1)
+                    .then(|| path.edges.first().map(|edge| self.name(&edge.to)))
+                    .flatten(),
+                shared: relationship(&device).map(|_| self.settings.shares_with(&device)),
+                direct: direct(&device),
             })
-            .collect()
+            .collect();
+        for contact in self.relationships.iter().filter(|r| r.ended.is_none()) {
+            let peer_id = peer_id_text(&contact.peer);
+            if entries.iter().any(|entry| entry.peer_id == peer_id) {
+                continue;
+            }
+            entries.push(TrustEntryView {
+                peer_id,
+                label: self.name(&contact.peer),
+                level: crate::state::trust_level::TrustLevel::None
+                    .name()
+                    .to_owned(),
+                hops: 1,
+                via: None,
+                shared: Some(self.settings.shares_with(&contact.peer)),
+                direct: direct(&contact.peer),
+            });
+        }
+        entries
+    }
+
+    /// `path` with every edge named, for a front end to draw.
+    fn path_view(&self, path: &TrustPath, now_ms: u64) -> PathView {
+        let name = |device: &DeviceKey| self.name(device);
+        PathView {
+            level: level_name(path.level).to_owned(),
+            words: explain_path(path, &name, now_ms),
+            edges: path
+                .edges
+                .iter()
+                .map(|edge| EdgeView {
+                    from: name(&edge.from),
+                    to: name(&edge.to),
+                    level: level_name(edge.level).to_owned(),
+                    date: utc_date(edge.since_ms),
+                    attested_by: match edge.source {
+                        EdgeSource::Direct => None,
+                        EdgeSource::Attested { by } => Some(name(&by)),
+                    },
+                })
+                .collect(),
+        }
     }
 }

@@ -18,7 +18,8 @@ use super::render::render;
 use super::terminal::TuiTerminal;
 use super::update::{Command, UiEvent, update};
 use crate::agent::core::InviteAnswer;
-use crate::node::{InviteRequest, NodeClient, NodeEvent};
+use crate::node::{InviteRequest, NodeClient, NodeEvent, TrustQuery};
+use crate::trust::views::TrustAnswer;
 
 type Answers = mpsc::UnboundedSender<UiEvent>;
 
@@ -47,40 +48,48 @@ pub async fn run(
     answer(&answer_tx, async move {
         UiEvent::ProfileName(profile.profile_name().await.unwrap_or_default())
     });
-    for command in [Command::RefreshInvitations, Command::RefreshContacts] {
+    for command in [
+        Command::RefreshInvitations,
+        Command::RefreshContacts,
+        Command::RefreshTrust,
+    ] {
         perform(terminal, &node, &answer_tx, command)?;
     }
     loop {
         terminal.draw(|frame| render(app, frame))?;
         let event = tokio::select! {
-            input = terminal_events.next() => match input {
-                Some(Ok(Event::Key(key))) => UiEvent::Key(key),
-                Some(Ok(Event::Resize(width, height))) => UiEvent::Resize(width, height),
-                Some(Ok(Event::Paste(text))) => UiEvent::Paste(text),
-                Some(Ok(_)) => continue,
-                Some(Err(err)) => return Err(err),
-                None => return Ok(()),
-            },
-            _ = ticker.tick() => UiEvent::Clock(now_ms()),
-            Some(answer) = answers.recv() => answer,
-            received = node_events.recv(), if node_open => match received {
-                Ok(event) => UiEvent::Node(event),
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    // Events were missed: ask for the whole state instead of showing a stale one.
-                    refresh(&node, &answer_tx);
-                    for command in [Command::RefreshInvitations, Command::RefreshContacts] {
-                        perform(terminal, &node, &answer_tx, command)?;
+                input = terminal_events.next() => match input {
+                    Some(Ok(Event::Key(key))) => UiEvent::Key(key),
+                    Some(Ok(Event::Resize(width, height))) => UiEvent::Resize(width, height),
+                    Some(Ok(Event::Paste(text))) => UiEvent::Paste(text),
+                    Some(Ok(_)) => continue,
+                    Some(Err(err)) => return Err(err),
+                    None => return Ok(()),
+                },
+                _ = ticker.tick() => UiEvent::Clock(now_ms()),
+                Some(answer) = answers.recv() => answer,
+                received = node_events.recv(), if node_open => match received {
+                    Ok(event) => UiEvent::Node(event),
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        // Events were missed: ask for the whole state instead of showing a stale one.
+                        refresh(&node, &answer_tx);
+                        for command in [
+            Command::RefreshInvitations,
+            Command::RefreshContacts,
+            Command::RefreshTrust,
+        ] {
+                            perform(terminal, &node, &answer_tx, command)?;
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                Err(broadcast::error::RecvError::Closed) => {
-                    node_open = false;
-                    continue;
-                }
-            },
-            _ = terminate.recv() => return Ok(()),
-            _ = hangup.recv() => return Ok(()),
-        };
+                    Err(broadcast::error::RecvError::Closed) => {
+                        node_open = false;
+                        continue;
+                    }
+                },
+                _ = terminate.recv() => return Ok(()),
+                _ = hangup.recv() => return Ok(()),
+            };
         for command in update(app, event) {
             if command == Command::Quit {
                 return Ok(());
@@ -129,6 +138,21 @@ fn perform(
         }),
         Command::RefreshContacts => answer(answer_tx, async move {
             UiEvent::Contacts(node.contacts().await.map_err(|err| err.to_string()))
+        }),
+        Command::RefreshTrust => answer(answer_tx, async move {
+            UiEvent::Trust(match node.trust(TrustQuery::List).await {
+                Ok(TrustAnswer::List(entries)) => Ok(entries),
+                Ok(_) => Err("the node gave an unexpected answer".to_owned()),
+                Err(err) => Err(err.to_string()),
+            })
+        }),
+        Command::ExplainTrust(peer_id) => answer(answer_tx, async move {
+            let result = match node.trust(TrustQuery::Path(peer_id.clone())).await {
+                Ok(TrustAnswer::Paths(paths)) => Ok(paths),
+                Ok(_) => Err("the node gave an unexpected answer".to_owned()),
+                Err(err) => Err(err.to_string()),
+            };
+            UiEvent::TrustPaths { peer_id, result }
         }),
         Command::CreateInvitation(options) => answer(answer_tx, async move {
             let result = node.invite(InviteRequest::Create(options)).await;

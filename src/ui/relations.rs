@@ -1,5 +1,6 @@
-//! The view model of names, invitations and contacts: what the node last said about them,
-//! with every text a peer could have written already sanitized, and how their states read.
+//! The view model of names, invitations, contacts and trust: what the node last said about
+//! them, with every text a peer could have written already sanitized, and how their states
+//! read.
 
 use super::text::sanitize;
 use crate::control::render::utc_minute;
@@ -7,6 +8,7 @@ use crate::invite::views::{
     AcceptanceStage, AcceptanceView, ContactView, CreatedView, InvitationStateView, InvitationView,
     InvitationsView,
 };
+use crate::trust::views::{EdgeView, PathView, TrustEntryView};
 
 /// How many notices the main screen keeps; older ones give way, so a chatty peer cannot fill
 /// the screen or the memory.
@@ -26,6 +28,17 @@ pub struct Relations {
     pub accepting: Option<Accepting>,
     /// What came of the last request about an invitation or a contact.
     pub outcome: Option<Outcome>,
+    /// Each contact and each peer a path reaches, with its level, as the node last said.
+    pub trust: Vec<TrustEntryView>,
+    /// The paths that explain one peer's level, the last asked for.
+    pub explained: Option<Explained>,
+}
+
+/// Why one peer is at its level: its best paths, or the node's reason for not saying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explained {
+    pub peer_id: String,
+    pub answer: Result<Vec<PathView>, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +133,35 @@ pub fn sanitize_contact(view: ContactView) -> ContactView {
         nickname: view.nickname.as_deref().map(sanitize),
         label: sanitize(&view.label),
         ..view
+    }
+}
+
+pub fn sanitize_trust_entry(view: TrustEntryView) -> TrustEntryView {
+    TrustEntryView {
+        peer_id: sanitize(&view.peer_id),
+        label: sanitize(&view.label),
+        level: sanitize(&view.level),
+        via: view.via.as_deref().map(sanitize),
+        direct: view.direct.as_deref().map(sanitize),
+        ..view
+    }
+}
+
+pub fn sanitize_path(view: PathView) -> PathView {
+    PathView {
+        level: sanitize(&view.level),
+        words: sanitize(&view.words),
+        edges: view
+            .edges
+            .into_iter()
+            .map(|edge| EdgeView {
+                from: sanitize(&edge.from),
+                to: sanitize(&edge.to),
+                level: sanitize(&edge.level),
+                date: sanitize(&edge.date),
+                attested_by: edge.attested_by.as_deref().map(sanitize),
+            })
+            .collect(),
     }
 }
 

@@ -8,8 +8,8 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use super::app::{App, Model, NetView};
 use super::keymap::{Global, global_action};
 use super::relations::{
-    Accepting, Outcome, sanitize_acceptance, sanitize_contact, sanitize_created,
-    sanitize_invitations,
+    Accepting, Explained, Outcome, sanitize_acceptance, sanitize_contact, sanitize_created,
+    sanitize_invitations, sanitize_path, sanitize_trust_entry,
 };
 use super::screen::{Effect, Layer};
 use super::screens::{HelpScreen, Prompt};
@@ -17,6 +17,7 @@ use super::text::sanitize;
 use crate::invite::views::{AcceptanceView, ContactView, CreatedView, InvitationsView};
 use crate::net::peer_addr::PeerAddr;
 use crate::node::{InviteOptions, InviteRequest, NodeEvent, PeerAdded};
+use crate::trust::views::{PathView, TrustEntryView};
 
 /// Everything the UI reacts to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +44,13 @@ pub enum UiEvent {
     Invitations(Result<InvitationsView, String>),
     /// The answer to [`Command::RefreshContacts`].
     Contacts(Result<Vec<ContactView>, String>),
+    /// The answer to [`Command::RefreshTrust`].
+    Trust(Result<Vec<TrustEntryView>, String>),
+    /// The answer to [`Command::ExplainTrust`] for the peer `peer_id`.
+    TrustPaths {
+        peer_id: String,
+        result: Result<Vec<PathView>, String>,
+    },
     /// The answer to [`Command::CreateInvitation`].
     InvitationCreated(Result<CreatedView, String>),
     /// The answer to [`Command::AcceptInvitation`]: where the acceptance stands.
@@ -65,11 +73,16 @@ pub enum Command {
     RefreshInvitations,
     /// Answered by [`UiEvent::Contacts`].
     RefreshContacts,
+    /// Answered by [`UiEvent::Trust`].
+    RefreshTrust,
+    /// Why this peer (a peer id) is at its level; answered by [`UiEvent::TrustPaths`].
+    ExplainTrust(String),
     /// Answered by [`UiEvent::InvitationCreated`].
     CreateInvitation(InviteOptions),
     /// A code as pasted; answered by [`UiEvent::AcceptanceStarted`], then node events.
     AcceptInvitation(String),
-    /// Set the name, revoke, answer, rename or remove; answered by [`UiEvent::InviteAnswered`].
+    /// Set the name, revoke, answer, rename, remove, set a trust level or sharing; answered
+    /// by [`UiEvent::InviteAnswered`].
     Invite(InviteRequest),
     /// Put this text on the terminal's clipboard (OSC 52), written by the shell.
     CopyToClipboard(String),
@@ -117,6 +130,31 @@ pub fn update(app: &mut App, event: UiEvent) -> Vec<Command> {
                 }
                 Err(error) => app.model.relations.outcome = Some(failed(&error)),
             }
+            Vec::new()
+        }
+        UiEvent::Trust(result) => {
+            let relations = &mut app.model.relations;
+            match result {
+                Ok(entries) => {
+                    relations.trust = entries.into_iter().map(sanitize_trust_entry).collect();
+                }
+                Err(error) => relations.outcome = Some(failed(&error)),
+            }
+            // Levels may have moved: the explanation on screen is asked for again.
+            relations
+                .explained
+                .as_ref()
+                .map(|shown| Command::ExplainTrust(shown.peer_id.clone()))
+                .into_iter()
+                .collect()
+        }
+        UiEvent::TrustPaths { peer_id, result } => {
+            app.model.relations.explained = Some(Explained {
+                peer_id: sanitize(&peer_id),
+                answer: result
+                    .map(|paths| paths.into_iter().map(sanitize_path).collect())
+                    .map_err(|error| sanitize(&error)),
+            });
             Vec::new()
         }
         UiEvent::InvitationCreated(result) => match result {
@@ -193,7 +231,11 @@ fn on_invite_answered(
             model.relations.outcome = Some(failed(&error));
         }
     }
-    vec![Command::RefreshInvitations, Command::RefreshContacts]
+    vec![
+        Command::RefreshInvitations,
+        Command::RefreshContacts,
+        Command::RefreshTrust,
+    ]
 }
 
 fn on_key(app: &mut App, key: &KeyEvent) -> Vec<Command> {
@@ -281,7 +323,8 @@ fn on_node_event(model: &mut Model, event: NodeEvent) -> Vec<Command> {
             ));
             vec![Command::RefreshInvitations]
         }
-        NodeEvent::ContactsChanged => vec![Command::RefreshContacts],
+        // Facts in a contact's context: names, the relationship, trust and attestations.
+        NodeEvent::ContactsChanged => vec![Command::RefreshContacts, Command::RefreshTrust],
     }
 }
 

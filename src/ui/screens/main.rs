@@ -91,7 +91,7 @@ impl Screen for MainScreen {
             keys: &[KeyCombo::plain(KeyCode::Char('c'))],
             action: Action::OpenContacts,
             hint: "contacts",
-            help: "Show contacts; rename or remove one",
+            help: "Contacts and trust: levels, sharing, why a peer is trusted; rename or remove",
         },
         Binding {
             keys: &[KeyCombo::plain(KeyCode::Tab)],
@@ -322,6 +322,12 @@ mod tests {
             UiEvent::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE)),
         );
         assert_eq!(app.focused().name(), "Contacts");
-        assert_eq!(commands, [crate::ui::Command::RefreshContacts]);
+        assert_eq!(
+            commands,
+            [
+                crate::ui::Command::RefreshContacts,
+                crate::ui::Command::RefreshTrust
+            ]
+        );
     }
 }

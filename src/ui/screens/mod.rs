@@ -10,6 +10,7 @@ mod invitations;
 mod main;
 mod network;
 mod prompt;
+mod trust_path;
 mod welcome;
 
 pub use add_peer::AddPeerPrompt;
