@@ -53,6 +53,7 @@ async fn main() {
                 uses: 1,
                 note: String::new(),
                 approve: false,
+                trust: aura::state::trust_level::TrustLevel::Low,
             }))
             .await
             .expect("create")

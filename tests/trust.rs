@@ -190,3 +190,25 @@ fn a_stranger_is_refused_and_counted_while_a_contact_is_served() {
     let bob_status = ok(bob.path(), &["status"]);
     assert!(!bob_status.contains("strangers"), "{bob_status}");
 }
+
+#[test]
+fn an_invitation_sets_the_level_its_contacts_start_at() {
+    let alice = person("Alice");
+    let bob = person("Bob");
+    let _a = Daemon::start(alice.path());
+    let _b = Daemon::start(bob.path());
+    let code = ok(alice.path(), &["invite", "create", "--trust", "high"]);
+    let accepted = ok(bob.path(), &["invite", "accept", code.trim()]);
+    assert!(accepted.contains("is now a contact"), "{accepted}");
+    let level_of = |home: &Path, name: &str| {
+        ok(home, &["trust", "list"])
+            .lines()
+            .find(|line| line.starts_with(name))
+            .map(|line| line.split_whitespace().nth(1).unwrap_or("").to_owned())
+    };
+    assert_eq!(level_of(alice.path(), "Bob").as_deref(), Some("high"));
+    // The invitee's side starts at the default.
+    assert_eq!(level_of(bob.path(), "Alice").as_deref(), Some("low"));
+    let refused = support::cli::aura(alice.path(), &["invite", "create", "--trust", "total"]);
+    assert!(!refused.status.success());
+}

@@ -75,6 +75,9 @@ pub enum InviteCommand {
         /// Ask before each acceptance completes (`aura invite approve|decline ID`).
         #[arg(long)]
         approve: bool,
+        /// The level a contact made with it starts at (`aura trust set` changes it later).
+        #[arg(long, value_enum, default_value = "low")]
+        trust: super::trust::Level,
     },
     /// Accept someone's invitation code and wait for the outcome.
     Accept {
@@ -135,6 +138,7 @@ pub fn invite(paths: &ProfilePaths, command: InviteCommand) -> Result<()> {
             uses,
             note,
             approve,
+            trust,
         } => ask_node(
             paths,
             InviteRequest::Create(InviteOptions {
@@ -142,6 +146,7 @@ pub fn invite(paths: &ProfilePaths, command: InviteCommand) -> Result<()> {
                 uses,
                 note,
                 approve,
+                trust: trust.into(),
             }),
             true,
         ),

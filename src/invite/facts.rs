@@ -11,10 +11,19 @@
 
 use crate::state::codec::{DecodeError, Reader, Writer};
 use crate::state::fact::{DeviceKey, FactKind};
+use crate::state::trust_level::TrustLevel;
+use crate::trust::book::RELATIONSHIP_TRUST;
 
 use super::names::MAX_NAME_BYTES;
 
+/// Schema 2 adds the level the invitation's contacts start at.
 pub const INVITATION_CREATED: FactKind = FactKind {
+    code: 10,
+    schema: 2,
+};
+/// Invitations recorded before their terms carried a level: their contacts start at
+/// [`RELATIONSHIP_TRUST`]. Read, never written.
+pub const INVITATION_CREATED_V1: FactKind = FactKind {
     code: 10,
     schema: 1,
 };
@@ -52,8 +61,9 @@ pub const RELATIONSHIP_ENDED: FactKind = FactKind {
 };
 
 /// Every kind this module defines.
-pub const KINDS: [FactKind; 9] = [
+pub const KINDS: [FactKind; 10] = [
     INVITATION_CREATED,
+    INVITATION_CREATED_V1,
     INVITATION_REVOKED,
     INVITATION_EXPIRED,
     INVITATION_REDEEMED,
@@ -98,6 +108,8 @@ pub struct Terms {
     /// Whether the inviter's user approves each acceptance.
     pub approve: bool,
     pub note: String,
+    /// The level a relationship formed with it starts at.
+    pub trust: TrustLevel,
 }
 
 /// A parsed body of one of this module's kinds.
@@ -178,12 +190,21 @@ fn read_key(reader: &mut Reader<'_>) -> Result<InvitationKey, DecodeError> {
     reader.array("invitation key").map(InvitationKey)
 }
 
+/// A level's place in [`TrustLevel::ALL`], as the terms record it.
+fn trust_index(level: TrustLevel) -> u8 {
+    let index = TrustLevel::ALL
+        .iter()
+        .position(|l| *l == level)
+        .unwrap_or(0);
+    u8::try_from(index).unwrap_or(0)
+}
+
 impl InviteFact {
     /// Parses `body` as `kind`; `Ok(None)` for a kind of another module.
     pub fn parse(kind: FactKind, body: &[u8]) -> Result<Option<Self>, DecodeError> {
         let mut reader = Reader::new(body);
         let parsed = match kind {
-            INVITATION_CREATED => {
+            INVITATION_CREATED | INVITATION_CREATED_V1 => {
                 let key = read_key(&mut reader)?;
                 let target = match reader.u8("target")? {
                     0 => Target::Contact,
@@ -200,6 +221,14 @@ impl InviteFact {
                     other => return Err(invalid("approve", format!("{other}"))),
                 };
                 let note = read_text(&mut reader, "note", MAX_NOTE_BYTES)?;
+                let trust = if kind == INVITATION_CREATED_V1 {
+                    RELATIONSHIP_TRUST
+                } else {
+                    let index = reader.u8("trust")?;
+                    *TrustLevel::ALL
+                        .get(usize::from(index))
+                        .ok_or_else(|| invalid("trust", format!("unknown level {index}")))?
+                };
                 Self::Created {
                     key,
                     terms: Terms {
@@ -208,6 +237,7 @@ impl InviteFact {
                         uses,
                         approve,
                         note,
+                        trust,
                     },
                 }
             }
@@ -259,6 +289,7 @@ impl InviteFact {
                 writer.u32(terms.uses);
                 writer.u8(u8::from(terms.approve));
                 write_text(&mut writer, &terms.note, MAX_NOTE_BYTES);
+                writer.u8(trust_index(terms.trust));
                 INVITATION_CREATED
             }
             Self::Revoked(key) => {
@@ -327,6 +358,7 @@ mod tests {
                     uses: 3,
                     approve: true,
                     note: "für dich".to_owned(),
+                    trust: TrustLevel::High,
                 },
             },
             InviteFact::Created {
@@ -337,6 +369,7 @@ mod tests {
                     uses: 1,
                     approve: false,
                     note: String::new(),
+                    trust: TrustLevel::Low,
                 },
             },
             InviteFact::Revoked(key),
@@ -385,6 +418,35 @@ mod tests {
                 "{fact:?} extended"
             );
         }
+    }
+
+    #[test]
+    fn an_invitation_recorded_before_levels_starts_its_contacts_at_low() {
+        let fact = InviteFact::Created {
+            key: InvitationKey([7; 32]),
+            terms: Terms {
+                target: Target::Contact,
+                expires_at_ms: None,
+                uses: 2,
+                approve: false,
+                note: "hi".to_owned(),
+                trust: TrustLevel::High,
+            },
+        };
+        let (kind, body) = fact.encode();
+        assert_eq!(kind, INVITATION_CREATED);
+        let legacy = &body[..body.len() - 1];
+        let Ok(Some(InviteFact::Created { terms, .. })) =
+            InviteFact::parse(INVITATION_CREATED_V1, legacy)
+        else {
+            panic!("the legacy body does not parse");
+        };
+        assert_eq!(terms.trust, RELATIONSHIP_TRUST);
+        assert!(InviteFact::parse(INVITATION_CREATED_V1, &body).is_err());
+        assert!(InviteFact::parse(INVITATION_CREATED, legacy).is_err());
+        let mut unknown = body.clone();
+        *unknown.last_mut().unwrap() = 5;
+        assert!(InviteFact::parse(INVITATION_CREATED, &unknown).is_err());
     }
 
     #[test]

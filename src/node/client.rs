@@ -59,6 +59,13 @@ pub struct InviteOptions {
     pub uses: u32,
     pub note: String,
     pub approve: bool,
+    /// The level contacts made with it start at.
+    #[serde(default = "relationship_trust")]
+    pub trust: TrustLevel,
+}
+
+fn relationship_trust() -> TrustLevel {
+    crate::trust::book::RELATIONSHIP_TRUST
 }
 
 /// A front end's request about names, invitations and contacts, as the user typed it.

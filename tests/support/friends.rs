@@ -19,6 +19,7 @@ pub async fn befriend(inviter: &NodeHandle, invitee: &NodeHandle) {
             uses: 1,
             note: String::new(),
             approve: false,
+            trust: aura::state::trust_level::TrustLevel::Low,
         }))
         .await
         .expect("create an invitation")

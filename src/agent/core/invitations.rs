@@ -21,7 +21,7 @@ use crate::invite::handshake::{self, Ephemeral};
 use crate::invite::messages::{Ask, Challenge, Proceed, Proof, Refusal, Verdict};
 use crate::invite::names::{self, check_own_name};
 use crate::invite::views::CreatedView;
-use crate::node::{NodeError, NodeEvent};
+use crate::node::{InviteOptions, NodeError, NodeEvent};
 use crate::state::fact::{ContextId, DeviceKey};
 use crate::state::store::ContactRow;
 
@@ -36,11 +36,7 @@ pub const MAX_WAITING_ANSWERS: usize = 64;
 pub enum InviteCommand {
     SetName(String),
     Create {
-        /// How long it stays valid, ms; `None` for ever.
-        valid_for_ms: Option<u64>,
-        uses: u32,
-        note: String,
-        approve: bool,
+        options: InviteOptions,
         /// The addresses the code gives, best first.
         addrs: Vec<Multiaddr>,
     },
@@ -142,14 +138,8 @@ impl Core {
     ) {
         let result = match command {
             InviteCommand::SetName(name) => self.set_name(request, &name, now),
-            InviteCommand::Create {
-                valid_for_ms,
-                uses,
-                note,
-                approve,
-                addrs,
-            } => {
-                self.create_invitation(request, valid_for_ms, uses, note, approve, addrs, now, rng)
+            InviteCommand::Create { options, addrs } => {
+                self.create_invitation(request, options, addrs, now, rng)
             }
             InviteCommand::Accept(code) => self.accept(request, code, now),
             InviteCommand::Revoke(id) => self.revoke(request, &id, now),
@@ -195,14 +185,18 @@ impl Core {
     fn create_invitation(
         &mut self,
         request: RequestId,
-        valid_for_ms: Option<u64>,
-        uses: u32,
-        note: String,
-        approve: bool,
+        options: InviteOptions,
         addrs: Vec<Multiaddr>,
         now: Millis,
         rng: &mut impl Rng,
     ) -> Result<(), NodeError> {
+        let InviteOptions {
+            valid_for_ms,
+            uses,
+            note,
+            approve,
+            trust,
+        } = options;
         if uses == 0 || uses > MAX_INVITATION_USES {
             return Err(refused(format!(
                 "an invitation has 1 to {MAX_INVITATION_USES} uses, not {uses}"
@@ -234,6 +228,7 @@ impl Core {
             uses,
             approve,
             note,
+            trust,
         };
         let view = CreatedView {
             id: key.short_id(),
@@ -571,8 +566,13 @@ impl Core {
             secret: pairwise.secret.clone(),
             since_ms: now,
         }));
-        let attestations =
-            self.attest_to_shared(run.invitee, Some(self.direct_level(&run.invitee)));
+        let starting = self
+            .invitations
+            .profile
+            .invitations
+            .get(&invitation)
+            .map_or(crate::trust::book::RELATIONSHIP_TRUST, |i| i.terms.trust);
+        let trust_writes = self.initial_trust(run.invitee, starting);
         let fresh = !self.serves(&run.invitee);
         self.invitations
             .contacts
@@ -591,7 +591,7 @@ impl Core {
             .iter()
             .map(|(context, fact)| super::trust::invite_write(*context, fact))
             .collect();
-        writes.extend(attestations);
+        writes.extend(trust_writes);
         if let Err(err) = self.write_own(writes, followup, now) {
             tracing::error!(%err, "recording a relationship");
             self.effects.push_back(Effect::Verdict {

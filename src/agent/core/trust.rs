@@ -75,6 +75,20 @@ impl Core {
         }
     }
 
+    /// What a new relationship with `peer` at the invitation's `level` writes: the level,
+    /// unless it is where the peer stands already, and the attestations it implies.
+    pub(super) fn initial_trust(&self, peer: DeviceKey, level: TrustLevel) -> Vec<OwnWrite> {
+        let mut writes = Vec::new();
+        if level != self.direct_level(&peer) {
+            writes.push(trust_write(
+                self.invitations.own_context,
+                &TrustFact::Set { peer, level },
+            ));
+        }
+        writes.extend(self.attest_to_shared(peer, Some(level)));
+        writes
+    }
+
     /// The direct level of a contact: what the user set, or where a relationship starts.
     pub(super) fn direct_level(&self, peer: &DeviceKey) -> TrustLevel {
         self.trust

@@ -231,13 +231,7 @@ impl Shell {
                             return;
                         }
                     };
-                    let command = InviteCommand::Create {
-                        valid_for_ms: options.valid_for_ms,
-                        uses: options.uses,
-                        note: options.note,
-                        approve: options.approve,
-                        addrs,
-                    };
+                    let command = InviteCommand::Create { options, addrs };
                     let _ = internal.send(Internal::InviteReady { command, reply });
                 });
                 return;

@@ -1,5 +1,6 @@
 //! The form that makes an invitation: how long it stays valid, how many people may use it, a
-//! note for them, and whether each acceptance waits for the user's approval.
+//! note for them, whether each acceptance waits for the user's approval, and the level of
+//! trust its contacts start at.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
@@ -10,6 +11,8 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use crate::invite::code::MAX_NOTE_BYTES;
 use crate::node::InviteOptions;
+use crate::state::trust_level::TrustLevel;
+use crate::trust::book::RELATIONSHIP_TRUST;
 use crate::ui::app::Model;
 use crate::ui::keymap::{Binding, KeyCombo};
 use crate::ui::render::{centered, popup_block};
@@ -30,6 +33,11 @@ pub const EXPIRY_CHOICES: [(&str, Option<u64>); 5] = [
 ];
 const DEFAULT_EXPIRY: usize = 1;
 
+/// The levels an invitation may start its contacts at: none would make a contact of no
+/// trust, and complete is for the user's own devices.
+pub const STARTING_LEVELS: [TrustLevel; 3] =
+    [TrustLevel::Low, TrustLevel::Medium, TrustLevel::High];
+
 /// The most uses the form offers; an invitation for more people than this is better made
 /// again than left open.
 pub const MAX_USES: u32 = 100;
@@ -44,9 +52,10 @@ pub enum Row {
     Uses,
     Note,
     Approve,
+    Trust,
 }
 
-const ROWS: [Row; 4] = [Row::Expiry, Row::Uses, Row::Note, Row::Approve];
+const ROWS: [Row; 5] = [Row::Expiry, Row::Uses, Row::Note, Row::Approve, Row::Trust];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateInvitationForm {
@@ -56,6 +65,8 @@ pub struct CreateInvitationForm {
     pub uses: u32,
     pub note: TextField,
     pub approve: bool,
+    /// Index into [`STARTING_LEVELS`].
+    pub trust: usize,
 }
 
 impl Default for CreateInvitationForm {
@@ -66,6 +77,10 @@ impl Default for CreateInvitationForm {
             uses: 1,
             note: TextField::with_cap(MAX_NOTE_BYTES),
             approve: false,
+            trust: STARTING_LEVELS
+                .iter()
+                .position(|level| *level == RELATIONSHIP_TRUST)
+                .unwrap_or(0),
         }
     }
 }
@@ -75,6 +90,10 @@ impl CreateInvitationForm {
         EXPIRY_CHOICES[self.expiry.min(EXPIRY_CHOICES.len() - 1)]
     }
 
+    fn starting_level(&self) -> TrustLevel {
+        STARTING_LEVELS[self.trust.min(STARTING_LEVELS.len() - 1)]
+    }
+
     pub fn options(&self) -> InviteOptions {
         let (_, valid_for_ms) = self.expiry_choice();
         InviteOptions {
@@ -82,6 +101,7 @@ impl CreateInvitationForm {
             uses: self.uses,
             note: self.note.value().trim().to_owned(),
             approve: self.approve,
+            trust: self.starting_level(),
         }
     }
 
@@ -110,6 +130,10 @@ impl CreateInvitationForm {
                 self.note.edit(&KeyEvent::new(code, KeyModifiers::NONE));
             }
             Row::Approve => self.approve = !self.approve,
+            Row::Trust => {
+                let len = STARTING_LEVELS.len() as i32;
+                self.trust = (self.trust as i32 + step).clamp(0, len - 1) as usize;
+            }
         }
     }
 
@@ -120,6 +144,7 @@ impl CreateInvitationForm {
             Row::Note => String::new(),
             Row::Approve if self.approve => "on: each acceptance waits for you".to_owned(),
             Row::Approve => "off: anyone with the code becomes a contact".to_owned(),
+            Row::Trust => format!("‹ {} › contacts start at", self.starting_level().name()),
         }
     }
 }
@@ -204,7 +229,7 @@ impl Screen for CreateInvitationForm {
     }
 
     fn render(&self, _model: &Model, frame: &mut Frame, area: Rect, focused: bool) {
-        let popup = centered(area, FORM_WIDTH.min(area.width.saturating_sub(2)), 9);
+        let popup = centered(area, FORM_WIDTH.min(area.width.saturating_sub(2)), 10);
         let block = popup_block("New invitation");
         let inner = block.inner(popup);
         frame.render_widget(Clear, popup);
@@ -214,6 +239,7 @@ impl Screen for CreateInvitationForm {
             (Row::Uses, "Uses"),
             (Row::Note, "Note"),
             (Row::Approve, "Approve"),
+            (Row::Trust, "Trust"),
         ];
         let quiet = Style::new().fg(Color::DarkGray);
         let mut lines: Vec<Line> = labels
@@ -281,6 +307,7 @@ mod tests {
             uses: 1,
             note: String::new(),
             approve: false,
+            trust: TrustLevel::Low,
         };
         assert_eq!(commands, [Command::CreateInvitation(expected)]);
         assert!(app.overlays.is_empty());
@@ -308,12 +335,18 @@ mod tests {
         }
         press(&mut app, KeyCode::Down);
         press(&mut app, KeyCode::Char(' '));
+        press(&mut app, KeyCode::Down);
+        // High is as far as it goes.
+        for _ in 0..3 {
+            press(&mut app, KeyCode::Right);
+        }
         let commands = press(&mut app, KeyCode::Enter);
         let expected = InviteOptions {
             valid_for_ms: None,
             uses: 3,
             note: "for bob q".into(),
             approve: true,
+            trust: TrustLevel::High,
         };
         assert_eq!(commands, [Command::CreateInvitation(expected)]);
     }

@@ -6,6 +6,7 @@ use crate::agent::relationship_session::InviteeEnd;
 use crate::invite::code::InvitationCode;
 use crate::invite::messages::{Refusal, Verdict};
 use crate::invite::views::AcceptanceStage;
+use crate::node::InviteOptions;
 
 const INVITER: u8 = 1;
 const INVITEE: u8 = 2;
@@ -64,12 +65,23 @@ impl Driver {
     }
 }
 
-fn create(inviter: &mut Driver, uses: u32, approve: bool) -> String {
-    let (_, answer) = inviter.command(InviteCommand::Create {
-        valid_for_ms: Some(3_600_000),
+fn options(valid_for_ms: u64, uses: u32, approve: bool) -> InviteOptions {
+    InviteOptions {
+        valid_for_ms: Some(valid_for_ms),
         uses,
         note: String::new(),
         approve,
+        trust: TrustLevel::Low,
+    }
+}
+
+fn create(inviter: &mut Driver, uses: u32, approve: bool) -> String {
+    create_with(inviter, options(3_600_000, uses, approve))
+}
+
+fn create_with(inviter: &mut Driver, options: InviteOptions) -> String {
+    let (_, answer) = inviter.command(InviteCommand::Create {
+        options,
         addrs: vec![addr()],
     });
     match answer {
@@ -174,6 +186,52 @@ fn two_cores_form_a_relationship_and_share_one_secret() {
     );
     let invitation = alice.core.profile().invitations.get(&key).unwrap();
     assert!(invitation.redeemed_by(&bob.core.device()));
+}
+
+/// Runs the whole handshake for `code` between the two cores; the inviter's recorded effects.
+fn form(alice: &mut Driver, bob: &mut Driver, code: &str) -> Vec<Effect> {
+    let (key, ask) = start(bob, code);
+    let challenge = challenge_of(&alice.run(Input::HandshakeAsked {
+        token: StreamToken(1),
+        invitee: bob.core.device(),
+        ask,
+    }));
+    let proof = proof_of(&bob.run(Input::Acceptance {
+        key,
+        event: AcceptanceEvent::Challenged(challenge),
+    }));
+    alice.run(Input::HandshakeProved {
+        token: StreamToken(1),
+        proof,
+    })
+}
+
+#[test]
+fn the_invitation_sets_the_level_its_contacts_start_at() {
+    let mut alice = driver(INVITER);
+    let mut bob = driver(INVITEE);
+    let mut carol = driver(INVITEE + 1);
+    let medium = InviteOptions {
+        trust: TrustLevel::Medium,
+        ..options(3_600_000, 1, false)
+    };
+    let code = create_with(&mut alice, medium);
+    let recorded = form(&mut alice, &mut bob, &code);
+    assert!(matches!(verdict_of(&recorded), Verdict::Accepted { .. }));
+    assert_eq!(
+        alice.core.direct_level(&bob.core.device()),
+        TrustLevel::Medium
+    );
+    // The default starts at Low, and records no level of its own.
+    let code = create(&mut alice, 1, false);
+    let before = alice.core.trust.level_set(&carol.core.device());
+    form(&mut alice, &mut carol, &code);
+    assert_eq!(before, None);
+    assert_eq!(alice.core.trust.level_set(&carol.core.device()), None);
+    assert_eq!(
+        alice.core.direct_level(&carol.core.device()),
+        TrustLevel::Low
+    );
 }
 
 #[test]
@@ -393,10 +451,7 @@ fn an_expired_invitation_is_recorded_as_such_and_refused_with_its_time() {
     let mut alice = driver(INVITER);
     let bob = driver(INVITEE);
     let (_, answer) = alice.command(InviteCommand::Create {
-        valid_for_ms: Some(60_000),
-        uses: 1,
-        note: String::new(),
-        approve: false,
+        options: options(60_000, 1, false),
         addrs: vec![addr()],
     });
     let Ok(InviteAnswer::Created(created)) = answer else {
