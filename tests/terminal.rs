@@ -380,7 +380,7 @@ fn two_tuis_become_contacts_through_a_code_pasted_from_one_screen_into_the_other
         tmux.keys("Escape");
         tmux.wait_for("the main screen", |s| !s.contains("Made by you"));
         tmux.keys("c");
-        tmux.wait_for("the contacts screen", |s| s.contains("nickname"));
+        tmux.wait_for("the contacts screen", |s| s.contains("Contacts and trust"));
     }
     let left = CONTACT_WAIT.saturating_sub(accepted.elapsed());
     wait_within(&alice, "Bob on Alice's contacts", left, |s| {

@@ -3,9 +3,9 @@
 //!
 //! Sessions run as tasks and charge [`SharedGuard`] themselves, through their guarded
 //! transport; gossip publishes are charged here, one flow charge per subscribed peer and one
-//! leakage charge per publish. A peer's budgets follow its level in the web of trust; a peer
-//! the web does not reach is held at [`MEMBER_TRUST`] once it subscribes to a context this
-//! device joined (it knows the context id, which only members are told).
+//! leakage charge per publish. A peer's budgets follow its level in the web of trust. Only
+//! peers the core serves (contacts, and peers a path reaches) are admitted to a context; a
+//! contact whose level the shell has not computed yet is held at [`MEMBER_TRUST`].
 
 use crate::protocol::guard::{BroadcastEffects, Denial, GuardState, SendRequest};
 use crate::protocol::guarded::SharedGuard;
@@ -32,7 +32,7 @@ pub const SESSION_OPEN_COST: u64 = crate::protocol::anti_entropy::Hello::ANNOTAT
 /// Flow units a handshake needs at least (its four messages), whatever the configured
 /// budget of a stranger.
 pub const HANDSHAKE_MIN_BUDGET: u64 = 8;
-/// The trust of a peer that shares a joined context, until relationships say more.
+/// The trust of a served peer until the web of trust's levels arrive: a new contact's.
 pub const MEMBER_TRUST: TrustLevel = TrustLevel::Low;
 
 /// What the guard keeps across restarts, so that a restart neither refills a budget nor
@@ -153,7 +153,7 @@ impl NodeGuard {
     }
 
     /// The trust level budgets are set from: the web of trust's for a peer it reaches, and
-    /// [`MEMBER_TRUST`] for a peer that only shares a context.
+    /// [`MEMBER_TRUST`] for a served peer it has not reached yet (a contact just made).
     pub fn trust_of(&self, peer: &DeviceKey) -> TrustLevel {
         self.trust.get(peer).copied().unwrap_or(MEMBER_TRUST)
     }
