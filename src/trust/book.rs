@@ -15,6 +15,11 @@ use crate::state::trust_level::TrustLevel;
 /// The level a relationship starts at, until the user sets another.
 pub const RELATIONSHIP_TRUST: TrustLevel = TrustLevel::Low;
 
+/// Most distinct peers one contact's attestations may name: beyond them, attestations about
+/// further peers are ignored (the earliest subjects are kept), so that a contact writing
+/// attestations without end cannot grow this device's graph without end.
+pub const MAX_ATTESTED_PER_CONTACT: usize = 1_000;
+
 type Stamp = (Hlc, FactId);
 
 /// The user's trust settings, from its own context.
@@ -133,9 +138,25 @@ pub fn build_graph<'f>(
             .filter(|fact| fact.author() == peer)
             .collect();
         events.sort_by_key(|fact| fact.order_key());
+        let mut subjects = std::collections::BTreeSet::new();
         for fact in events {
             let at_ms = fact.time().physical_ms();
-            match TrustFact::parse(fact.kind(), fact.body()) {
+            let parsed = TrustFact::parse(fact.kind(), fact.body());
+            let subject = match &parsed {
+                Ok(Some(
+                    TrustFact::Attestation { subject, .. }
+                    | TrustFact::AttestationRevoked { subject },
+                )) => *subject,
+                _ => continue,
+            };
+            if !subjects.contains(&subject) {
+                if subjects.len() >= MAX_ATTESTED_PER_CONTACT {
+                    tracing::debug!(?peer, "attestations past the cap of one contact ignored");
+                    continue;
+                }
+                subjects.insert(subject);
+            }
+            match parsed {
                 Ok(Some(TrustFact::Attestation { subject, level })) => {
                     graph.insert(Edge {
                         from: peer,
@@ -153,4 +174,65 @@ pub fn build_graph<'f>(
         }
     }
     graph
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+    use crate::invite::book::Role;
+    use crate::invite::facts::InvitationKey;
+    use crate::state::fact::ContextId;
+
+    #[test]
+    fn one_contact_names_at_most_the_capped_number_of_peers_the_earliest_kept() {
+        let my_key = SigningKey::from_bytes(&[1; 32]);
+        let me = DeviceKey(my_key.verifying_key().to_bytes());
+        let key = SigningKey::from_bytes(&[2; 32]);
+        let bob = DeviceKey(key.verifying_key().to_bytes());
+        let context = ContextId([3; 32]);
+        let subject = |n: usize| {
+            let mut bytes = [9; 32];
+            bytes[..8].copy_from_slice(&(n as u64).to_be_bytes());
+            DeviceKey(bytes)
+        };
+        let facts: Vec<Fact> = (0..MAX_ATTESTED_PER_CONTACT + 5)
+            .map(|n| {
+                let (kind, body) = TrustFact::Attestation {
+                    subject: subject(n),
+                    level: TrustLevel::High,
+                }
+                .encode();
+                let at = Hlc::new(1_000_000 + n as u64, 0).unwrap();
+                Fact::sign(&key, context, at, kind, body).unwrap()
+            })
+            .collect();
+        let relationship = Relationship {
+            peer: bob,
+            context,
+            role: Role::Inviter,
+            since_ms: 1,
+            peer_name: "Bob".into(),
+            invitation: InvitationKey([4; 32]),
+            ended: None,
+        };
+        // At High, Bob's attestations reach one hop further (High, less one level).
+        let (kind, body) = TrustFact::Set {
+            peer: bob,
+            level: TrustLevel::High,
+        }
+        .encode();
+        let at = Hlc::new(1, 0).unwrap();
+        let set = Fact::sign(&my_key, ContextId([5; 32]), at, kind, body).unwrap();
+        let settings = TrustSettings::from_facts(&me, [&set]);
+        let graph = build_graph(me, &settings, &[relationship], |_| &facts);
+        let reached = graph.reachable(2);
+        assert_eq!(reached.len(), 1 + MAX_ATTESTED_PER_CONTACT);
+        assert!(reached.iter().any(|(peer, _)| *peer == subject(0)));
+        let last = subject(MAX_ATTESTED_PER_CONTACT);
+        assert!(!reached.iter().any(|(peer, _)| *peer == last));
+    }
 }
