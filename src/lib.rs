@@ -8,6 +8,8 @@
 //! - [`logging`] — `tracing` to a rolling file, never to the terminal.
 //! - [`crypto`] — RFC 9420 (MLS) suite 3: codec, labelled primitives, ratchet tree, TreeKEM,
 //!   key schedule, secret tree, message protection, Welcome. Pure.
+//! - [`groups`] — MLS groups over the journal: convergence of concurrent commits without an
+//!   orderer (branch choice, rewind bound, settling), pure.
 //! - [`identity`] — the device's Ed25519 key and the libp2p PeerId derived from it.
 //! - [`invite`] — invitations and relationships: codes, the handshake's cryptography, the
 //!   facts of invitations, names and contacts, and what they say.
@@ -39,6 +41,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod crypto;
+pub mod groups;
 pub mod identity;
 pub mod invite;
 pub mod logging;
