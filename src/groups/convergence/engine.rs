@@ -125,6 +125,12 @@ impl<S: EpochState> Convergence<S> {
         self.nodes.get(epoch).map(|node| &node.state)
     }
 
+    /// The state of a validated epoch, to read a message sent in it (reading moves its
+    /// message keys on). The caller must not change what names the epoch.
+    pub fn state_mut(&mut self, epoch: &EpochId) -> Option<&mut S> {
+        self.nodes.get_mut(epoch).map(|node| &mut node.state)
+    }
+
     /// Whether no pass is open: only then may this member commit.
     pub fn is_settled(&self) -> bool {
         self.pass.is_none()

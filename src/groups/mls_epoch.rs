@@ -1,0 +1,257 @@
+//! The MLS group state as convergence sees it: an epoch named by a hash of its group
+//! context (which carries the epoch, the tree hash and the transcript of every commit so
+//! far, so two branches never share a name), and commits applied to a copy, never in place.
+
+use sha2::{Digest, Sha256};
+
+use super::convergence::{ApplyError, Commit, CommitId, EpochId, EpochState};
+use crate::crypto::codec::Encode;
+use crate::crypto::group::{CommitOutcome, Group, GroupError};
+use crate::crypto::proposal::Proposal;
+
+/// Domain separation of epoch ids and commit ids.
+const EPOCH_ID_LABEL: &[u8] = b"aura group epoch id";
+const COMMIT_ID_LABEL: &[u8] = b"aura group commit id";
+
+/// One member's MLS state at one epoch of one branch.
+#[derive(Debug)]
+pub struct MlsEpoch {
+    group: Group,
+    id: EpochId,
+}
+
+impl MlsEpoch {
+    pub fn new(group: Group) -> Result<Self, GroupError> {
+        let id = epoch_id(&group)?;
+        Ok(Self { group, id })
+    }
+
+    pub fn group(&self) -> &Group {
+        &self.group
+    }
+
+    /// The group, to protect or read application messages of this epoch: that moves the
+    /// secret tree on and leaves the epoch (its context) as it was.
+    pub fn group_mut(&mut self) -> &mut Group {
+        &mut self.group
+    }
+
+    /// A commit of `proposals` (with a fresh path) made on a copy of this epoch: the commit
+    /// as convergence takes it, the epoch it leads to, and the Welcome when it adds members.
+    pub fn commit(
+        &self,
+        proposals: Vec<Proposal>,
+        rng: &mut impl rand_core::CryptoRng,
+    ) -> Result<(Commit, MlsEpoch, Option<Vec<u8>>), GroupError> {
+        let mut next = copy(&self.group)?;
+        let output = next.commit(proposals, rng)?;
+        let commit = Commit {
+            id: commit_id(&output.commit),
+            parent: self.id,
+            parent_epoch: self.group.epoch(),
+            bytes: output.commit,
+        };
+        Ok((commit, MlsEpoch::new(next)?, output.welcome))
+    }
+}
+
+impl EpochState for MlsEpoch {
+    fn id(&self) -> EpochId {
+        self.id
+    }
+
+    fn epoch(&self) -> u64 {
+        self.group.epoch()
+    }
+
+    fn apply(&self, commit: &Commit) -> Result<Self, ApplyError> {
+        let failed = |err: GroupError| ApplyError(err.to_string());
+        let mut next = copy(&self.group).map_err(failed)?;
+        match next.process_commit(&commit.bytes).map_err(failed)? {
+            CommitOutcome::Advanced { .. } => MlsEpoch::new(next).map_err(failed),
+            // The epoch after one's own removal is not this member's to hold.
+            CommitOutcome::Removed => Err(ApplyError("the commit removes this member".into())),
+        }
+    }
+}
+
+/// The id of the epoch `group` is at.
+pub fn epoch_id(group: &Group) -> Result<EpochId, GroupError> {
+    let context = group
+        .group_context()
+        .to_tls_bytes()
+        .map_err(|err| GroupError::Crypto(err.into()))?;
+    let mut hasher = Sha256::new();
+    hasher.update(EPOCH_ID_LABEL);
+    hasher.update(&context);
+    Ok(EpochId(hasher.finalize().into()))
+}
+
+/// The id of a commit (an `MLSMessage`): what ties between branches are broken by.
+pub fn commit_id(commit: &[u8]) -> CommitId {
+    let mut hasher = Sha256::new();
+    hasher.update(COMMIT_ID_LABEL);
+    hasher.update(commit);
+    CommitId(hasher.finalize().into())
+}
+
+/// A copy of `group` that shares nothing with it.
+fn copy(group: &Group) -> Result<Group, GroupError> {
+    Group::import_state(group.export_state()?.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use getrandom::SysRng;
+    use rand_core::UnwrapErr;
+
+    use super::*;
+    use crate::crypto::group::fixture::GroupFixture;
+    use crate::crypto::tree_math::LeafIndex;
+    use crate::groups::convergence::{Convergence, Event, SETTLE_QUIET_MS};
+
+    const MEMBERS: u32 = 4;
+
+    fn members(rng: &mut UnwrapErr<SysRng>) -> Vec<Convergence<MlsEpoch>> {
+        let fixture = GroupFixture::new(b"converging group", MEMBERS, rng).unwrap();
+        (0..MEMBERS)
+            .map(|leaf| {
+                let group = fixture.member(LeafIndex(leaf)).unwrap();
+                Convergence::new(MlsEpoch::new(group).unwrap())
+            })
+            .collect()
+    }
+
+    /// What every member must agree on: epoch, tree hash, an exporter secret.
+    fn agreed(member: &Convergence<MlsEpoch>) -> (u64, Vec<u8>, Vec<u8>) {
+        let group = member.current_state().group();
+        (
+            group.epoch(),
+            group.tree_hash().to_vec(),
+            group
+                .export_secret(b"aura test", b"", 32)
+                .unwrap()
+                .as_bytes()
+                .to_vec(),
+        )
+    }
+
+    #[test]
+    fn concurrent_real_commits_settle_on_one_epoch_and_the_losers_messages_stay_readable() {
+        let mut rng = UnwrapErr(SysRng);
+        let mut members = members(&mut rng);
+        let start = members[0].current_state().epoch();
+        // Members 1 and 2 commit on the same epoch; member 1 also writes on its branch.
+        let (one, one_state, _) = members[1]
+            .current_state()
+            .commit(Vec::new(), &mut rng)
+            .unwrap();
+        let (two, two_state, _) = members[2]
+            .current_state()
+            .commit(Vec::new(), &mut rng)
+            .unwrap();
+        let (one_epoch, two_epoch) = (one_state.id(), two_state.id());
+        members[1].committed(one.clone(), one_state).unwrap();
+        members[2].committed(two.clone(), two_state).unwrap();
+        let message = members[1]
+            .state_mut(&one_epoch)
+            .unwrap()
+            .group_mut()
+            .protect(b"sent on a branch", b"", &mut rng)
+            .unwrap();
+        // Each member gets both, in its own order.
+        for (index, member) in members.iter_mut().enumerate() {
+            let (first, second) = if index % 2 == 0 {
+                (&one, &two)
+            } else {
+                (&two, &one)
+            };
+            member.receive(first.clone(), 0);
+            member.receive(second.clone(), 10);
+            member.poll(10 + SETTLE_QUIET_MS);
+            let rejected: Vec<Event> = std::iter::from_fn(|| member.poll_event())
+                .filter(|e| matches!(e, Event::Rejected { .. }))
+                .collect();
+            assert!(rejected.is_empty(), "member {index}: {rejected:?}");
+        }
+        let winner = if one.id < two.id {
+            one_epoch
+        } else {
+            two_epoch
+        };
+        let expected = agreed(&members[0]);
+        for (index, member) in members.iter().enumerate() {
+            assert_eq!(member.current(), winner, "member {index}");
+            assert_eq!(agreed(member), expected, "member {index}");
+        }
+        // Member 1's message is read against the epoch it was sent in, won or lost.
+        for index in [0, 2, 3] {
+            let read = members[index]
+                .state_mut(&one_epoch)
+                .unwrap()
+                .group_mut()
+                .unprotect(&message)
+                .unwrap();
+            assert_eq!(read.plaintext, b"sent on a branch");
+        }
+
+        // The group goes on from the winner: a third commit is followed by all.
+        let (three, three_state, _) = members[3]
+            .current_state()
+            .commit(Vec::new(), &mut rng)
+            .unwrap();
+        members[3].committed(three.clone(), three_state).unwrap();
+        for member in members.iter_mut().take(3) {
+            member.receive(three.clone(), 2_000);
+            member.poll(2_000 + SETTLE_QUIET_MS);
+        }
+        let expected = agreed(&members[3]);
+        assert_eq!(expected.0, start + 2);
+        for member in &members {
+            assert_eq!(agreed(member), expected);
+        }
+    }
+
+    #[test]
+    fn a_forged_commit_is_rejected_and_a_commit_for_another_epoch_does_not_apply() {
+        let mut rng = UnwrapErr(SysRng);
+        let mut members = members(&mut rng);
+        let (mut forged, _, _) = members[1]
+            .current_state()
+            .commit(Vec::new(), &mut rng)
+            .unwrap();
+        let last = forged.bytes.len() - 1;
+        forged.bytes[last] ^= 1;
+        forged.id = commit_id(&forged.bytes);
+        members[0].receive(forged.clone(), 0);
+        let events: Vec<Event> = std::iter::from_fn(|| members[0].poll_event()).collect();
+        assert!(
+            matches!(&events[..], [Event::Rejected { commit, .. }] if *commit == forged.id),
+            "{events:?}"
+        );
+        // A real commit that names the wrong parent epoch: it verifies against no state.
+        let (mut misplaced, _, _) = members[2]
+            .current_state()
+            .commit(Vec::new(), &mut rng)
+            .unwrap();
+        let (moved, moved_state, _) = members[3]
+            .current_state()
+            .commit(Vec::new(), &mut rng)
+            .unwrap();
+        members[0].receive(moved, 0);
+        members[0].poll(SETTLE_QUIET_MS);
+        assert_eq!(members[0].current(), moved_state.id());
+        misplaced.parent = moved_state.id();
+        misplaced.parent_epoch = 1;
+        members[0].receive(misplaced.clone(), 2_000);
+        let events: Vec<Event> = std::iter::from_fn(|| members[0].poll_event()).collect();
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Rejected { commit, .. } if *commit == misplaced.id)),
+            "{events:?}"
+        );
+    }
+}
