@@ -190,15 +190,6 @@ fn read_key(reader: &mut Reader<'_>) -> Result<InvitationKey, DecodeError> {
     reader.array("invitation key").map(InvitationKey)
 }
 
-/// A level's place in [`TrustLevel::ALL`], as the terms record it.
-fn trust_index(level: TrustLevel) -> u8 {
-    let index = TrustLevel::ALL
-        .iter()
-        .position(|l| *l == level)
-        .unwrap_or(0);
-    u8::try_from(index).unwrap_or(0)
-}
-
 impl InviteFact {
     /// Parses `body` as `kind`; `Ok(None)` for a kind of another module.
     pub fn parse(kind: FactKind, body: &[u8]) -> Result<Option<Self>, DecodeError> {
@@ -224,10 +215,7 @@ impl InviteFact {
                 let trust = if kind == INVITATION_CREATED_V1 {
                     RELATIONSHIP_TRUST
                 } else {
-                    let index = reader.u8("trust")?;
-                    *TrustLevel::ALL
-                        .get(usize::from(index))
-                        .ok_or_else(|| invalid("trust", format!("unknown level {index}")))?
+                    crate::trust::facts::level_of(reader.u8("trust")?)?
                 };
                 Self::Created {
                     key,
@@ -289,7 +277,7 @@ impl InviteFact {
                 writer.u32(terms.uses);
                 writer.u8(u8::from(terms.approve));
                 write_text(&mut writer, &terms.note, MAX_NOTE_BYTES);
-                writer.u8(trust_index(terms.trust));
+                writer.u8(crate::trust::facts::level_code(terms.trust));
                 INVITATION_CREATED
             }
             Self::Revoked(key) => {

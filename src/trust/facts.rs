@@ -41,7 +41,7 @@ pub fn level_code(level: TrustLevel) -> u8 {
     }
 }
 
-fn level_of(code: u8) -> Result<TrustLevel, DecodeError> {
+pub fn level_of(code: u8) -> Result<TrustLevel, DecodeError> {
     TrustLevel::ALL
         .get(usize::from(code))
         .copied()
