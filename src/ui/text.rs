@@ -38,6 +38,18 @@ pub fn char_width(c: char) -> usize {
     Span::raw(&*c.encode_utf8(&mut utf8)).width()
 }
 
+/// Columns `text` takes on screen.
+pub fn text_width(text: &str) -> usize {
+    text.chars().map(char_width).sum()
+}
+
+/// `text` cut to `width` columns and padded to them, so that columns of a table line up.
+pub fn pad(text: &str, width: usize) -> String {
+    let cut = shorten(text, width);
+    let fill = width.saturating_sub(text_width(&cut));
+    format!("{cut}{}", " ".repeat(fill))
+}
+
 /// `text` cut to `room` characters, with an ellipsis when something was cut.
 pub fn shorten(text: &str, room: usize) -> String {
     if text.chars().count() <= room {

@@ -24,7 +24,7 @@ use crate::ui::keymap::{Binding, KeyCombo};
 use crate::ui::relations::Outcome;
 use crate::ui::render::page_block;
 use crate::ui::screen::{Effect, Screen};
-use crate::ui::text::{char_width, shorten};
+use crate::ui::text::{pad, shorten, text_width};
 use crate::ui::update::Command;
 
 /// The widest a label column grows; longer ones are cut with an ellipsis.
@@ -462,15 +462,4 @@ impl ContactsScreen {
         ));
         (lines, footer)
     }
-}
-
-fn text_width(text: &str) -> usize {
-    text.chars().map(char_width).sum()
-}
-
-/// `text` cut to `width` columns and padded to them, so that the columns line up.
-fn pad(text: &str, width: usize) -> String {
-    let cut = shorten(text, width);
-    let fill = width.saturating_sub(text_width(&cut));
-    format!("{cut}{}", " ".repeat(fill))
 }

@@ -7,21 +7,11 @@ use ratatui::text::{Line, Span};
 
 use crate::trust::views::{EdgeView, PathView};
 use crate::ui::relations::Explained;
-use crate::ui::text::{char_width, shorten, wrap};
+use crate::ui::text::{pad, shorten, text_width, wrap};
 
 /// The arrow between the two ends of an edge, with the edge's level on it.
 fn arrow(level: &str) -> String {
     format!(" ─{level}→ ")
-}
-
-fn width_of(text: &str) -> usize {
-    text.chars().map(char_width).sum()
-}
-
-fn pad(text: &str, width: usize) -> String {
-    let cut = shorten(text, width);
-    let fill = width.saturating_sub(width_of(&cut));
-    format!("{cut}{}", " ".repeat(fill))
 }
 
 /// Where the evidence for an edge came from, in a few words.
@@ -74,20 +64,20 @@ fn edge_lines(path: &PathView, width: usize) -> Vec<Line<'static>> {
     let from_width = path
         .edges
         .iter()
-        .map(|edge| width_of(&edge.from))
+        .map(|edge| text_width(&edge.from))
         .max()
         .unwrap_or(0)
         .min(width / 4);
     let arrow_width = path
         .edges
         .iter()
-        .map(|edge| width_of(&arrow(&edge.level)))
+        .map(|edge| text_width(&arrow(&edge.level)))
         .max()
         .unwrap_or(0);
     let to_width = path
         .edges
         .iter()
-        .map(|edge| width_of(&edge.to))
+        .map(|edge| text_width(&edge.to))
         .max()
         .unwrap_or(0)
         .min(width / 4);
@@ -120,7 +110,7 @@ fn fit(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
             break;
         }
         let text = shorten(&span.content, left);
-        left = left.saturating_sub(width_of(&text));
+        left = left.saturating_sub(text_width(&text));
         kept.push(Span::styled(text, span.style));
     }
     Line::from(kept)

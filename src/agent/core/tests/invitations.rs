@@ -149,20 +149,7 @@ fn two_cores_form_a_relationship_and_share_one_secret() {
     let mut alice = driver(INVITER);
     let mut bob = driver(INVITEE);
     let code = create(&mut alice, 1, false);
-    let (key, ask) = start(&mut bob, &code);
-    let challenge = challenge_of(&alice.run(Input::HandshakeAsked {
-        token: StreamToken(1),
-        invitee: bob.core.device(),
-        ask,
-    }));
-    let proof = proof_of(&bob.run(Input::Acceptance {
-        key,
-        event: AcceptanceEvent::Challenged(challenge),
-    }));
-    let recorded = alice.run(Input::HandshakeProved {
-        token: StreamToken(1),
-        proof,
-    });
+    let (key, recorded) = form(&mut alice, &mut bob, &code);
     let alice_row = contact_row(&recorded).expect("the inviter keeps the pair's secret");
     let verdict = verdict_of(&recorded);
     assert!(matches!(verdict, Verdict::Accepted { .. }), "{verdict:?}");
@@ -188,8 +175,9 @@ fn two_cores_form_a_relationship_and_share_one_secret() {
     assert!(invitation.redeemed_by(&bob.core.device()));
 }
 
-/// Runs the whole handshake for `code` between the two cores; the inviter's recorded effects.
-fn form(alice: &mut Driver, bob: &mut Driver, code: &str) -> Vec<Effect> {
+/// Runs the whole handshake for `code` between the two cores: the invitation's key and the
+/// inviter's effects once it checked the proof.
+fn form(alice: &mut Driver, bob: &mut Driver, code: &str) -> (InvitationKey, Vec<Effect>) {
     let (key, ask) = start(bob, code);
     let challenge = challenge_of(&alice.run(Input::HandshakeAsked {
         token: StreamToken(1),
@@ -200,10 +188,11 @@ fn form(alice: &mut Driver, bob: &mut Driver, code: &str) -> Vec<Effect> {
         key,
         event: AcceptanceEvent::Challenged(challenge),
     }));
-    alice.run(Input::HandshakeProved {
+    let recorded = alice.run(Input::HandshakeProved {
         token: StreamToken(1),
         proof,
-    })
+    });
+    (key, recorded)
 }
 
 #[test]
@@ -216,7 +205,7 @@ fn the_invitation_sets_the_level_its_contacts_start_at() {
         ..options(3_600_000, 1, false)
     };
     let code = create_with(&mut alice, medium);
-    let recorded = form(&mut alice, &mut bob, &code);
+    let (_, recorded) = form(&mut alice, &mut bob, &code);
     assert!(matches!(verdict_of(&recorded), Verdict::Accepted { .. }));
     assert_eq!(
         alice.core.direct_level(&bob.core.device()),
