@@ -1,6 +1,7 @@
 //! The MLS group state as convergence sees it: an epoch named by a hash of its group
 //! context (which carries the epoch, the tree hash and the transcript of every commit so
-//! far, so two branches never share a name), and commits applied to a copy, never in place.
+//! far, so two branches never share a name), and commits, sealed to their parent epoch
+//! ([`super::seal`]), opened and applied to a copy, never in place.
 
 use sha2::{Digest, Sha256};
 
@@ -36,8 +37,9 @@ impl MlsEpoch {
         &mut self.group
     }
 
-    /// A commit of `proposals` (with a fresh path) made on a copy of this epoch: the commit
-    /// as convergence takes it, the epoch it leads to, and the Welcome when it adds members.
+    /// A commit of `proposals` (with a fresh path) made on a copy of this epoch, sealed to
+    /// this epoch's members: the commit as convergence takes it, the epoch it leads to, and
+    /// the Welcome when it adds members.
     pub fn commit(
         &self,
         proposals: Vec<Proposal>,
@@ -45,11 +47,12 @@ impl MlsEpoch {
     ) -> Result<(Commit, MlsEpoch, Option<Vec<u8>>), GroupError> {
         let mut next = copy(&self.group)?;
         let output = next.commit(proposals, rng)?;
+        let sealed = super::seal::seal_commit(&self.group, &self.id, &output.commit, rng)?;
         let commit = Commit {
-            id: commit_id(&output.commit),
+            id: commit_id(&sealed),
             parent: self.id,
             parent_epoch: self.group.epoch(),
-            bytes: output.commit,
+            bytes: sealed,
         };
         Ok((commit, MlsEpoch::new(next)?, output.welcome))
     }
@@ -66,8 +69,10 @@ impl EpochState for MlsEpoch {
 
     fn apply(&self, commit: &Commit) -> Result<Self, ApplyError> {
         let failed = |err: GroupError| ApplyError(err.to_string());
+        let opened = super::seal::open_commit(&self.group, &self.id, &commit.bytes)
+            .map_err(|_| ApplyError("not sealed for this epoch".into()))?;
         let mut next = copy(&self.group).map_err(failed)?;
-        match next.process_commit(&commit.bytes).map_err(failed)? {
+        match next.process_commit(&opened).map_err(failed)? {
             CommitOutcome::Advanced { .. } => MlsEpoch::new(next).map_err(failed),
             // The epoch after one's own removal is not this member's to hold.
             CommitOutcome::Removed => Err(ApplyError("the commit removes this member".into())),
@@ -87,7 +92,8 @@ pub fn epoch_id(group: &Group) -> Result<EpochId, GroupError> {
     Ok(EpochId(hasher.finalize().into()))
 }
 
-/// The id of a commit (an `MLSMessage`): what ties between branches are broken by.
+/// The id of a commit (as sealed, the bytes every member holds): what ties between branches
+/// are broken by.
 pub fn commit_id(commit: &[u8]) -> CommitId {
     let mut hasher = Sha256::new();
     hasher.update(COMMIT_ID_LABEL);

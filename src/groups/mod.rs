@@ -5,7 +5,12 @@
 //!   Pure and generic over the epoch state, so that it is simulated with a test double and
 //!   run with the MLS group state of [`crate::crypto::group`].
 //! - [`mls_epoch`] — that MLS state as convergence sees it: epochs named by a hash of their
-//!   group context, commits applied to a copy.
+//!   group context, commits opened and applied to a copy.
+//! - [`seal`] — commits encrypted to the members of the epoch they extend.
+//! - [`facts`] — the journal facts of groups: sealed commits and messages in the group's
+//!   context; KeyPackages and Welcomes in the pairwise context of two contacts.
 
 pub mod convergence;
+pub mod facts;
 pub mod mls_epoch;
+pub mod seal;

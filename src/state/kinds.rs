@@ -39,6 +39,8 @@ pub enum KnownBody {
     Invite(crate::invite::facts::InviteFact),
     /// Trust settings and attestations ([`crate::trust::facts`]).
     Trust(crate::trust::facts::TrustFact),
+    /// Sealed commits, messages, KeyPackages and Welcomes ([`crate::groups::facts`]).
+    Group(crate::groups::facts::GroupFact),
 }
 
 impl KnownBody {
@@ -82,7 +84,10 @@ impl KnownBody {
                 if let Some(fact) = crate::invite::facts::InviteFact::parse(kind, body)? {
                     return Ok(Some(Self::Invite(fact)));
                 }
-                return Ok(crate::trust::facts::TrustFact::parse(kind, body)?.map(Self::Trust));
+                if let Some(fact) = crate::trust::facts::TrustFact::parse(kind, body)? {
+                    return Ok(Some(Self::Trust(fact)));
+                }
+                return Ok(crate::groups::facts::GroupFact::parse(kind, body)?.map(Self::Group));
             }
         };
         reader.finish()?;
@@ -115,6 +120,7 @@ impl KnownBody {
             }
             Self::Invite(fact) => return fact.encode(),
             Self::Trust(fact) => return fact.encode(),
+            Self::Group(fact) => return fact.encode(),
         };
         (kind, writer.into_bytes())
     }

@@ -160,7 +160,8 @@ fn reduce_membership(view: &mut ContextView, fact: &Fact, body: KnownBody) {
         KnownBody::Message
         | KnownBody::GroupName(_)
         | KnownBody::Invite(_)
-        | KnownBody::Trust(_) => {}
+        | KnownBody::Trust(_)
+        | KnownBody::Group(_) => {}
     }
 }
 

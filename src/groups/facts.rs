@@ -1,0 +1,225 @@
+//! The journal facts of groups, and their body layouts.
+//!
+//! In a group's own context: commits, each sealed to the members of the epoch it extends
+//! ([`super::seal`]), and application messages (MLS PrivateMessages, encrypted to their
+//! epoch). In the pairwise context of two contacts: the KeyPackages each offers the other,
+//! the ones it has used up, and the Welcomes that bring one into a group the other is in.
+//! Nothing here is readable by a non-member of the group, and the pairwise facts are read
+//! only by the pair.
+
+use super::convergence::EpochId;
+use crate::state::codec::{DecodeError, Reader, Writer};
+use crate::state::fact::FactKind;
+
+/// A sealed commit (group context).
+pub const GROUP_COMMIT: FactKind = FactKind {
+    code: 30,
+    schema: 1,
+};
+/// An application message of one epoch (group context).
+pub const GROUP_MESSAGE: FactKind = FactKind {
+    code: 31,
+    schema: 1,
+};
+/// A Welcome for the pair's other member (pair context).
+pub const GROUP_WELCOME: FactKind = FactKind {
+    code: 32,
+    schema: 1,
+};
+/// A KeyPackage offered to the pair's other member (pair context).
+pub const KEY_PACKAGE: FactKind = FactKind {
+    code: 33,
+    schema: 1,
+};
+/// The author used up one of its KeyPackages: it is not to be used again (pair context).
+pub const KEY_PACKAGE_USED: FactKind = FactKind {
+    code: 34,
+    schema: 1,
+};
+
+/// Every kind this module defines.
+pub const KINDS: [FactKind; 5] = [
+    GROUP_COMMIT,
+    GROUP_MESSAGE,
+    GROUP_WELCOME,
+    KEY_PACKAGE,
+    KEY_PACKAGE_USED,
+];
+
+/// Length of a KeyPackage reference (RFC 9420 §5.2, a hash of the suite's length).
+pub const KEY_PACKAGE_REF_BYTES: usize = 32;
+
+/// A parsed body of one of the group kinds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupFact {
+    Commit {
+        /// The epoch the commit extends, and its number.
+        parent: EpochId,
+        parent_epoch: u64,
+        sealed: Vec<u8>,
+    },
+    Message {
+        /// The epoch whose secrets protect the message.
+        epoch: EpochId,
+        message: Vec<u8>,
+    },
+    Welcome(Vec<u8>),
+    KeyPackage {
+        /// The package kept for when every other is used up; it may serve more than once.
+        last_resort: bool,
+        key_package: Vec<u8>,
+    },
+    KeyPackageUsed([u8; KEY_PACKAGE_REF_BYTES]),
+}
+
+fn invalid(field: &'static str, detail: impl Into<String>) -> DecodeError {
+    DecodeError::Invalid {
+        field,
+        detail: detail.into(),
+    }
+}
+
+/// The rest of the body, which must not be empty: every group fact carries something.
+fn payload<'a>(reader: &mut Reader<'a>, field: &'static str) -> Result<&'a [u8], DecodeError> {
+    let rest = reader.rest();
+    if rest.is_empty() {
+        return Err(invalid(field, "empty"));
+    }
+    Ok(rest)
+}
+
+impl GroupFact {
+    /// Parses `body` as `kind`; `Ok(None)` for a kind of another module. The fact's size cap
+    /// bounds every payload.
+    pub fn parse(kind: FactKind, body: &[u8]) -> Result<Option<Self>, DecodeError> {
+        let mut reader = Reader::new(body);
+        let parsed = match kind {
+            GROUP_COMMIT => Self::Commit {
+                parent: EpochId(reader.array("parent epoch")?),
+                parent_epoch: reader.u64("parent epoch number")?,
+                sealed: payload(&mut reader, "sealed commit")?.to_vec(),
+            },
+            GROUP_MESSAGE => Self::Message {
+                epoch: EpochId(reader.array("epoch")?),
+                message: payload(&mut reader, "message")?.to_vec(),
+            },
+            GROUP_WELCOME => Self::Welcome(payload(&mut reader, "welcome")?.to_vec()),
+            KEY_PACKAGE => Self::KeyPackage {
+                last_resort: match reader.u8("last resort")? {
+                    0 => false,
+                    1 => true,
+                    other => return Err(invalid("last resort", format!("{other}"))),
+                },
+                key_package: payload(&mut reader, "key package")?.to_vec(),
+            },
+            KEY_PACKAGE_USED => Self::KeyPackageUsed(reader.array("key package reference")?),
+            _ => return Ok(None),
+        };
+        reader.finish()?;
+        Ok(Some(parsed))
+    }
+
+    /// The kind and body bytes, ready to sign.
+    pub fn encode(&self) -> (FactKind, Vec<u8>) {
+        let mut writer = Writer::default();
+        let kind = match self {
+            Self::Commit {
+                parent,
+                parent_epoch,
+                sealed,
+            } => {
+                writer.raw(&parent.0).u64(*parent_epoch).raw(sealed);
+                GROUP_COMMIT
+            }
+            Self::Message { epoch, message } => {
+                writer.raw(&epoch.0).raw(message);
+                GROUP_MESSAGE
+            }
+            Self::Welcome(welcome) => {
+                writer.raw(welcome);
+                GROUP_WELCOME
+            }
+            Self::KeyPackage {
+                last_resort,
+                key_package,
+            } => {
+                writer.u8(u8::from(*last_resort)).raw(key_package);
+                KEY_PACKAGE
+            }
+            Self::KeyPackageUsed(reference) => {
+                writer.raw(reference);
+                KEY_PACKAGE_USED
+            }
+        };
+        (kind, writer.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn samples() -> Vec<GroupFact> {
+        vec![
+            GroupFact::Commit {
+                parent: EpochId([1; 32]),
+                parent_epoch: 7,
+                sealed: vec![9; 40],
+            },
+            GroupFact::Message {
+                epoch: EpochId([2; 32]),
+                message: b"opaque".to_vec(),
+            },
+            GroupFact::Welcome(vec![3; 12]),
+            GroupFact::KeyPackage {
+                last_resort: true,
+                key_package: vec![4; 20],
+            },
+            GroupFact::KeyPackageUsed([5; KEY_PACKAGE_REF_BYTES]),
+        ]
+    }
+
+    #[test]
+    fn every_body_round_trips_and_an_empty_payload_or_a_cut_header_is_refused() {
+        for fact in samples() {
+            let (kind, body) = fact.encode();
+            assert_eq!(GroupFact::parse(kind, &body), Ok(Some(fact.clone())));
+            // The fixed part cut anywhere, or nothing after it.
+            let fixed = match fact {
+                GroupFact::Commit { .. } => 40,
+                GroupFact::Message { .. } => 32,
+                GroupFact::Welcome(_) => 0,
+                GroupFact::KeyPackage { .. } => 1,
+                GroupFact::KeyPackageUsed(_) => KEY_PACKAGE_REF_BYTES - 1,
+            };
+            for cut in 0..=fixed {
+                assert!(
+                    GroupFact::parse(kind, &body[..cut]).is_err(),
+                    "{fact:?} cut at {cut}"
+                );
+            }
+        }
+        let (kind, mut body) = GroupFact::KeyPackage {
+            last_resort: false,
+            key_package: vec![1],
+        }
+        .encode();
+        body[0] = 2;
+        assert!(GroupFact::parse(kind, &body).is_err());
+        let (kind, mut body) = GroupFact::KeyPackageUsed([0; 32]).encode();
+        body.push(0);
+        assert!(GroupFact::parse(kind, &body).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bodies_never_panic(code in 30u16..35, body in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let kind = FactKind { code, schema: 1 };
+            if let Ok(Some(fact)) = GroupFact::parse(kind, &body) {
+                prop_assert_eq!(fact.encode(), (kind, body));
+            }
+        }
+    }
+}
