@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::convergence::{ApplyError, Commit, CommitId, EpochId, EpochState};
+use super::convergence::{Applied, ApplyError, Commit, CommitId, EpochId, EpochState};
 use crate::crypto::codec::Encode;
 use crate::crypto::group::{CommitOutcome, Group, GroupError};
 use crate::crypto::proposal::Proposal;
@@ -67,15 +67,16 @@ impl EpochState for MlsEpoch {
         self.group.epoch()
     }
 
-    fn apply(&self, commit: &Commit) -> Result<Self, ApplyError> {
+    fn apply(&self, commit: &Commit) -> Result<Applied<Self>, ApplyError> {
         let failed = |err: GroupError| ApplyError(err.to_string());
         let opened = super::seal::open_commit(&self.group, &self.id, &commit.bytes)
             .map_err(|_| ApplyError("not sealed for this epoch".into()))?;
         let mut next = copy(&self.group).map_err(failed)?;
         match next.process_commit(&opened).map_err(failed)? {
-            CommitOutcome::Advanced { .. } => MlsEpoch::new(next).map_err(failed),
-            // The epoch after one's own removal is not this member's to hold.
-            CommitOutcome::Removed => Err(ApplyError("the commit removes this member".into())),
+            CommitOutcome::Advanced { .. } => {
+                Ok(Applied::Next(MlsEpoch::new(next).map_err(failed)?))
+            }
+            CommitOutcome::Removed => Ok(Applied::Removed),
         }
     }
 }
@@ -132,7 +133,7 @@ mod tests {
 
     /// What every member must agree on: epoch, tree hash, an exporter secret.
     fn agreed(member: &Convergence<MlsEpoch>) -> (u64, Vec<u8>, Vec<u8>) {
-        let group = member.current_state().group();
+        let group = member.current_state().unwrap().group();
         (
             group.epoch(),
             group.tree_hash().to_vec(),
@@ -148,14 +149,16 @@ mod tests {
     fn concurrent_real_commits_settle_on_one_epoch_and_the_losers_messages_stay_readable() {
         let mut rng = UnwrapErr(SysRng);
         let mut members = members(&mut rng);
-        let start = members[0].current_state().epoch();
+        let start = members[0].current_state().unwrap().epoch();
         // Members 1 and 2 commit on the same epoch; member 1 also writes on its branch.
         let (one, one_state, _) = members[1]
             .current_state()
+            .unwrap()
             .commit(Vec::new(), &mut rng)
             .unwrap();
         let (two, two_state, _) = members[2]
             .current_state()
+            .unwrap()
             .commit(Vec::new(), &mut rng)
             .unwrap();
         let (one_epoch, two_epoch) = (one_state.id(), two_state.id());
@@ -206,6 +209,7 @@ mod tests {
         // The group goes on from the winner: a third commit is followed by all.
         let (three, three_state, _) = members[3]
             .current_state()
+            .unwrap()
             .commit(Vec::new(), &mut rng)
             .unwrap();
         members[3].committed(three.clone(), three_state).unwrap();
@@ -226,6 +230,7 @@ mod tests {
         let mut members = members(&mut rng);
         let (mut forged, _, _) = members[1]
             .current_state()
+            .unwrap()
             .commit(Vec::new(), &mut rng)
             .unwrap();
         let last = forged.bytes.len() - 1;
@@ -240,10 +245,12 @@ mod tests {
         // A real commit that names the wrong parent epoch: it verifies against no state.
         let (mut misplaced, _, _) = members[2]
             .current_state()
+            .unwrap()
             .commit(Vec::new(), &mut rng)
             .unwrap();
         let (moved, moved_state, _) = members[3]
             .current_state()
+            .unwrap()
             .commit(Vec::new(), &mut rng)
             .unwrap();
         members[0].receive(moved, 0);
@@ -259,5 +266,46 @@ mod tests {
                 .any(|e| matches!(e, Event::Rejected { commit, .. } if *commit == misplaced.id)),
             "{events:?}"
         );
+    }
+
+    #[test]
+    fn a_removed_member_learns_it_when_the_removal_wins_and_reads_nothing_after() {
+        let mut rng = UnwrapErr(SysRng);
+        let mut members = members(&mut rng);
+        let removal = vec![Proposal::Remove(LeafIndex(3))];
+        let (remove, after, _) = members[0]
+            .current_state()
+            .unwrap()
+            .commit(removal, &mut rng)
+            .unwrap();
+        let after_id = after.id();
+        members[0].committed(remove.clone(), after).unwrap();
+        for member in members.iter_mut().skip(1) {
+            member.receive(remove.clone(), 0);
+            member.poll(SETTLE_QUIET_MS);
+        }
+        assert!(members[3].is_removed());
+        assert_eq!(members[3].state(&after_id).map(|_| ()), None);
+        for member in &members[..3] {
+            assert!(!member.is_removed());
+            assert_eq!(member.current(), after_id);
+        }
+        let secret = members[1]
+            .state_mut(&after_id)
+            .unwrap()
+            .group_mut()
+            .protect(b"after the removal", b"", &mut rng)
+            .unwrap();
+        // Whatever epoch the removed member still holds, none reads it.
+        let held: Vec<EpochId> = members[3]
+            .window()
+            .iter()
+            .map(|(_, parent, _)| *parent)
+            .collect();
+        for epoch in held {
+            if let Some(state) = members[3].state_mut(&epoch) {
+                assert!(state.group_mut().unprotect(&secret).is_err());
+            }
+        }
     }
 }

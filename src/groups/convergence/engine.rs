@@ -14,9 +14,31 @@ pub trait EpochState: Sized {
     fn id(&self) -> EpochId;
     /// The epoch number.
     fn epoch(&self) -> u64;
-    /// The state `commit` leads to from this one, without changing this one; an error when
+    /// What `commit` leads to from this state, without changing this one; an error when
     /// the commit does not verify against this state.
-    fn apply(&self, commit: &Commit) -> Result<Self, ApplyError>;
+    fn apply(&self, commit: &Commit) -> Result<Applied<Self>, ApplyError>;
+}
+
+/// What a valid commit leads to, for this member.
+#[derive(Debug)]
+pub enum Applied<S> {
+    /// The next epoch's state.
+    Next(S),
+    /// The commit removes this member: it counts in its branch like any other, and leads to
+    /// an epoch this member holds nothing of. If that branch wins, the member is out.
+    Removed,
+}
+
+/// Domain separation of the name of an epoch a member was removed at.
+const REMOVED_EPOCH_LABEL: &[u8] = b"aura removed at";
+
+/// The name of the epoch `commit` removed this member at: it has no state to hash.
+fn removed_epoch(commit: &CommitId) -> EpochId {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(REMOVED_EPOCH_LABEL);
+    hasher.update(commit.0);
+    EpochId(hasher.finalize().into())
 }
 
 /// Why a commit was refused.
@@ -49,7 +71,9 @@ pub enum Event {
 /// One validated epoch in the window.
 #[derive(Debug)]
 struct Node<S> {
-    state: S,
+    /// `None` at an epoch a commit removed this member at.
+    state: Option<S>,
+    epoch: u64,
     /// The epoch and commit it came from; `None` for the root.
     parent: Option<(EpochId, CommitId)>,
     children: Vec<(CommitId, EpochId)>,
@@ -87,7 +111,8 @@ impl<S: EpochState> Convergence<S> {
         nodes.insert(
             id,
             Node {
-                state,
+                epoch: state.epoch(),
+                state: Some(state),
                 parent: None,
                 children: Vec::new(),
             },
@@ -109,9 +134,15 @@ impl<S: EpochState> Convergence<S> {
         self.current
     }
 
-    /// The state at the tip this member follows.
-    pub fn current_state(&self) -> &S {
-        &self.node(self.current).state
+    /// The state at the tip this member follows; `None` once the branch that removed this
+    /// member won.
+    pub fn current_state(&self) -> Option<&S> {
+        self.node(self.current).state.as_ref()
+    }
+
+    /// Whether the branch this member follows removed it.
+    pub fn is_removed(&self) -> bool {
+        self.current_state().is_none()
     }
 
     /// The oldest epoch still in the window: final for this member.
@@ -122,13 +153,15 @@ impl<S: EpochState> Convergence<S> {
     /// The state of any validated epoch in the window, on any branch: what messages sent on
     /// it are read against.
     pub fn state(&self, epoch: &EpochId) -> Option<&S> {
-        self.nodes.get(epoch).map(|node| &node.state)
+        self.nodes.get(epoch).and_then(|node| node.state.as_ref())
     }
 
     /// The state of a validated epoch, to read a message sent in it (reading moves its
     /// message keys on). The caller must not change what names the epoch.
     pub fn state_mut(&mut self, epoch: &EpochId) -> Option<&mut S> {
-        self.nodes.get_mut(epoch).map(|node| &mut node.state)
+        self.nodes
+            .get_mut(epoch)
+            .and_then(|node| node.state.as_mut())
     }
 
     /// Whether no pass is open: only then may this member commit.
@@ -171,7 +204,7 @@ impl<S: EpochState> Convergence<S> {
             ));
         }
         let child = state.id();
-        self.insert(commit.id, commit.parent, child, state);
+        self.insert(commit.id, commit.parent, child, Some(state));
         self.current = child;
         self.advance_root();
         Ok(())
@@ -250,7 +283,7 @@ impl<S: EpochState> Convergence<S> {
     /// Whether the commit's parent is an epoch this member can no longer reach: at or before
     /// the root's number, and not the root.
     fn is_behind_root(&self, commit: &Commit) -> bool {
-        commit.parent_epoch <= self.node(self.root).state.epoch() && commit.parent != self.root
+        commit.parent_epoch <= self.node(self.root).epoch && commit.parent != self.root
     }
 
     fn beyond_bound(&mut self, commit: &Commit) {
@@ -272,24 +305,31 @@ impl<S: EpochState> Convergence<S> {
                 self.events.push_back(Event::Dropped { commit: commit.id });
                 continue;
             }
-            let Some(parent) = self.nodes.get(&commit.parent) else {
+            // A removed member's epoch has no state: nothing extends it for this member.
+            let Some(parent) = self
+                .nodes
+                .get(&commit.parent)
+                .and_then(|n| n.state.as_ref())
+            else {
                 continue;
             };
-            match parent.state.apply(&commit) {
-                Ok(state) => {
-                    let child = state.id();
-                    if self.nodes.contains_key(&child) {
-                        // Two commits cannot lead to one epoch: the id hashes the commit.
-                        self.reject(commit.id, "leads to an epoch already reached".into());
-                        continue;
-                    }
-                    self.insert(commit.id, commit.parent, child, state);
-                    added = true;
-                    let unblocked = self.waiting.remove(&child).unwrap_or_default();
-                    queue.extend(unblocked.into_iter().map(|(commit, _)| commit));
+            let (child, state) = match parent.apply(&commit) {
+                Ok(Applied::Next(state)) => (state.id(), Some(state)),
+                Ok(Applied::Removed) => (removed_epoch(&commit.id), None),
+                Err(ApplyError(reason)) => {
+                    self.reject(commit.id, reason);
+                    continue;
                 }
-                Err(ApplyError(reason)) => self.reject(commit.id, reason),
+            };
+            if self.nodes.contains_key(&child) {
+                // Two commits cannot lead to one epoch: the id hashes the commit.
+                self.reject(commit.id, "leads to an epoch already reached".into());
+                continue;
             }
+            self.insert(commit.id, commit.parent, child, state);
+            added = true;
+            let unblocked = self.waiting.remove(&child).unwrap_or_default();
+            queue.extend(unblocked.into_iter().map(|(commit, _)| commit));
         }
         added
     }
@@ -299,13 +339,18 @@ impl<S: EpochState> Convergence<S> {
         self.events.push_back(Event::Rejected { commit, reason });
     }
 
-    fn insert(&mut self, commit: CommitId, parent: EpochId, child: EpochId, state: S) {
-        if let Some(node) = self.nodes.get_mut(&parent) {
-            node.children.push((commit, child));
-        }
+    fn insert(&mut self, commit: CommitId, parent: EpochId, child: EpochId, state: Option<S>) {
+        let epoch = match self.nodes.get_mut(&parent) {
+            Some(node) => {
+                node.children.push((commit, child));
+                node.epoch.saturating_add(1)
+            }
+            None => 0,
+        };
         self.nodes.insert(
             child,
             Node {
+                epoch,
                 state,
                 parent: Some((parent, commit)),
                 children: Vec::new(),
@@ -422,7 +467,7 @@ impl<S: EpochState> Convergence<S> {
         self.root = root;
         // Waiting commits that can no longer find their parent are beyond the bound.
         let stale: Vec<Commit> = {
-            let root_epoch = self.node(self.root).state.epoch();
+            let root_epoch = self.node(self.root).epoch;
             let root_id = self.root;
             let mut stale = Vec::new();
             self.waiting.retain(|parent, commits| {

@@ -31,7 +31,7 @@ mod reference;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{ApplyError, Convergence, EpochState, Event};
+pub use engine::{Applied, ApplyError, Convergence, EpochState, Event};
 
 /// Commits a member may undo to follow a winning branch.
 pub const REWIND_BOUND: usize = 4;

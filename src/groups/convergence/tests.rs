@@ -39,17 +39,23 @@ impl EpochState for Chain {
         self.epoch
     }
 
-    fn apply(&self, commit: &Commit) -> Result<Self, ApplyError> {
+    fn apply(&self, commit: &Commit) -> Result<Applied<Self>, ApplyError> {
         if commit.parent != self.id {
             return Err(ApplyError("made on another epoch".into()));
         }
         if commit.bytes.starts_with(b"bad") {
             return Err(ApplyError("does not verify".into()));
         }
-        Ok(Self {
+        Ok(Applied::Next(self.next(commit)))
+    }
+}
+
+impl Chain {
+    fn next(&self, commit: &Commit) -> Self {
+        Self {
             id: EpochId(hash(&[&self.id.0, &commit.bytes])),
             epoch: self.epoch + 1,
-        })
+        }
     }
 }
 
@@ -68,7 +74,7 @@ fn commit_on(parent: &Chain, label: &str) -> (Commit, Chain) {
         parent_epoch: parent.epoch,
         bytes: label.as_bytes().to_vec(),
     };
-    let next = parent.apply(&commit).unwrap();
+    let next = parent.next(&commit);
     (commit, next)
 }
 
@@ -277,7 +283,7 @@ fn own_commits_are_made_on_the_settled_tip_only() {
     let (mine, after) = commit_on(&genesis(), "mine");
     assert!(member.committed(mine.clone(), after.clone()).is_err());
     member.poll(SETTLE_QUIET_MS);
-    let tip = member.current_state().clone();
+    let tip = member.current_state().unwrap().clone();
     let (mine, after) = commit_on(&tip, "mine");
     member.committed(mine, after.clone()).unwrap();
     assert_eq!(member.current(), after.id);
@@ -485,7 +491,7 @@ impl Simulation {
                 let wants = self.rng.random_range(0..1000) < faults.commit_per_mille;
                 let allowed = !split || made_in_partition[side] < faults.max_commits_per_side;
                 if wants && allowed && self.members[from].is_settled() {
-                    let tip = self.members[from].current_state().clone();
+                    let tip = self.members[from].current_state().unwrap().clone();
                     let label = format!("m{from}-t{now}");
                     let (commit, next) = commit_on(&tip, &label);
                     self.members[from].committed(commit.clone(), next).unwrap();
@@ -543,7 +549,7 @@ impl Simulation {
             let before = pending.len();
             pending.retain(|commit| match epochs.get(&commit.parent).cloned() {
                 Some(parent) => {
-                    let next = parent.apply(commit).unwrap();
+                    let next = parent.next(commit);
                     edges.push((commit.id, commit.parent, next.id));
                     epochs.insert(next.id, next);
                     false
