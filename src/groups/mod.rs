@@ -6,11 +6,15 @@
 //!   run with the MLS group state of [`crate::crypto::group`].
 //! - [`mls_epoch`] — that MLS state as convergence sees it: epochs named by a hash of their
 //!   group context, commits opened and applied to a copy.
+//! - [`member`] — one device's membership of one group, sans-IO: facts in, facts to write,
+//!   Welcomes to deliver and messages read out; membership changes asked for as intents,
+//!   made on a settled state and asked again when their commit lost.
 //! - [`seal`] — commits encrypted to the members of the epoch they extend.
 //! - [`facts`] — the journal facts of groups: sealed commits and messages in the group's
 //!   context; KeyPackages and Welcomes in the pairwise context of two contacts.
 
 pub mod convergence;
 pub mod facts;
+pub mod member;
 pub mod mls_epoch;
 pub mod seal;

@@ -1,0 +1,639 @@
+//! One device's membership of one group, sans-IO: the facts that arrive go in, `now` and the
+//! RNG are arguments, and what the device must write, deliver or show is polled out.
+//!
+//! A device takes part under its own Ed25519 key: its MLS signature key is its device key,
+//! so the roster of an epoch names devices, and a fact's author can be checked against the
+//! leaf that sent what the fact carries. Membership changes are asked for as [`Intent`]s
+//! and made one commit at a time, only on a settled state; an intent whose commit lost its
+//! branch is asked again on the winner, and one that can no longer apply is dropped with its
+//! reason, so none blocks anything.
+
+use std::collections::VecDeque;
+
+use super::convergence::{Commit, CommitId, Convergence, EpochId, Event};
+use super::facts::GroupFact;
+use super::mls_epoch::{MlsEpoch, commit_id};
+use crate::crypto::group::{Group, GroupError, KeyPackageSecrets};
+use crate::crypto::key_package::KeyPackage;
+use crate::crypto::keys::SignaturePrivateKey;
+use crate::crypto::proposal::Proposal;
+use crate::crypto::tree_math::LeafIndex;
+use crate::state::fact::{ContextId, DeviceKey};
+
+/// Messages kept while the epoch they were sent in is not known here yet.
+pub const MAX_EARLY_MESSAGES: usize = 256;
+
+/// A membership change a member asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    /// Add the device whose KeyPackage this is.
+    Add(Box<KeyPackage>),
+    Remove(DeviceKey),
+    /// New keys on this member's path (post-compromise security).
+    Update,
+}
+
+/// An application message read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    pub epoch: EpochId,
+    pub sender: DeviceKey,
+    pub plaintext: Vec<u8>,
+}
+
+/// What the device must do or show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// A fact to write into the group's context.
+    Write(GroupFact),
+    /// A Welcome for the device the KeyPackage came from, through the pair's context.
+    Welcome {
+        to: DeviceKey,
+        welcome: Vec<u8>,
+    },
+    Read(Read),
+    /// The member now follows `epoch` (a pass settled elsewhere than it was).
+    Moved {
+        epoch: EpochId,
+    },
+    /// The branch that removed this device won: it is out of the group.
+    Removed,
+    /// An intent that can no longer apply, and why.
+    Dropped {
+        intent: Intent,
+        reason: String,
+    },
+    /// A fact that did not check out, held against its author.
+    Refused {
+        author: DeviceKey,
+        reason: String,
+    },
+}
+
+/// One device's membership of one group.
+#[derive(Debug)]
+pub struct GroupMember {
+    context: ContextId,
+    device: DeviceKey,
+    convergence: Convergence<MlsEpoch>,
+    intents: VecDeque<Intent>,
+    /// This member's commits that may still lose, and what each meant to do.
+    pending: Vec<(CommitId, Intent)>,
+    /// Messages of epochs not known yet: author, epoch, message.
+    early: VecDeque<(DeviceKey, EpochId, Vec<u8>)>,
+    outputs: VecDeque<Output>,
+}
+
+fn failed(err: GroupError) -> String {
+    err.to_string()
+}
+
+/// The device a leaf belongs to: its MLS signature key is the device key.
+fn device_of(group: &Group, leaf: LeafIndex) -> Option<DeviceKey> {
+    let (_, node) = group.members().find(|(index, _)| *index == leaf)?;
+    Some(DeviceKey(node.signature_key.as_slice().try_into().ok()?))
+}
+
+fn signing_key(seed: &[u8; 32]) -> Result<SignaturePrivateKey, GroupError> {
+    Ok(SignaturePrivateKey::from_seed(seed)?)
+}
+
+impl GroupMember {
+    /// A new group of one, whose MLS group id is its journal context id.
+    pub fn create(
+        context: ContextId,
+        device_seed: &[u8; 32],
+        rng: &mut impl rand_core::CryptoRng,
+    ) -> Result<Self, GroupError> {
+        let key = signing_key(device_seed)?;
+        let device = DeviceKey(key.public_key().to_bytes());
+        let group = Group::create(context.0.to_vec(), device.0.to_vec(), key, rng)?;
+        Self::with(context, device, group)
+    }
+
+    /// Enters a group from a Welcome to `key_package`, whose secrets this device kept.
+    pub fn join(
+        welcome: &[u8],
+        key_package: &KeyPackage,
+        secrets: KeyPackageSecrets,
+        device_seed: &[u8; 32],
+    ) -> Result<Self, GroupError> {
+        let key = signing_key(device_seed)?;
+        let device = DeviceKey(key.public_key().to_bytes());
+        let group = Group::join_from_welcome(welcome, key_package, secrets, key)?;
+        let context = ContextId(
+            group
+                .group_id()
+                .try_into()
+                .map_err(|_| GroupError::WrongGroup)?,
+        );
+        Self::with(context, device, group)
+    }
+
+    fn with(context: ContextId, device: DeviceKey, group: Group) -> Result<Self, GroupError> {
+        Ok(Self {
+            context,
+            device,
+            convergence: Convergence::new(MlsEpoch::new(group)?),
+            intents: VecDeque::new(),
+            pending: Vec::new(),
+            early: VecDeque::new(),
+            outputs: VecDeque::new(),
+        })
+    }
+
+    pub fn context(&self) -> ContextId {
+        self.context
+    }
+
+    pub fn is_removed(&self) -> bool {
+        self.convergence.is_removed()
+    }
+
+    /// The epoch this member follows and its number, unless it was removed.
+    pub fn epoch(&self) -> Option<(EpochId, u64)> {
+        let state = self.convergence.current_state()?;
+        Some((self.convergence.current(), state.group().epoch()))
+    }
+
+    /// The devices in the group at the epoch this member follows.
+    pub fn roster(&self) -> Vec<DeviceKey> {
+        let Some(state) = self.convergence.current_state() else {
+            return Vec::new();
+        };
+        let group = state.group();
+        let mut roster: Vec<DeviceKey> = group
+            .members()
+            .filter_map(|(leaf, _)| device_of(group, leaf))
+            .collect();
+        roster.sort();
+        roster
+    }
+
+    /// The group's state at the epoch this member follows: its tree hash, exporter, …
+    pub fn group(&self) -> Option<&Group> {
+        self.convergence.current_state().map(MlsEpoch::group)
+    }
+
+    /// Asks for a membership change; it is made once the group is settled.
+    pub fn ask(&mut self, intent: Intent) {
+        self.intents.push_back(intent);
+    }
+
+    /// `plaintext` protected for the members of the epoch this member follows.
+    pub fn send(
+        &mut self,
+        plaintext: &[u8],
+        rng: &mut impl rand_core::CryptoRng,
+    ) -> Result<GroupFact, GroupError> {
+        let epoch = self.convergence.current();
+        let state = self
+            .convergence
+            .state_mut(&epoch)
+            .ok_or(GroupError::NotAMember(0))?;
+        let message = state.group_mut().protect(plaintext, &[], rng)?;
+        Ok(GroupFact::Message { epoch, message })
+    }
+
+    /// A fact of the group's context, written by `author`, in whatever order facts arrive.
+    pub fn receive(&mut self, author: DeviceKey, fact: GroupFact, now: u64) {
+        match fact {
+            GroupFact::Commit {
+                parent,
+                parent_epoch,
+                sealed,
+            } => {
+                if let Some(state) = self.convergence.state(&parent) {
+                    let group = state.group();
+                    let member = group
+                        .members()
+                        .any(|(leaf, _)| device_of(group, leaf) == Some(author));
+                    if !member {
+                        self.refuse(author, "a commit from a device not in its epoch");
+                        return;
+                    }
+                }
+                self.convergence.receive(
+                    Commit {
+                        id: commit_id(&sealed),
+                        parent,
+                        parent_epoch,
+                        bytes: sealed,
+                    },
+                    now,
+                );
+                self.read_early();
+            }
+            GroupFact::Message { epoch, message } => self.read(author, epoch, message),
+            GroupFact::Welcome(_) | GroupFact::KeyPackage { .. } | GroupFact::KeyPackageUsed(_) => {
+                self.refuse(author, "a pairwise fact in a group's context");
+            }
+        }
+    }
+
+    fn refuse(&mut self, author: DeviceKey, reason: &str) {
+        self.outputs.push_back(Output::Refused {
+            author,
+            reason: reason.to_owned(),
+        });
+    }
+
+    fn read(&mut self, author: DeviceKey, epoch: EpochId, message: Vec<u8>) {
+        let Some(state) = self.convergence.state_mut(&epoch) else {
+            if self.early.len() >= MAX_EARLY_MESSAGES {
+                self.early.pop_front();
+            }
+            self.early.push_back((author, epoch, message));
+            return;
+        };
+        let group = state.group_mut();
+        match group.unprotect(&message) {
+            Ok(received) => {
+                let sender = device_of(group, received.sender);
+                if sender != Some(author) {
+                    self.refuse(author, "a message whose sender is another member");
+                    return;
+                }
+                self.outputs.push_back(Output::Read(Read {
+                    epoch,
+                    sender: author,
+                    plaintext: received.plaintext,
+                }));
+            }
+            Err(err) => self.refuse(author, &failed(err)),
+        }
+    }
+
+    fn read_early(&mut self) {
+        let (ready, waiting): (Vec<_>, Vec<_>) = self
+            .early
+            .drain(..)
+            .partition(|(_, epoch, _)| self.convergence.state(epoch).is_some());
+        self.early = waiting.into();
+        for (author, epoch, message) in ready {
+            self.read(author, epoch, message);
+        }
+    }
+
+    /// When [`Self::poll`] has work next.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.convergence.poll_timeout()
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// Settles what is due and, on a settled group, makes the next change asked for.
+    pub fn poll(&mut self, now: u64, rng: &mut impl rand_core::CryptoRng) {
+        self.convergence.poll(now);
+        while let Some(event) = self.convergence.poll_event() {
+            self.on_event(event);
+        }
+        self.read_early();
+        let window: Vec<CommitId> = self
+            .convergence
+            .window()
+            .iter()
+            .map(|(c, _, _)| *c)
+            .collect();
+        // A commit gone from the window without losing is final: nothing to ask again.
+        self.pending.retain(|(commit, _)| window.contains(commit));
+        if self.convergence.is_settled() && !self.is_removed() {
+            self.make_next(rng);
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Moved { to, rewound, .. } => {
+                // What this member's losing commits meant to do is asked again, first.
+                let lost: Vec<Intent> = self
+                    .pending
+                    .iter()
+                    .filter(|(commit, _)| rewound.contains(commit))
+                    .map(|(_, intent)| intent.clone())
+                    .collect();
+                self.pending.retain(|(commit, _)| !rewound.contains(commit));
+                for intent in lost.into_iter().rev() {
+                    self.intents.push_front(intent);
+                }
+                self.outputs.push_back(if self.convergence.is_removed() {
+                    Output::Removed
+                } else {
+                    Output::Moved { epoch: to }
+                });
+            }
+            Event::Rejected { reason, .. } => {
+                tracing::debug!(%reason, "a commit refused");
+            }
+            Event::BeyondBound { parent_epoch, .. } => {
+                tracing::info!(parent_epoch, "a commit on a branch beyond the rewind bound");
+            }
+            Event::Dropped { .. } => {}
+        }
+    }
+
+    fn make_next(&mut self, rng: &mut impl rand_core::CryptoRng) {
+        let Some(intent) = self.intents.pop_front() else {
+            return;
+        };
+        let Some(state) = self.convergence.current_state() else {
+            return;
+        };
+        let proposals = match &intent {
+            Intent::Add(key_package) => vec![Proposal::Add((**key_package).clone())],
+            Intent::Update => Vec::new(),
+            Intent::Remove(device) => {
+                let group = state.group();
+                match group
+                    .members()
+                    .find(|(leaf, _)| device_of(group, *leaf) == Some(*device))
+                {
+                    Some((leaf, _)) => vec![Proposal::Remove(leaf)],
+                    None => {
+                        self.outputs.push_back(Output::Dropped {
+                            intent,
+                            reason: "not a member any more".into(),
+                        });
+                        return;
+                    }
+                }
+            }
+        };
+        let made = state.commit(proposals, rng);
+        let (commit, next, welcome) = match made {
+            Ok(made) => made,
+            Err(err) => {
+                self.outputs.push_back(Output::Dropped {
+                    intent,
+                    reason: failed(err),
+                });
+                return;
+            }
+        };
+        let fact = GroupFact::Commit {
+            parent: commit.parent,
+            parent_epoch: commit.parent_epoch,
+            sealed: commit.bytes.clone(),
+        };
+        let id = commit.id;
+        if let Err(err) = self.convergence.committed(commit, next) {
+            self.intents.push_front(intent);
+            tracing::debug!(%err, "a commit made on a state that moved");
+            return;
+        }
+        self.outputs.push_back(Output::Write(fact));
+        if let (Intent::Add(key_package), Some(welcome)) = (&intent, welcome) {
+            let to = key_package.leaf_node.signature_key.as_slice().try_into();
+            if let Ok(to) = to {
+                self.outputs.push_back(Output::Welcome {
+                    to: DeviceKey(to),
+                    welcome,
+                });
+            }
+        }
+        self.pending.push((id, intent));
+    }
+
+    /// This member's own device key.
+    pub fn device(&self) -> DeviceKey {
+        self.device
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::collections::BTreeMap;
+
+    use getrandom::SysRng;
+    use rand_core::UnwrapErr;
+
+    use super::*;
+    use crate::crypto::group::generate_key_package;
+    use crate::groups::convergence::SETTLE_QUIET_MS;
+
+    /// What members of one epoch share: the epoch, the roster, the tree hash, an exporter
+    /// secret.
+    type Agreement = (Option<(EpochId, u64)>, Vec<DeviceKey>, Vec<u8>, Vec<u8>);
+
+    /// Devices and their memberships, with a network that delivers every fact to every
+    /// member at once, in the order written.
+    struct Devices {
+        seeds: Vec<[u8; 32]>,
+        members: Vec<Option<GroupMember>>,
+        offered: BTreeMap<DeviceKey, (KeyPackage, KeyPackageSecrets)>,
+        read: Vec<Vec<Read>>,
+        removed: Vec<bool>,
+        now: u64,
+        rng: UnwrapErr<SysRng>,
+    }
+
+    impl Devices {
+        fn new(count: u8) -> Self {
+            let seeds: Vec<[u8; 32]> = (1..=count).map(|n| [n; 32]).collect();
+            Self {
+                members: (0..count).map(|_| None).collect(),
+                read: vec![Vec::new(); usize::from(count)],
+                removed: vec![false; usize::from(count)],
+                seeds,
+                offered: BTreeMap::new(),
+                now: 0,
+                rng: UnwrapErr(SysRng),
+            }
+        }
+
+        fn device(&self, index: usize) -> DeviceKey {
+            let key = signing_key(&self.seeds[index]).unwrap();
+            DeviceKey(key.public_key().to_bytes())
+        }
+
+        /// A fresh KeyPackage of device `index`, as it would offer a contact.
+        fn key_package(&mut self, index: usize) -> KeyPackage {
+            let device = self.device(index);
+            let key = signing_key(&self.seeds[index]).unwrap();
+            let (package, secrets) =
+                generate_key_package(device.0.to_vec(), &key, &mut self.rng).unwrap();
+            self.offered.insert(device, (package.clone(), secrets));
+            package
+        }
+
+        fn member(&mut self, index: usize) -> &mut GroupMember {
+            self.members[index].as_mut().unwrap()
+        }
+
+        /// Polls everyone and delivers what they write until nothing moves, then lets the
+        /// clock run past a pass.
+        fn settle(&mut self) {
+            for _ in 0..3 {
+                self.pump();
+                self.now += SETTLE_QUIET_MS;
+            }
+            self.pump();
+        }
+
+        fn pump(&mut self) {
+            loop {
+                let mut writes = Vec::new();
+                for index in 0..self.members.len() {
+                    let author = self.device(index);
+                    let Some(member) = self.members[index].as_mut() else {
+                        continue;
+                    };
+                    member.poll(self.now, &mut self.rng);
+                    while let Some(output) = member.poll_output() {
+                        match output {
+                            Output::Write(fact) => writes.push((index, author, fact)),
+                            Output::Welcome { to, welcome } => {
+                                writes.push((index, to, GroupFact::Welcome(welcome)))
+                            }
+                            Output::Read(read) => self.read[index].push(read),
+                            Output::Removed => self.removed[index] = true,
+                            Output::Refused { reason, .. } => panic!("{index} refused: {reason}"),
+                            Output::Moved { .. } | Output::Dropped { .. } => {}
+                        }
+                    }
+                }
+                if writes.is_empty() {
+                    return;
+                }
+                for (from, author, fact) in writes {
+                    if let GroupFact::Welcome(welcome) = fact {
+                        // `author` is the newcomer here: it joins if it has no membership.
+                        let to = (0..self.seeds.len())
+                            .find(|i| self.device(*i) == author)
+                            .unwrap();
+                        if self.members[to].is_none() {
+                            let (package, secrets) = self.offered.remove(&author).unwrap();
+                            let seed = self.seeds[to];
+                            self.members[to] = Some(
+                                GroupMember::join(&welcome, &package, secrets, &seed).unwrap(),
+                            );
+                        }
+                        continue;
+                    }
+                    for to in 0..self.members.len() {
+                        if to == from {
+                            continue;
+                        }
+                        if let Some(member) = self.members[to].as_mut() {
+                            member.receive(author, fact.clone(), self.now);
+                        }
+                    }
+                }
+            }
+        }
+
+        /// What every member still in the group must agree on.
+        fn agreed(&self, index: usize) -> Agreement {
+            let member = self.members[index].as_ref().unwrap();
+            let group = member.group().unwrap();
+            (
+                member.epoch(),
+                member.roster(),
+                group.tree_hash().to_vec(),
+                group
+                    .export_secret(b"aura test", b"", 32)
+                    .unwrap()
+                    .as_bytes()
+                    .to_vec(),
+            )
+        }
+    }
+
+    #[test]
+    fn members_added_by_welcome_agree_read_each_other_and_survive_concurrent_commits() {
+        let mut devices = Devices::new(4);
+        let context = ContextId([9; 32]);
+        let seed = devices.seeds[0];
+        devices.members[0] = Some(GroupMember::create(context, &seed, &mut devices.rng).unwrap());
+        for index in 1..=2 {
+            let package = devices.key_package(index);
+            devices.member(0).ask(Intent::Add(Box::new(package)));
+        }
+        devices.settle();
+        let expected = devices.agreed(0);
+        assert_eq!(expected.1.len(), 3);
+        for index in 1..=2 {
+            assert_eq!(devices.agreed(index), expected, "member {index}");
+            assert_eq!(devices.member(index).context(), context);
+        }
+
+        // Everyone writes; everyone else reads it, with its author.
+        for index in 0..=2 {
+            let text = format!("hello from {index}");
+            let fact = devices
+                .member(index)
+                .send(text.as_bytes(), &mut UnwrapErr(SysRng))
+                .unwrap();
+            let author = devices.device(index);
+            let now = devices.now;
+            for to in 0..=2 {
+                if to != index {
+                    devices.member(to).receive(author, fact.clone(), now);
+                }
+            }
+        }
+        devices.pump();
+        for index in 0..=2 {
+            let mut heard: Vec<(DeviceKey, Vec<u8>)> = devices.read[index]
+                .iter()
+                .map(|read| (read.sender, read.plaintext.clone()))
+                .collect();
+            heard.sort();
+            let mut expected: Vec<(DeviceKey, Vec<u8>)> = (0..=2)
+                .filter(|from| *from != index)
+                .map(|from| {
+                    (
+                        devices.device(from),
+                        format!("hello from {from}").into_bytes(),
+                    )
+                })
+                .collect();
+            expected.sort();
+            assert_eq!(heard, expected, "member {index}");
+        }
+
+        // Two members update at the same moment: one commit loses, and its author makes
+        // it again on the winner, so both updates are in.
+        let start = devices.agreed(0).0.unwrap().1;
+        devices.member(1).ask(Intent::Update);
+        devices.member(2).ask(Intent::Update);
+        devices.settle();
+        let expected = devices.agreed(0);
+        assert_eq!(expected.0.unwrap().1, start + 2);
+        for index in 1..=2 {
+            assert_eq!(devices.agreed(index), expected, "member {index}");
+        }
+
+        // Removing member 2: it learns it, and reads nothing written after.
+        let gone = devices.device(2);
+        devices.member(0).ask(Intent::Remove(gone));
+        devices.settle();
+        assert!(devices.removed[2]);
+        assert!(devices.member(2).is_removed());
+        assert_eq!(devices.agreed(1), devices.agreed(0));
+        assert!(!devices.agreed(0).1.contains(&gone));
+        let before = devices.read[2].len();
+        let fact = devices
+            .member(1)
+            .send(b"after", &mut UnwrapErr(SysRng))
+            .unwrap();
+        let author = devices.device(1);
+        let now = devices.now;
+        devices.member(2).receive(author, fact.clone(), now);
+        devices.member(0).receive(author, fact, now);
+        devices.pump();
+        assert_eq!(devices.read[2].len(), before);
+        assert_eq!(devices.read[0].last().unwrap().plaintext, b"after");
+
+        // Removing someone no longer there is dropped with its reason, and blocks nothing.
+        devices.member(0).ask(Intent::Remove(gone));
+        devices.member(0).ask(Intent::Update);
+        let epoch = devices.agreed(0).0;
+        devices.settle();
+        assert_ne!(devices.agreed(0).0, epoch, "the update after it was made");
+    }
+}
