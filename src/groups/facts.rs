@@ -36,14 +36,22 @@ pub const KEY_PACKAGE_USED: FactKind = FactKind {
     code: 34,
     schema: 1,
 };
+/// A member stranded on a branch the group left asks to be added again (group context):
+/// a fresh KeyPackage of the author's, in the clear, since the author holds no key of the
+/// winning epochs; only members are served the group's context.
+pub const GROUP_REJOIN: FactKind = FactKind {
+    code: 35,
+    schema: 1,
+};
 
 /// Every kind this module defines.
-pub const KINDS: [FactKind; 5] = [
+pub const KINDS: [FactKind; 6] = [
     GROUP_COMMIT,
     GROUP_MESSAGE,
     GROUP_WELCOME,
     KEY_PACKAGE,
     KEY_PACKAGE_USED,
+    GROUP_REJOIN,
 ];
 
 /// Length of a KeyPackage reference (RFC 9420 §5.2, a hash of the suite's length).
@@ -70,6 +78,7 @@ pub enum GroupFact {
         key_package: Vec<u8>,
     },
     KeyPackageUsed([u8; KEY_PACKAGE_REF_BYTES]),
+    Rejoin(Vec<u8>),
 }
 
 fn invalid(field: &'static str, detail: impl Into<String>) -> DecodeError {
@@ -113,6 +122,7 @@ impl GroupFact {
                 key_package: payload(&mut reader, "key package")?.to_vec(),
             },
             KEY_PACKAGE_USED => Self::KeyPackageUsed(reader.array("key package reference")?),
+            GROUP_REJOIN => Self::Rejoin(payload(&mut reader, "key package")?.to_vec()),
             _ => return Ok(None),
         };
         reader.finish()?;
@@ -150,6 +160,10 @@ impl GroupFact {
                 writer.raw(reference);
                 KEY_PACKAGE_USED
             }
+            Self::Rejoin(key_package) => {
+                writer.raw(key_package);
+                GROUP_REJOIN
+            }
         };
         (kind, writer.into_bytes())
     }
@@ -178,6 +192,7 @@ mod tests {
                 key_package: vec![4; 20],
             },
             GroupFact::KeyPackageUsed([5; KEY_PACKAGE_REF_BYTES]),
+            GroupFact::Rejoin(vec![6; 10]),
         ]
     }
 
@@ -193,6 +208,7 @@ mod tests {
                 GroupFact::Welcome(_) => 0,
                 GroupFact::KeyPackage { .. } => 1,
                 GroupFact::KeyPackageUsed(_) => KEY_PACKAGE_REF_BYTES - 1,
+                GroupFact::Rejoin(_) => 0,
             };
             for cut in 0..=fixed {
                 assert!(
@@ -215,7 +231,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn arbitrary_bodies_never_panic(code in 30u16..35, body in proptest::collection::vec(any::<u8>(), 0..200)) {
+        fn arbitrary_bodies_never_panic(code in 30u16..36, body in proptest::collection::vec(any::<u8>(), 0..200)) {
             let kind = FactKind { code, schema: 1 };
             if let Ok(Some(fact)) = GroupFact::parse(kind, &body) {
                 prop_assert_eq!(fact.encode(), (kind, body));

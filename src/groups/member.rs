@@ -8,7 +8,7 @@
 //! branch is asked again on the winner, and one that can no longer apply is dropped with its
 //! reason, so none blocks anything.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::convergence::{Commit, CommitId, Convergence, EpochId, Event};
 use super::facts::GroupFact;
@@ -22,6 +22,14 @@ use crate::state::fact::{ContextId, DeviceKey};
 
 /// Messages kept while the epoch they were sent in is not known here yet.
 pub const MAX_EARLY_MESSAGES: usize = 256;
+/// Commits convergence let go of while their parent was unknown, kept to offer again when
+/// the parent arrives: the journal holds every fact once, so nothing else would offer them.
+pub const MAX_PARKED_COMMITS: usize = 1_024;
+/// Commits handed to convergence, remembered so that one it lets go of can be parked, and
+/// one that loses can be read for what it meant to do.
+pub const MAX_RECENT_COMMITS: usize = 2_048;
+/// Losing commits already looked at for what to ask again.
+pub const MAX_LOSERS_REMEMBERED: usize = 4_096;
 
 /// A membership change a member asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +39,12 @@ pub enum Intent {
     Remove(DeviceKey),
     /// New keys on this member's path (post-compromise security).
     Update,
+    /// Bring back a member stranded on a branch the group left: its old leaf out, the
+    /// device in again from a fresh KeyPackage, in one commit.
+    Readd {
+        device: DeviceKey,
+        key_package: Box<KeyPackage>,
+    },
 }
 
 /// An application message read.
@@ -68,6 +82,10 @@ pub enum Output {
         author: DeviceKey,
         reason: String,
     },
+    /// This member follows a branch the group seems to have left beyond its rewind bound:
+    /// the device should ask to be added again ([`GroupFact::Rejoin`] with a fresh
+    /// KeyPackage). Said once per epoch it is stuck at.
+    Stranded,
 }
 
 /// One device's membership of one group.
@@ -81,6 +99,14 @@ pub struct GroupMember {
     pending: Vec<(CommitId, Intent)>,
     /// Messages of epochs not known yet: author, epoch, message.
     early: VecDeque<(DeviceKey, EpochId, Vec<u8>)>,
+    recent: VecDeque<Commit>,
+    parked: VecDeque<Commit>,
+    losers: VecDeque<CommitId>,
+    losers_seen: HashSet<CommitId>,
+    /// The epoch this member last said it was stranded at.
+    stranded_at: Option<EpochId>,
+    /// Whether a commit beyond the rewind bound arrived since this member last moved.
+    beyond_seen: bool,
     outputs: VecDeque<Output>,
 }
 
@@ -130,6 +156,21 @@ impl GroupMember {
         Self::with(context, device, group)
     }
 
+    /// Whether `welcome` (an `MLSMessage`) brings in the owner of `key_package`: a device
+    /// that offered several finds the one to join with.
+    pub fn welcome_is_for(welcome: &[u8], key_package: &KeyPackage) -> bool {
+        let (Ok(welcome), Ok(reference)) = (
+            crate::crypto::welcome::Welcome::from_mls_message_bytes(welcome),
+            key_package.reference(),
+        ) else {
+            return false;
+        };
+        welcome
+            .secrets
+            .iter()
+            .any(|entry| entry.new_member == reference.as_slice())
+    }
+
     fn with(context: ContextId, device: DeviceKey, group: Group) -> Result<Self, GroupError> {
         Ok(Self {
             context,
@@ -138,6 +179,12 @@ impl GroupMember {
             intents: VecDeque::new(),
             pending: Vec::new(),
             early: VecDeque::new(),
+            recent: VecDeque::new(),
+            parked: VecDeque::new(),
+            losers: VecDeque::new(),
+            losers_seen: HashSet::new(),
+            stranded_at: None,
+            beyond_seen: false,
             outputs: VecDeque::new(),
         })
     }
@@ -154,6 +201,18 @@ impl GroupMember {
     pub fn epoch(&self) -> Option<(EpochId, u64)> {
         let state = self.convergence.current_state()?;
         Some((self.convergence.current(), state.group().epoch()))
+    }
+
+    /// Whether this member holds the state of `epoch` (on any branch in its window): what a
+    /// message sent in it needs to be read.
+    pub fn holds_epoch(&self, epoch: &EpochId) -> bool {
+        self.convergence.state(epoch).is_some()
+    }
+
+    /// The commits in this member's window (commit, parent epoch, epoch it leads to), and
+    /// how many it keeps parked for want of a parent.
+    pub fn window(&self) -> (Vec<(CommitId, EpochId, EpochId)>, usize) {
+        (self.convergence.window(), self.parked.len())
     }
 
     /// The devices in the group at the epoch this member follows.
@@ -213,21 +272,83 @@ impl GroupMember {
                         return;
                     }
                 }
-                self.convergence.receive(
-                    Commit {
-                        id: commit_id(&sealed),
-                        parent,
-                        parent_epoch,
-                        bytes: sealed,
-                    },
-                    now,
-                );
+                let commit = Commit {
+                    id: commit_id(&sealed),
+                    parent,
+                    parent_epoch,
+                    bytes: sealed,
+                };
+                if self.recent.len() >= MAX_RECENT_COMMITS {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back(commit.clone());
+                self.convergence.receive(commit, now);
+                self.unpark(now);
                 self.read_early();
             }
             GroupFact::Message { epoch, message } => self.read(author, epoch, message),
+            GroupFact::Rejoin(key_package) => self.rejoin(author, &key_package),
             GroupFact::Welcome(_) | GroupFact::KeyPackage { .. } | GroupFact::KeyPackageUsed(_) => {
                 self.refuse(author, "a pairwise fact in a group's context");
             }
+        }
+    }
+
+    /// Offers again every parked commit whose parent is now known, until none is.
+    fn unpark(&mut self, now: u64) {
+        loop {
+            let (ready, waiting): (Vec<Commit>, Vec<Commit>) = self
+                .parked
+                .drain(..)
+                .partition(|commit| self.convergence.state(&commit.parent).is_some());
+            self.parked = waiting.into();
+            if ready.is_empty() {
+                return;
+            }
+            for commit in ready {
+                self.convergence.receive(commit, now);
+            }
+        }
+    }
+
+    fn park(&mut self, id: CommitId) {
+        let Some(at) = self.recent.iter().position(|commit| commit.id == id) else {
+            return;
+        };
+        if let Some(commit) = self.recent.remove(at) {
+            if self.parked.len() >= MAX_PARKED_COMMITS {
+                self.parked.pop_front();
+            }
+            self.parked.push_back(commit);
+        }
+    }
+
+    /// A member asks to be added again: if it is in the group at the epoch this member
+    /// follows, the member with the lowest device key other than it brings it back.
+    fn rejoin(&mut self, author: DeviceKey, key_package: &[u8]) {
+        use crate::crypto::codec::Decode;
+        let Ok(key_package) = KeyPackage::from_tls_bytes(key_package) else {
+            self.refuse(author, "a rejoin request that is not a KeyPackage");
+            return;
+        };
+        if key_package.leaf_node.signature_key != author.0 {
+            self.refuse(author, "a rejoin request for another device");
+            return;
+        }
+        let roster = self.roster();
+        if !roster.contains(&author) {
+            return;
+        }
+        let delegate = roster.iter().find(|device| **device != author);
+        let queued = self
+            .intents
+            .iter()
+            .any(|intent| matches!(intent, Intent::Readd { device, .. } if *device == author));
+        if delegate == Some(&self.device) && !queued {
+            self.intents.push_back(Intent::Readd {
+                device: author,
+                key_package: Box::new(key_package),
+            });
         }
     }
 
@@ -286,10 +407,16 @@ impl GroupMember {
 
     /// Settles what is due and, on a settled group, makes the next change asked for.
     pub fn poll(&mut self, now: u64, rng: &mut impl rand_core::CryptoRng) {
+        let was_open = !self.convergence.is_settled();
         self.convergence.poll(now);
         while let Some(event) = self.convergence.poll_event() {
             self.on_event(event);
         }
+        if was_open && self.convergence.is_settled() && !self.is_removed() {
+            self.recover_losers();
+        }
+        self.unpark(now);
+        self.check_stranded();
         self.read_early();
         let window: Vec<CommitId> = self
             .convergence
@@ -307,6 +434,7 @@ impl GroupMember {
     fn on_event(&mut self, event: Event) {
         match event {
             Event::Moved { to, rewound, .. } => {
+                self.beyond_seen = false;
                 // What this member's losing commits meant to do is asked again, first.
                 let lost: Vec<Intent> = self
                     .pending
@@ -329,8 +457,88 @@ impl GroupMember {
             }
             Event::BeyondBound { parent_epoch, .. } => {
                 tracing::info!(parent_epoch, "a commit on a branch beyond the rewind bound");
+                self.beyond_seen = true;
             }
-            Event::Dropped { .. } => {}
+            Event::Dropped { commit } => self.park(commit),
+        }
+    }
+
+    /// A branch forked before this member's root (a commit beyond the bound came), and
+    /// commits this member cannot place have gone past its epoch: the group is on a branch
+    /// this member cannot join. Said once per epoch it is stuck at.
+    fn check_stranded(&mut self) {
+        let Some((current, epoch)) = self.epoch() else {
+            return;
+        };
+        let past = self
+            .parked
+            .iter()
+            .any(|commit| commit.parent_epoch >= epoch);
+        if self.beyond_seen && past && self.stranded_at != Some(current) {
+            self.stranded_at = Some(current);
+            self.outputs.push_back(Output::Stranded);
+        }
+    }
+
+    /// What commits of others that lost meant to do is asked again on the winner by one
+    /// member: the author if it is still in the group (it asks again through its own
+    /// pending commits, so nothing here), else the member with the lowest device key, so
+    /// that a change is not lost with an author who left, nor made twice.
+    fn recover_losers(&mut self) {
+        let window = self.convergence.window();
+        let parent_of: HashMap<EpochId, (CommitId, EpochId)> = window
+            .iter()
+            .map(|(commit, parent, child)| (*child, (*commit, *parent)))
+            .collect();
+        let mut winning = HashSet::new();
+        let mut epoch = self.convergence.current();
+        while let Some((commit, parent)) = parent_of.get(&epoch) {
+            winning.insert(*commit);
+            epoch = *parent;
+        }
+        let roster = self.roster();
+        let Some(lowest) = roster.first().copied() else {
+            return;
+        };
+        for (commit, parent, _) in window {
+            if winning.contains(&commit) || !self.losers_seen.insert(commit) {
+                continue;
+            }
+            self.losers.push_back(commit);
+            while self.losers.len() > MAX_LOSERS_REMEMBERED {
+                if let Some(old) = self.losers.pop_front() {
+                    self.losers_seen.remove(&old);
+                }
+            }
+            let Some(bytes) = self.recent.iter().find(|c| c.id == commit) else {
+                continue;
+            };
+            let Some(changes) = self
+                .convergence
+                .state(&parent)
+                .and_then(|state| state.changes(bytes))
+            else {
+                continue;
+            };
+            let delegate = if roster.contains(&changes.author) {
+                changes.author
+            } else {
+                lowest
+            };
+            if delegate != self.device || changes.author == self.device {
+                continue;
+            }
+            for key_package in changes.added {
+                let device = key_package.leaf_node.signature_key.as_slice().try_into();
+                if device.is_ok_and(|d| !roster.contains(&DeviceKey(d))) {
+                    self.intents.push_back(Intent::Add(Box::new(key_package)));
+                }
+            }
+            for device in changes.removed {
+                if roster.contains(&device) {
+                    self.intents.push_back(Intent::Remove(device));
+                }
+            }
         }
     }
 
@@ -341,9 +549,32 @@ impl GroupMember {
         let Some(state) = self.convergence.current_state() else {
             return;
         };
+        let leaf_of = |device: &DeviceKey| {
+            let group = state.group();
+            group
+                .members()
+                .find(|(leaf, _)| device_of(group, *leaf) == Some(*device))
+                .map(|(leaf, _)| leaf)
+        };
         let proposals = match &intent {
             Intent::Add(key_package) => vec![Proposal::Add((**key_package).clone())],
             Intent::Update => Vec::new(),
+            Intent::Readd {
+                device,
+                key_package,
+            } => match leaf_of(device) {
+                Some(leaf) => vec![
+                    Proposal::Remove(leaf),
+                    Proposal::Add((**key_package).clone()),
+                ],
+                None => {
+                    self.outputs.push_back(Output::Dropped {
+                        intent,
+                        reason: "not a member any more".into(),
+                    });
+                    return;
+                }
+            },
             Intent::Remove(device) => {
                 let group = state.group();
                 match group
@@ -384,7 +615,11 @@ impl GroupMember {
             return;
         }
         self.outputs.push_back(Output::Write(fact));
-        if let (Intent::Add(key_package), Some(welcome)) = (&intent, welcome) {
+        let added = match &intent {
+            Intent::Add(key_package) | Intent::Readd { key_package, .. } => Some(key_package),
+            Intent::Update | Intent::Remove(_) => None,
+        };
+        if let (Some(key_package), Some(welcome)) = (added, welcome) {
             let to = key_package.leaf_node.signature_key.as_slice().try_into();
             if let Ok(to) = to {
                 self.outputs.push_back(Output::Welcome {
@@ -412,6 +647,7 @@ mod tests {
     use rand_core::UnwrapErr;
 
     use super::*;
+    use crate::crypto::codec::Encode;
     use crate::crypto::group::generate_key_package;
     use crate::groups::convergence::SETTLE_QUIET_MS;
 
@@ -492,7 +728,7 @@ mod tests {
                             Output::Read(read) => self.read[index].push(read),
                             Output::Removed => self.removed[index] = true,
                             Output::Refused { reason, .. } => panic!("{index} refused: {reason}"),
-                            Output::Moved { .. } | Output::Dropped { .. } => {}
+                            Output::Moved { .. } | Output::Dropped { .. } | Output::Stranded => {}
                         }
                     }
                 }
@@ -635,5 +871,44 @@ mod tests {
         let epoch = devices.agreed(0).0;
         devices.settle();
         assert_ne!(devices.agreed(0).0, epoch, "the update after it was made");
+    }
+
+    #[test]
+    fn a_member_that_asks_to_rejoin_is_brought_back_by_the_lowest_other_member() {
+        let mut devices = Devices::new(3);
+        let context = ContextId([8; 32]);
+        let seed = devices.seeds[0];
+        devices.members[0] = Some(GroupMember::create(context, &seed, &mut devices.rng).unwrap());
+        for index in 1..=2 {
+            let package = devices.key_package(index);
+            devices.member(0).ask(Intent::Add(Box::new(package)));
+        }
+        devices.settle();
+        let before = devices.agreed(0);
+        // Member 2 asks to be added again with a fresh KeyPackage (as a stranded member
+        // does); its old membership is dropped for the new one it joins.
+        let package = devices.key_package(2);
+        let request = GroupFact::Rejoin(package.to_tls_bytes().unwrap());
+        let author = devices.device(2);
+        devices.members[2] = None;
+        let now = devices.now;
+        for index in 0..=1 {
+            devices.member(index).receive(author, request.clone(), now);
+        }
+        devices.settle();
+        let after = devices.agreed(0);
+        assert_eq!(after.0.unwrap().1, before.0.unwrap().1 + 1, "one commit");
+        assert_eq!(after.1, before.1, "the same devices");
+        assert_ne!(after.2, before.2, "member 2's leaf is new");
+        for index in 1..=2 {
+            assert_eq!(devices.agreed(index), after, "member {index}");
+        }
+        // A request in another device's name is refused.
+        let forged = GroupFact::Rejoin(devices.key_package(1).to_tls_bytes().unwrap());
+        devices.member(0).receive(author, forged, now);
+        assert!(matches!(
+            devices.member(0).poll_output(),
+            Some(Output::Refused { .. })
+        ));
     }
 }

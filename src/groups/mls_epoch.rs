@@ -6,9 +6,15 @@
 use sha2::{Digest, Sha256};
 
 use super::convergence::{Applied, ApplyError, Commit, CommitId, EpochId, EpochState};
-use crate::crypto::codec::Encode;
+use crate::crypto::codec::{Decode, Encode};
+use crate::crypto::commit::{Commit as MlsCommit, HandshakeBodies};
+use crate::crypto::framing::Sender;
 use crate::crypto::group::{CommitOutcome, Group, GroupError};
-use crate::crypto::proposal::Proposal;
+use crate::crypto::key_package::KeyPackage;
+use crate::crypto::proposal::{Proposal, ProposalOrRef};
+use crate::crypto::public_message::PublicMessage;
+use crate::crypto::tree_math::LeafIndex;
+use crate::state::fact::DeviceKey;
 
 /// Domain separation of epoch ids and commit ids.
 const EPOCH_ID_LABEL: &[u8] = b"aura group epoch id";
@@ -55,6 +61,51 @@ impl MlsEpoch {
             bytes: sealed,
         };
         Ok((commit, MlsEpoch::new(next)?, output.welcome))
+    }
+}
+
+/// What a commit meant to do to the roster, read from the commit against its parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changes {
+    pub author: DeviceKey,
+    pub added: Vec<KeyPackage>,
+    pub removed: Vec<DeviceKey>,
+}
+
+impl MlsEpoch {
+    /// The device at `leaf` in this epoch: its MLS signature key is its device key.
+    pub fn device_at(&self, leaf: LeafIndex) -> Option<DeviceKey> {
+        let (_, node) = self.group.members().find(|(index, _)| *index == leaf)?;
+        Some(DeviceKey(node.signature_key.as_slice().try_into().ok()?))
+    }
+
+    /// What `commit`, made on this epoch, meant to do: who made it, whom it added (with
+    /// the KeyPackages to add them again) and whom it removed. `None` when it cannot be
+    /// read against this epoch.
+    pub fn changes(&self, commit: &Commit) -> Option<Changes> {
+        let opened = super::seal::open_commit(&self.group, &self.id, &commit.bytes).ok()?;
+        let message = PublicMessage::from_mls_message_bytes(&opened, &HandshakeBodies).ok()?;
+        let Sender::Member(sender) = message.content.sender else {
+            return None;
+        };
+        let body = MlsCommit::from_tls_bytes(&message.content.body).ok()?;
+        let mut changes = Changes {
+            author: self.device_at(sender)?,
+            added: Vec::new(),
+            removed: Vec::new(),
+        };
+        for proposal in body.proposals {
+            match proposal {
+                ProposalOrRef::Proposal(Proposal::Add(key_package)) => {
+                    changes.added.push(key_package);
+                }
+                ProposalOrRef::Proposal(Proposal::Remove(leaf)) => {
+                    changes.removed.extend(self.device_at(leaf));
+                }
+                _ => {}
+            }
+        }
+        Some(changes)
     }
 }
 

@@ -9,6 +9,8 @@
 //! - [`member`] — one device's membership of one group, sans-IO: facts in, facts to write,
 //!   Welcomes to deliver and messages read out; membership changes asked for as intents,
 //!   made on a settled state and asked again when their commit lost.
+//! - [`memberships`] — a device's memberships of one group while branches are unsettled
+//!   (removed on one branch, added again on another), acted through the best.
 //! - [`seal`] — commits encrypted to the members of the epoch they extend.
 //! - [`facts`] — the journal facts of groups: sealed commits and messages in the group's
 //!   context; KeyPackages and Welcomes in the pairwise context of two contacts.
@@ -16,5 +18,6 @@
 pub mod convergence;
 pub mod facts;
 pub mod member;
+pub mod memberships;
 pub mod mls_epoch;
 pub mod seal;
