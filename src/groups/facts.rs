@@ -64,6 +64,8 @@ pub enum GroupFact {
         /// The epoch the commit extends, and its number.
         parent: EpochId,
         parent_epoch: u64,
+        /// The epoch it leads to, as its author computed it.
+        epoch: EpochId,
         sealed: Vec<u8>,
     },
     Message {
@@ -106,6 +108,7 @@ impl GroupFact {
             GROUP_COMMIT => Self::Commit {
                 parent: EpochId(reader.array("parent epoch")?),
                 parent_epoch: reader.u64("parent epoch number")?,
+                epoch: EpochId(reader.array("epoch")?),
                 sealed: payload(&mut reader, "sealed commit")?.to_vec(),
             },
             GROUP_MESSAGE => Self::Message {
@@ -136,9 +139,14 @@ impl GroupFact {
             Self::Commit {
                 parent,
                 parent_epoch,
+                epoch,
                 sealed,
             } => {
-                writer.raw(&parent.0).u64(*parent_epoch).raw(sealed);
+                writer
+                    .raw(&parent.0)
+                    .u64(*parent_epoch)
+                    .raw(&epoch.0)
+                    .raw(sealed);
                 GROUP_COMMIT
             }
             Self::Message { epoch, message } => {
@@ -180,6 +188,7 @@ mod tests {
             GroupFact::Commit {
                 parent: EpochId([1; 32]),
                 parent_epoch: 7,
+                epoch: EpochId([8; 32]),
                 sealed: vec![9; 40],
             },
             GroupFact::Message {
@@ -203,7 +212,7 @@ mod tests {
             assert_eq!(GroupFact::parse(kind, &body), Ok(Some(fact.clone())));
             // The fixed part cut anywhere, or nothing after it.
             let fixed = match fact {
-                GroupFact::Commit { .. } => 40,
+                GroupFact::Commit { .. } => 72,
                 GroupFact::Message { .. } => 32,
                 GroupFact::Welcome(_) => 0,
                 GroupFact::KeyPackage { .. } => 1,

@@ -260,6 +260,7 @@ impl GroupMember {
             GroupFact::Commit {
                 parent,
                 parent_epoch,
+                epoch,
                 sealed,
             } => {
                 if let Some(state) = self.convergence.state(&parent) {
@@ -276,6 +277,7 @@ impl GroupMember {
                     id: commit_id(&sealed),
                     parent,
                     parent_epoch,
+                    child: epoch,
                     bytes: sealed,
                 };
                 if self.recent.len() >= MAX_RECENT_COMMITS {
@@ -606,6 +608,7 @@ impl GroupMember {
         let fact = GroupFact::Commit {
             parent: commit.parent,
             parent_epoch: commit.parent_epoch,
+            epoch: commit.child,
             sealed: commit.bytes.clone(),
         };
         let id = commit.id;

@@ -54,13 +54,15 @@ impl MlsEpoch {
         let mut next = copy(&self.group)?;
         let output = next.commit(proposals, rng)?;
         let sealed = super::seal::seal_commit(&self.group, &self.id, &output.commit, rng)?;
+        let next = MlsEpoch::new(next)?;
         let commit = Commit {
             id: commit_id(&sealed),
             parent: self.id,
             parent_epoch: self.group.epoch(),
+            child: next.id,
             bytes: sealed,
         };
-        Ok((commit, MlsEpoch::new(next)?, output.welcome))
+        Ok((commit, next, output.welcome))
     }
 }
 

@@ -29,18 +29,6 @@ pub enum Applied<S> {
     Removed,
 }
 
-/// Domain separation of the name of an epoch a member was removed at.
-const REMOVED_EPOCH_LABEL: &[u8] = b"aura removed at";
-
-/// The name of the epoch `commit` removed this member at: it has no state to hash.
-fn removed_epoch(commit: &CommitId) -> EpochId {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    hasher.update(REMOVED_EPOCH_LABEL);
-    hasher.update(commit.0);
-    EpochId(hasher.finalize().into())
-}
-
 /// Why a commit was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -305,22 +293,26 @@ impl<S: EpochState> Convergence<S> {
                 self.events.push_back(Event::Dropped { commit: commit.id });
                 continue;
             }
-            // A removed member's epoch has no state: nothing extends it for this member.
-            let Some(parent) = self
-                .nodes
-                .get(&commit.parent)
-                .and_then(|n| n.state.as_ref())
-            else {
+            let Some(parent) = self.nodes.get(&commit.parent) else {
                 continue;
             };
-            let (child, state) = match parent.apply(&commit) {
-                Ok(Applied::Next(state)) => (state.id(), Some(state)),
-                Ok(Applied::Removed) => (removed_epoch(&commit.id), None),
-                Err(ApplyError(reason)) => {
+            let state = match parent.state.as_ref().map(|state| state.apply(&commit)) {
+                Some(Ok(Applied::Next(state))) if state.id() != commit.child => {
+                    self.reject(commit.id, "leads to another epoch than it names".into());
+                    continue;
+                }
+                Some(Ok(Applied::Next(state))) => Some(state),
+                Some(Ok(Applied::Removed)) => None,
+                Some(Err(ApplyError(reason))) => {
                     self.reject(commit.id, reason);
                     continue;
                 }
+                // After its own removal a member holds no key to check a commit with: it
+                // counts the branch's commits by the epochs they name, so that it learns the
+                // branch that removed it won.
+                None => None,
             };
+            let child = commit.child;
             if self.nodes.contains_key(&child) {
                 // Two commits cannot lead to one epoch: the id hashes the commit.
                 self.reject(commit.id, "leads to an epoch already reached".into());

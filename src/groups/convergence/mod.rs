@@ -61,12 +61,15 @@ pub struct EpochId(pub [u8; 32]);
 pub struct CommitId(pub [u8; 32]);
 
 /// A commit as the journal delivers it: opaque bytes the epoch state verifies, the epoch
-/// they claim to extend, and that epoch's number (to tell a commit whose parent may still
-/// arrive from one whose parent is behind this member's root).
+/// they claim to extend and that epoch's number (to tell a commit whose parent may still
+/// arrive from one whose parent is behind this member's root), and the epoch they claim to
+/// lead to (checked by every member that can apply the commit; a member removed before it
+/// can only count it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Commit {
     pub id: CommitId,
     pub parent: EpochId,
     pub parent_epoch: u64,
+    pub child: EpochId,
     pub bytes: Vec<u8>,
 }

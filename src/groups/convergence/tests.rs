@@ -46,6 +46,9 @@ impl EpochState for Chain {
         if commit.bytes.starts_with(b"bad") {
             return Err(ApplyError("does not verify".into()));
         }
+        if commit.bytes.starts_with(b"removes") {
+            return Ok(Applied::Removed);
+        }
         Ok(Applied::Next(self.next(commit)))
     }
 }
@@ -68,13 +71,15 @@ fn genesis() -> Chain {
 
 /// A commit labelled `label` on `parent`, and the state it leads to.
 fn commit_on(parent: &Chain, label: &str) -> (Commit, Chain) {
-    let commit = Commit {
+    let mut commit = Commit {
         id: CommitId(hash(&[&parent.id.0, label.as_bytes()])),
         parent: parent.id,
         parent_epoch: parent.epoch,
+        child: EpochId([0; 32]),
         bytes: label.as_bytes().to_vec(),
     };
     let next = parent.next(&commit);
+    commit.child = next.id;
     (commit, next)
 }
 
@@ -273,6 +278,41 @@ fn a_member_rewinds_up_to_the_bound_to_follow_a_deeper_branch() {
     };
     assert_eq!(rewound.len(), REWIND_BOUND);
     assert_eq!(applied.len(), REWIND_BOUND + 1);
+}
+
+#[test]
+fn a_member_removed_on_the_deeper_branch_learns_it_by_counting_what_it_cannot_check() {
+    let (ours, our_tip) = chain_of(&genesis(), "ours", 2);
+    let (removal, removed) = commit_on(&genesis(), "removes member");
+    let (after, _) = chain_of(&removed, "after", 2);
+    let mut member = Convergence::new(genesis());
+    for commit in &ours {
+        member.receive(commit.clone(), 0);
+    }
+    member.poll(SETTLE_QUIET_MS);
+    assert_eq!(member.current(), our_tip.id);
+    member.receive(removal.clone(), 2_000);
+    member.poll(2_000 + SETTLE_QUIET_MS);
+    assert!(
+        !member.is_removed(),
+        "the removal's branch is not deeper yet"
+    );
+    for commit in &after {
+        member.receive(commit.clone(), 4_000);
+    }
+    member.poll(4_000 + SETTLE_QUIET_MS);
+    assert!(member.is_removed());
+    assert_eq!(member.current_state(), None);
+
+    // A commit that names another epoch than it leads to is refused.
+    let mut member = Convergence::new(genesis());
+    let (mut lying, _) = commit_on(&genesis(), "liar");
+    lying.child = EpochId([7; 32]);
+    member.receive(lying.clone(), 0);
+    assert!(matches!(
+        member.poll_event(),
+        Some(Event::Rejected { commit, .. }) if commit == lying.id
+    ));
 }
 
 #[test]
