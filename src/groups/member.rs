@@ -782,10 +782,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn members_added_by_welcome_agree_read_each_other_and_survive_concurrent_commits() {
-        let mut devices = Devices::new(4);
-        let context = ContextId([9; 32]);
+    /// Device 0 makes the group `context` and adds devices 1 and 2.
+    fn group_of_three(devices: &mut Devices, context: ContextId) {
         let seed = devices.seeds[0];
         devices.members[0] = Some(GroupMember::create(context, &seed, &mut devices.rng).unwrap());
         for index in 1..=2 {
@@ -793,6 +791,13 @@ mod tests {
             devices.member(0).ask(Intent::Add(Box::new(package)));
         }
         devices.settle();
+    }
+
+    #[test]
+    fn members_added_by_welcome_agree_read_each_other_and_survive_concurrent_commits() {
+        let mut devices = Devices::new(4);
+        let context = ContextId([9; 32]);
+        group_of_three(&mut devices, context);
         let expected = devices.agreed(0);
         assert_eq!(expected.1.len(), 3);
         for index in 1..=2 {
@@ -879,14 +884,7 @@ mod tests {
     #[test]
     fn a_member_that_asks_to_rejoin_is_brought_back_by_the_lowest_other_member() {
         let mut devices = Devices::new(3);
-        let context = ContextId([8; 32]);
-        let seed = devices.seeds[0];
-        devices.members[0] = Some(GroupMember::create(context, &seed, &mut devices.rng).unwrap());
-        for index in 1..=2 {
-            let package = devices.key_package(index);
-            devices.member(0).ask(Intent::Add(Box::new(package)));
-        }
-        devices.settle();
+        group_of_three(&mut devices, ContextId([8; 32]));
         let before = devices.agreed(0);
         // Member 2 asks to be added again with a fresh KeyPackage (as a stranded member
         // does); its old membership is dropped for the new one it joins.
