@@ -1,0 +1,272 @@
+//! One device's membership driven through real MLS: devices, Welcomes and a network that
+//! delivers every fact to every member.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use getrandom::SysRng;
+use rand_core::UnwrapErr;
+
+use super::*;
+use crate::crypto::codec::Encode;
+use crate::crypto::group::generate_key_package;
+use crate::groups::convergence::SETTLE_QUIET_MS;
+
+/// What members of one epoch share: the epoch, the roster, the tree hash, an exporter
+/// secret.
+type Agreement = (Option<(EpochId, u64)>, Vec<DeviceKey>, Vec<u8>, Vec<u8>);
+
+/// Devices and their memberships, with a network that delivers every fact to every
+/// member at once, in the order written.
+struct Devices {
+    seeds: Vec<[u8; 32]>,
+    members: Vec<Option<GroupMember>>,
+    offered: BTreeMap<DeviceKey, (KeyPackage, KeyPackageSecrets)>,
+    read: Vec<Vec<Read>>,
+    removed: Vec<bool>,
+    now: u64,
+    rng: UnwrapErr<SysRng>,
+}
+
+impl Devices {
+    fn new(count: u8) -> Self {
+        let seeds: Vec<[u8; 32]> = (1..=count).map(|n| [n; 32]).collect();
+        Self {
+            members: (0..count).map(|_| None).collect(),
+            read: vec![Vec::new(); usize::from(count)],
+            removed: vec![false; usize::from(count)],
+            seeds,
+            offered: BTreeMap::new(),
+            now: 0,
+            rng: UnwrapErr(SysRng),
+        }
+    }
+
+    fn device(&self, index: usize) -> DeviceKey {
+        let key = signing_key(&self.seeds[index]).unwrap();
+        DeviceKey(key.public_key().to_bytes())
+    }
+
+    /// A fresh KeyPackage of device `index`, as it would offer a contact.
+    fn key_package(&mut self, index: usize) -> KeyPackage {
+        let device = self.device(index);
+        let key = signing_key(&self.seeds[index]).unwrap();
+        let (package, secrets) =
+            generate_key_package(device.0.to_vec(), &key, &mut self.rng).unwrap();
+        self.offered.insert(device, (package.clone(), secrets));
+        package
+    }
+
+    fn member(&mut self, index: usize) -> &mut GroupMember {
+        self.members[index].as_mut().unwrap()
+    }
+
+    /// Polls everyone and delivers what they write until nothing moves, then lets the
+    /// clock run past a pass.
+    fn settle(&mut self) {
+        for _ in 0..3 {
+            self.pump();
+            self.now += SETTLE_QUIET_MS;
+        }
+        self.pump();
+    }
+
+    fn pump(&mut self) {
+        loop {
+            let mut writes = Vec::new();
+            for index in 0..self.members.len() {
+                let author = self.device(index);
+                let Some(member) = self.members[index].as_mut() else {
+                    continue;
+                };
+                member.poll(self.now, &mut self.rng);
+                while let Some(output) = member.poll_output() {
+                    match output {
+                        Output::Write(fact) => writes.push((index, author, fact)),
+                        Output::Welcome { to, welcome } => {
+                            writes.push((index, to, GroupFact::Welcome(welcome)))
+                        }
+                        Output::Read(read) => self.read[index].push(read),
+                        Output::Removed => self.removed[index] = true,
+                        Output::Refused { reason, .. } => panic!("{index} refused: {reason}"),
+                        Output::Moved { .. } | Output::Dropped { .. } | Output::Stranded => {}
+                    }
+                }
+            }
+            if writes.is_empty() {
+                return;
+            }
+            for (from, author, fact) in writes {
+                if let GroupFact::Welcome(welcome) = fact {
+                    // `author` is the newcomer here: it joins if it has no membership.
+                    let to = (0..self.seeds.len())
+                        .find(|i| self.device(*i) == author)
+                        .unwrap();
+                    if self.members[to].is_none() {
+                        let (package, secrets) = self.offered.remove(&author).unwrap();
+                        let seed = self.seeds[to];
+                        self.members[to] =
+                            Some(GroupMember::join(&welcome, &package, secrets, &seed).unwrap());
+                    }
+                    continue;
+                }
+                for to in 0..self.members.len() {
+                    if to == from {
+                        continue;
+                    }
+                    if let Some(member) = self.members[to].as_mut() {
+                        member.receive(author, fact.clone(), self.now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What every member still in the group must agree on.
+    fn agreed(&self, index: usize) -> Agreement {
+        let member = self.members[index].as_ref().unwrap();
+        let group = member.group().unwrap();
+        (
+            member.epoch(),
+            member.roster(),
+            group.tree_hash().to_vec(),
+            group
+                .export_secret(b"aura test", b"", 32)
+                .unwrap()
+                .as_bytes()
+                .to_vec(),
+        )
+    }
+}
+
+/// Device 0 makes the group `context` and adds devices 1 and 2.
+fn group_of_three(devices: &mut Devices, context: ContextId) {
+    let seed = devices.seeds[0];
+    devices.members[0] = Some(GroupMember::create(context, &seed, &mut devices.rng).unwrap());
+    for index in 1..=2 {
+        let package = devices.key_package(index);
+        devices.member(0).ask(Intent::Add(Box::new(package)));
+    }
+    devices.settle();
+}
+
+#[test]
+fn members_added_by_welcome_agree_read_each_other_and_survive_concurrent_commits() {
+    let mut devices = Devices::new(4);
+    let context = ContextId([9; 32]);
+    group_of_three(&mut devices, context);
+    let expected = devices.agreed(0);
+    assert_eq!(expected.1.len(), 3);
+    for index in 1..=2 {
+        assert_eq!(devices.agreed(index), expected, "member {index}");
+        assert_eq!(devices.member(index).context(), context);
+    }
+
+    // Everyone writes; everyone else reads it, with its author.
+    for index in 0..=2 {
+        let text = format!("hello from {index}");
+        let fact = devices
+            .member(index)
+            .send(text.as_bytes(), &mut UnwrapErr(SysRng))
+            .unwrap();
+        let author = devices.device(index);
+        let now = devices.now;
+        for to in 0..=2 {
+            if to != index {
+                devices.member(to).receive(author, fact.clone(), now);
+            }
+        }
+    }
+    devices.pump();
+    for index in 0..=2 {
+        let mut heard: Vec<(DeviceKey, Vec<u8>)> = devices.read[index]
+            .iter()
+            .map(|read| (read.sender, read.plaintext.clone()))
+            .collect();
+        heard.sort();
+        let mut expected: Vec<(DeviceKey, Vec<u8>)> = (0..=2)
+            .filter(|from| *from != index)
+            .map(|from| {
+                (
+                    devices.device(from),
+                    format!("hello from {from}").into_bytes(),
+                )
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(heard, expected, "member {index}");
+    }
+
+    // Two members update at the same moment: one commit loses, and its author makes
+    // it again on the winner, so both updates are in.
+    let start = devices.agreed(0).0.unwrap().1;
+    devices.member(1).ask(Intent::Update);
+    devices.member(2).ask(Intent::Update);
+    devices.settle();
+    let expected = devices.agreed(0);
+    assert_eq!(expected.0.unwrap().1, start + 2);
+    for index in 1..=2 {
+        assert_eq!(devices.agreed(index), expected, "member {index}");
+    }
+
+    // Removing member 2: it learns it, and reads nothing written after.
+    let gone = devices.device(2);
+    devices.member(0).ask(Intent::Remove(gone));
+    devices.settle();
+    assert!(devices.removed[2]);
+    assert!(devices.member(2).is_removed());
+    assert_eq!(devices.agreed(1), devices.agreed(0));
+    assert!(!devices.agreed(0).1.contains(&gone));
+    let before = devices.read[2].len();
+    let fact = devices
+        .member(1)
+        .send(b"after", &mut UnwrapErr(SysRng))
+        .unwrap();
+    let author = devices.device(1);
+    let now = devices.now;
+    devices.member(2).receive(author, fact.clone(), now);
+    devices.member(0).receive(author, fact, now);
+    devices.pump();
+    assert_eq!(devices.read[2].len(), before);
+    assert_eq!(devices.read[0].last().unwrap().plaintext, b"after");
+
+    // Removing someone no longer there is dropped with its reason, and blocks nothing.
+    devices.member(0).ask(Intent::Remove(gone));
+    devices.member(0).ask(Intent::Update);
+    let epoch = devices.agreed(0).0;
+    devices.settle();
+    assert_ne!(devices.agreed(0).0, epoch, "the update after it was made");
+}
+
+#[test]
+fn a_member_that_asks_to_rejoin_is_brought_back_by_the_lowest_other_member() {
+    let mut devices = Devices::new(3);
+    group_of_three(&mut devices, ContextId([8; 32]));
+    let before = devices.agreed(0);
+    // Member 2 asks to be added again with a fresh KeyPackage (as a stranded member
+    // does); its old membership is dropped for the new one it joins.
+    let package = devices.key_package(2);
+    let request = GroupFact::Rejoin(package.to_tls_bytes().unwrap());
+    let author = devices.device(2);
+    devices.members[2] = None;
+    let now = devices.now;
+    for index in 0..=1 {
+        devices.member(index).receive(author, request.clone(), now);
+    }
+    devices.settle();
+    let after = devices.agreed(0);
+    assert_eq!(after.0.unwrap().1, before.0.unwrap().1 + 1, "one commit");
+    assert_eq!(after.1, before.1, "the same devices");
+    assert_ne!(after.2, before.2, "member 2's leaf is new");
+    for index in 1..=2 {
+        assert_eq!(devices.agreed(index), after, "member {index}");
+    }
+    // A request in another device's name is refused.
+    let forged = GroupFact::Rejoin(devices.key_package(1).to_tls_bytes().unwrap());
+    devices.member(0).receive(author, forged, now);
+    assert!(matches!(
+        devices.member(0).poll_output(),
+        Some(Output::Refused { .. })
+    ));
+}
