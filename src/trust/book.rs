@@ -17,8 +17,9 @@ pub const RELATIONSHIP_TRUST: TrustLevel = TrustLevel::Low;
 
 /// Most distinct peers one contact's attestations may name: beyond them, attestations about
 /// further peers are ignored (the earliest subjects are kept), so that a contact writing
-/// attestations without end cannot grow this device's graph without end.
-pub const MAX_ATTESTED_PER_CONTACT: usize = 1_000;
+/// attestations without end cannot grow this device's graph without end. Generous: a
+/// contact vouches at most for its own contacts.
+pub const MAX_ATTESTED_PER_CONTACT: usize = 4_096;
 
 type Stamp = (Hlc, FactId);
 
@@ -138,7 +139,7 @@ pub fn build_graph<'f>(
             .filter(|fact| fact.author() == peer)
             .collect();
         events.sort_by_key(|fact| fact.order_key());
-        let mut subjects = std::collections::BTreeSet::new();
+        let mut subjects = std::collections::HashSet::new();
         for fact in events {
             let at_ms = fact.time().physical_ms();
             let parsed = TrustFact::parse(fact.kind(), fact.body());
