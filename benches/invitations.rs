@@ -10,11 +10,14 @@
 // Tests and benchmarks measure real time; only the node's core must not read the clock.
 #![allow(clippy::disallowed_methods)]
 
+// The tests' helpers: the invitation every run accepts.
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
-use aura::agent::core::InviteAnswer;
 use aura::invite::views::AcceptanceStage;
-use aura::node::{InviteOptions, InviteRequest, Node, NodeEvent, NodeHandle, NodeOptions};
+use aura::node::{InviteRequest, Node, NodeEvent, NodeHandle, NodeOptions};
 
 const DEFAULT_FORMATIONS: usize = 200;
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,20 +50,7 @@ async fn main() {
         let bob = start(&dir.path().join(format!("bob{run}.redb"))).await;
         let bob_client = bob.client();
         let mut bob_events = bob_client.subscribe();
-        let code = match alice_client
-            .invite(InviteRequest::Create(InviteOptions {
-                valid_for_ms: Some(3_600_000),
-                uses: 1,
-                note: String::new(),
-                approve: false,
-                trust: aura::state::trust_level::TrustLevel::Low,
-            }))
-            .await
-            .expect("create")
-        {
-            InviteAnswer::Created(created) => created.code,
-            other => panic!("{other:?}"),
-        };
+        let code = support::friends::invitation_code(&alice_client).await;
         let started = Instant::now();
         bob_client
             .invite(InviteRequest::Accept(code))

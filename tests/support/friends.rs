@@ -6,14 +6,14 @@ use std::path::Path;
 
 use aura::agent::core::InviteAnswer;
 use aura::identity::DeviceIdentity;
-use aura::node::{InviteOptions, InviteRequest, Node, NodeHandle, NodeOptions};
+use aura::node::{InviteOptions, InviteRequest, Node, NodeClient, NodeHandle, NodeOptions};
 use aura::state::Store;
 
 use super::poll::eventually;
 
-/// `inviter` invites `invitee`, which accepts; returns once each lists the other as a contact.
-pub async fn befriend(inviter: &NodeHandle, invitee: &NodeHandle) {
-    let code = match inviter
+/// A fresh one-use code of `inviter`'s, valid for an hour, its contacts starting at Low.
+pub async fn invitation_code(inviter: &NodeClient) -> String {
+    match inviter
         .invite(InviteRequest::Create(InviteOptions {
             valid_for_ms: Some(3_600_000),
             uses: 1,
@@ -26,7 +26,12 @@ pub async fn befriend(inviter: &NodeHandle, invitee: &NodeHandle) {
     {
         InviteAnswer::Created(created) => created.code,
         other => panic!("creating an invitation answered {other:?}"),
-    };
+    }
+}
+
+/// `inviter` invites `invitee`, which accepts; returns once each lists the other as a contact.
+pub async fn befriend(inviter: &NodeHandle, invitee: &NodeHandle) {
+    let code = invitation_code(inviter).await;
     invitee
         .invite(InviteRequest::Accept(code))
         .await
