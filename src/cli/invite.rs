@@ -38,7 +38,7 @@ pub enum Expiry {
 }
 
 impl Expiry {
-    fn valid_for_ms(self) -> Option<u64> {
+    pub(super) fn valid_for_ms(self) -> Option<u64> {
         match self {
             Self::Hour => Some(HOUR_MS),
             Self::Day => Some(24 * HOUR_MS),
@@ -147,6 +147,7 @@ pub fn invite(paths: &ProfilePaths, command: InviteCommand) -> Result<()> {
                 note,
                 approve,
                 trust: trust.into(),
+                group: None,
             }),
             true,
         ),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+mod group;
 mod invite;
 mod trust;
 
@@ -69,6 +70,31 @@ pub enum CliCommand {
     /// Whom you trust, how much, and why.
     #[command(subcommand)]
     Trust(trust::TrustCommand),
+    /// Groups: create, list, members, invite, remove, leave.
+    #[command(subcommand)]
+    Group(group::GroupCommand),
+    /// Send a message to a group (waits until it is sent; GROUP is its name or the start of
+    /// its id).
+    Send {
+        #[arg(value_name = "GROUP")]
+        group: String,
+        #[arg(value_name = "TEXT")]
+        text: String,
+        /// Return once the message is in the outbox.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// A group's messages, one per line: time, author, text, and how far yours got.
+    Log {
+        #[arg(value_name = "GROUP")]
+        group: String,
+        /// How many of the last messages.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Keep printing new messages as they come.
+        #[arg(long)]
+        follow: bool,
+    },
     /// Print this device's peer id and identity fingerprint.
     Id,
     /// Show the profile, its files, identity and store statistics, and the running node's
@@ -178,6 +204,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(CliCommand::Invite(command)) => invite::invite(&paths, command),
         Some(CliCommand::Contact(command)) => invite::contact(&paths, command),
         Some(CliCommand::Trust(command)) => trust::trust(&paths, command),
+        Some(CliCommand::Group(command)) => group::group(&paths, command),
+        Some(CliCommand::Send {
+            group,
+            text,
+            no_wait,
+        }) => group::send(&paths, group, text, no_wait),
+        Some(CliCommand::Log {
+            group,
+            limit,
+            follow,
+        }) => group::log(&paths, group, limit, follow),
         Some(CliCommand::Id) => answered(&paths, ControlRequest::Id),
         Some(CliCommand::Status) => answered(&paths, ControlRequest::Status),
         Some(CliCommand::Daemon) => daemon(&paths),

@@ -13,7 +13,7 @@ use crate::agent::core::InviteAnswer;
 use crate::invite::views::{AcceptanceView, ContactView, InvitationsView};
 use crate::net::peer_addr::{MAX_PEER_ADDR_BYTES, PeerAddr, echo};
 use crate::node::saved_peers::SavedTarget;
-use crate::node::{InviteRequest, TrustQuery};
+use crate::node::{GroupReply, GroupRequest, InviteRequest, TrustQuery};
 use crate::trust::views::TrustAnswer;
 
 /// What answers control requests for a profile.
@@ -33,6 +33,7 @@ pub(crate) trait Backend {
     async fn acceptance(&self, id: String) -> Result<Option<AcceptanceView>, ControlFailure>;
     async fn contacts(&self) -> Result<Vec<ContactView>, ControlFailure>;
     async fn trust(&self, query: TrustQuery) -> Result<TrustAnswer, ControlFailure>;
+    async fn group(&self, request: GroupRequest) -> Result<GroupReply, ControlFailure>;
 }
 
 /// Answers `request` with `backend`; a refusal or failure is a [`ControlResponse::Failed`].
@@ -68,6 +69,7 @@ pub(crate) async fn answer(request: ControlRequest, backend: &impl Backend) -> C
             (Err(err), _) | (_, Err(err)) => Err(err),
         },
         ControlRequest::PeerRemove { target } => remove_peer(&target, backend).await,
+        ControlRequest::Group(request) => backend.group(request).await.map(ControlResponse::Group),
         ControlRequest::BudgetList => backend.budgets().await.map(ControlResponse::Budgets),
         ControlRequest::Invite(request) => {
             backend.invite(request).await.map(ControlResponse::Invited)

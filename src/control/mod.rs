@@ -20,6 +20,7 @@ pub mod client;
 pub mod offline;
 pub mod protocol;
 pub mod render;
+pub mod render_group;
 pub mod render_invite;
 pub mod server;
 pub mod views;

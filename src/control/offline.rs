@@ -90,6 +90,7 @@ fn access(request: &ControlRequest) -> Access {
         | ControlRequest::Acceptance { .. }
         | ControlRequest::ContactList
         | ControlRequest::Invite(_)
+        | ControlRequest::Group(_)
         | ControlRequest::Trust(_) => Access::Read,
         ControlRequest::Id => Access::ReadOrCreate,
         ControlRequest::PeerAdd { .. } => Access::Write,
@@ -237,6 +238,63 @@ impl Backend for StoreBackend<'_> {
             self.profile.now_ms,
         )
         .map_err(ControlFailure::Failed)
+    }
+
+    async fn group(
+        &self,
+        request: crate::node::GroupRequest,
+    ) -> Result<crate::node::GroupReply, ControlFailure> {
+        use crate::groups::directory as groups;
+        use crate::node::{GroupReply, GroupRequest};
+        if !request.reads_only() {
+            return Err(ControlFailure::NeedsNode(
+                "this needs a running node of the profile".to_owned(),
+            ));
+        }
+        let (Some(store), Some(identity)) = (&self.store, &self.identity) else {
+            return Ok(GroupReply::List(Vec::new()));
+        };
+        let me = DeviceKey::of(identity.signing_key());
+        let names: std::collections::HashMap<DeviceKey, String> = match self.book()? {
+            Some((profile, relationships)) => {
+                let live: Vec<_> = relationships
+                    .iter()
+                    .filter(|r| r.ended.is_none())
+                    .map(|r| r.peer)
+                    .collect();
+                live.into_iter()
+                    .zip(
+                        directory::contact_views(&relationships, &profile, None, false)
+                            .into_iter()
+                            .map(|view| view.label),
+                    )
+                    .collect()
+            }
+            None => std::collections::HashMap::new(),
+        };
+        let rows = store.groups().map_err(failed)?;
+        let resolve = |target: &str| groups::resolve(&rows, target).map_err(ControlFailure::Failed);
+        let missing = || ControlFailure::Failed("no such group".into());
+        match request {
+            GroupRequest::List => groups::list(store, &me)
+                .map(GroupReply::List)
+                .map_err(failed),
+            GroupRequest::Members { group } => {
+                groups::members(store, &me, &names, &resolve(&group)?)
+                    .map_err(failed)?
+                    .map(GroupReply::Members)
+                    .ok_or_else(missing)
+            }
+            GroupRequest::Log { group, limit, .. } => {
+                groups::log(store, &me, &names, &resolve(&group)?, limit)
+                    .map_err(failed)?
+                    .map(GroupReply::Log)
+                    .ok_or_else(missing)
+            }
+            _ => Err(ControlFailure::NeedsNode(
+                "this needs a running node of the profile".to_owned(),
+            )),
+        }
     }
 
     async fn contacts(&self) -> Result<Vec<ContactView>, ControlFailure> {

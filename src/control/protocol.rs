@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::core::InviteAnswer;
 use crate::invite::views::{AcceptanceView, ContactView, InvitationsView};
-use crate::node::{InviteRequest, TrustQuery};
+use crate::node::{GroupReply, GroupRequest, InviteRequest, TrustQuery};
 use crate::trust::views::TrustAnswer;
 
 /// The first bytes of every frame: "Aura control".
@@ -61,6 +61,8 @@ pub enum ControlRequest {
     ContactList,
     /// `aura trust list|path|why-not`.
     Trust(TrustQuery),
+    /// `aura group …`, `aura send`, `aura log`.
+    Group(GroupRequest),
 }
 
 /// The answer to a [`ControlRequest`], from the running node or from the store.
@@ -77,6 +79,7 @@ pub enum ControlResponse {
     Acceptance(Option<AcceptanceView>),
     Contacts(Vec<ContactView>),
     Trust(TrustAnswer),
+    Group(GroupReply),
     /// The request was understood and refused, or failed: the message says why.
     Failed(ControlFailure),
 }

@@ -72,6 +72,7 @@ pub fn render(
         ControlResponse::Acceptance(None) => "no such acceptance\n".to_owned(),
         ControlResponse::Contacts(contacts) => render_invite::contacts(contacts),
         ControlResponse::Trust(answer) => render_invite::trust(answer),
+        ControlResponse::Group(reply) => super::render_group::group(reply),
         ControlResponse::Failed(failure) => return Err(failure.clone()),
     })
 }

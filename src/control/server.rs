@@ -238,4 +238,11 @@ impl Backend for NodeBackend {
     async fn trust(&self, query: TrustQuery) -> Result<TrustAnswer, ControlFailure> {
         self.node.trust(query).await.map_err(failed)
     }
+
+    async fn group(
+        &self,
+        request: crate::node::GroupRequest,
+    ) -> Result<crate::node::GroupReply, ControlFailure> {
+        self.node.group(request).await.map_err(failed)
+    }
 }

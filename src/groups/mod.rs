@@ -14,10 +14,16 @@
 //! - [`seal`] — commits encrypted to the members of the epoch they extend.
 //! - [`facts`] — the journal facts of groups: sealed commits and messages in the group's
 //!   context; KeyPackages and Welcomes in the pairwise context of two contacts.
+//! - [`payload`] — what a message's plaintext says: text, receipts, and tags of newer builds.
+//! - [`directory`], [`views`] — groups as the store describes them (which group a name
+//!   means, the list, members, the log with delivery states), for every front end.
 
 pub mod convergence;
+pub mod directory;
 pub mod facts;
 pub mod member;
 pub mod memberships;
 pub mod mls_epoch;
+pub mod payload;
 pub mod seal;
+pub mod views;

@@ -38,6 +38,7 @@ pub const MAX_ADDR_BYTES: usize = u8::MAX as usize;
 /// code of another version whose digit was mistyped into `1` cannot pass.
 const VERSIONED_PREFIX: &str = "aura1";
 const TARGET_CONTACT: u8 = 0;
+const TARGET_GROUP: u8 = 1;
 const INVITER_KEY_BYTES: usize = 32;
 const CHECKSUM_BYTES: usize = 4;
 /// A missing or extra character usually ends here, or in the checksum.
@@ -72,6 +73,9 @@ const _: () = assert!(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvitationTarget {
     Contact,
+    /// A contact, who is then added to a group of the inviter's (the code does not say
+    /// which: only the inviter's records do).
+    Group,
 }
 
 /// The one-time secret; zeroized on drop; Debug prints "InvitationSecret(..)",
@@ -231,6 +235,7 @@ impl InvitationCode {
         let mut payload = Zeroizing::new(Vec::with_capacity(MAX_PAYLOAD_BYTES + CHECKSUM_BYTES));
         payload.push(match self.target {
             InvitationTarget::Contact => TARGET_CONTACT,
+            InvitationTarget::Group => TARGET_GROUP,
         });
         payload.extend_from_slice(&self.inviter);
         payload.extend_from_slice(self.secret.as_bytes());
@@ -363,6 +368,7 @@ fn parse_payload(payload: &[u8]) -> Result<InvitationCode, CodeError> {
     // Later versions lay out other targets differently: stop before reading on.
     let target = match fields.byte("target")? {
         TARGET_CONTACT => InvitationTarget::Contact,
+        TARGET_GROUP => InvitationTarget::Group,
         other => return Err(CodeError::UnknownTarget(other)),
     };
     let inviter = *fields.array::<INVITER_KEY_BYTES>("inviter key")?;

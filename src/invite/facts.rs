@@ -10,7 +10,7 @@
 //! from is never stored, so a copy of the store cannot redeem the device's own codes.
 
 use crate::state::codec::{DecodeError, Reader, Writer};
-use crate::state::fact::{DeviceKey, FactKind};
+use crate::state::fact::{ContextId, DeviceKey, FactKind};
 use crate::state::trust_level::TrustLevel;
 use crate::trust::book::RELATIONSHIP_TRUST;
 
@@ -95,6 +95,8 @@ impl InvitationKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Contact,
+    /// A contact, then added to this group (the inviter's record only).
+    Group(ContextId),
 }
 
 /// The terms an inviter records with an invitation.
@@ -199,6 +201,7 @@ impl InviteFact {
                 let key = read_key(&mut reader)?;
                 let target = match reader.u8("target")? {
                     0 => Target::Contact,
+                    1 => Target::Group(ContextId(reader.array("group")?)),
                     other => return Err(invalid("target", format!("unknown target {other}"))),
                 };
                 let expires = reader.u64("expiry")?;
@@ -270,9 +273,14 @@ impl InviteFact {
         let kind = match self {
             Self::Created { key, terms } => {
                 writer.raw(&key.0);
-                writer.u8(match terms.target {
-                    Target::Contact => 0,
-                });
+                match terms.target {
+                    Target::Contact => {
+                        writer.u8(0);
+                    }
+                    Target::Group(group) => {
+                        writer.u8(1).raw(&group.0);
+                    }
+                }
                 writer.u64(terms.expires_at_ms.unwrap_or(0));
                 writer.u32(terms.uses);
                 writer.u8(u8::from(terms.approve));
@@ -341,7 +349,7 @@ mod tests {
             InviteFact::Created {
                 key,
                 terms: Terms {
-                    target: Target::Contact,
+                    target: Target::Group(ContextId([9; 32])),
                     expires_at_ms: Some(1_800_000_000_000),
                     uses: 3,
                     approve: true,

@@ -40,7 +40,68 @@ pub(crate) enum Request {
     Contacts(oneshot::Sender<Result<Vec<ContactView>, NodeError>>),
     ProfileName(oneshot::Sender<String>),
     Trust(TrustQuery, oneshot::Sender<Result<TrustAnswer, NodeError>>),
+    Group(GroupRequest, oneshot::Sender<Result<GroupReply, NodeError>>),
     Shutdown,
+}
+
+/// A front end's request about groups, groups and peers named as the user typed them: a
+/// group by its name or the start of its id, a peer as `aura contact` names one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum GroupRequest {
+    Create {
+        name: String,
+        with: Vec<String>,
+    },
+    Invite {
+        group: String,
+        peer: String,
+    },
+    Remove {
+        group: String,
+        peer: String,
+    },
+    Leave {
+        group: String,
+    },
+    /// A code that makes whoever accepts it a contact, then adds them to the group.
+    Code {
+        group: String,
+        valid_for_ms: Option<u64>,
+        uses: u32,
+    },
+    Send {
+        group: String,
+        text: String,
+        wait: bool,
+    },
+    List,
+    Members {
+        group: String,
+    },
+    /// The last `limit` messages; `mark_read` when the user is shown them.
+    Log {
+        group: String,
+        limit: usize,
+        mark_read: bool,
+    },
+}
+
+impl GroupRequest {
+    /// Whether the store can answer it without a node (a log is then not marked read).
+    pub fn reads_only(&self) -> bool {
+        matches!(self, Self::List | Self::Members { .. } | Self::Log { .. })
+    }
+}
+
+/// What a group request gets back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum GroupReply {
+    Done(crate::agent::core::GroupAnswer),
+    /// A group code made.
+    Invited(InviteAnswer),
+    List(Vec<crate::groups::views::GroupView>),
+    Members(crate::groups::views::MembersView),
+    Log(crate::groups::views::LogView),
 }
 
 /// A question about trust, peers named as the user typed them.
@@ -62,6 +123,9 @@ pub struct InviteOptions {
     /// The level contacts made with it start at.
     #[serde(default = "relationship_trust")]
     pub trust: TrustLevel,
+    /// The group (context id) each one who accepts is then added to.
+    #[serde(default)]
+    pub group: Option<[u8; 32]>,
 }
 
 fn relationship_trust() -> TrustLevel {
@@ -195,6 +259,11 @@ impl NodeClient {
     /// state (follow it with [`NodeClient::acceptance`] or the node's events).
     pub async fn invite(&self, request: InviteRequest) -> Result<InviteAnswer, NodeError> {
         self.ask(|reply| Request::Invite(request, reply)).await?
+    }
+
+    /// Asks about groups: a change, a message to send, or what the store says of them.
+    pub async fn group(&self, request: GroupRequest) -> Result<GroupReply, NodeError> {
+        self.ask(|reply| Request::Group(request, reply)).await?
     }
 
     /// The invitations this device made and the acceptances it runs.

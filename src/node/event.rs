@@ -27,4 +27,8 @@ pub enum NodeEvent {
     ApprovalRequested { id: String, name: String },
     /// A relationship formed, ended, or a contact's name changed.
     ContactsChanged,
+    /// A group was joined or left, or its roster, epoch or name changed.
+    GroupsChanged,
+    /// Messages or receipts of this group were stored.
+    GroupMessages(ContextId),
 }

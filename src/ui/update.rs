@@ -325,6 +325,8 @@ fn on_node_event(model: &mut Model, event: NodeEvent) -> Vec<Command> {
         }
         // Facts in a contact's context: names, the relationship, trust and attestations.
         NodeEvent::ContactsChanged => vec![Command::RefreshContacts, Command::RefreshTrust],
+        // The chat screens read groups from the node when they are drawn (the chat issue).
+        NodeEvent::GroupsChanged | NodeEvent::GroupMessages(_) => Vec::new(),
     }
 }
 

@@ -20,6 +20,7 @@ pub async fn invitation_code(inviter: &NodeClient) -> String {
             note: String::new(),
             approve: false,
             trust: aura::state::trust_level::TrustLevel::Low,
+            group: None,
         }))
         .await
         .expect("create an invitation")

@@ -65,7 +65,17 @@ impl Core {
                     Some(GossipVerdict::Ignore)
                 }
                 Some(_) if !self.joined.contains(&context) => Some(GossipVerdict::Ignore),
+                Some(device) if !self.groups.admits(&context, &device) => {
+                    tracing::debug!(%source, "gossip of a group from a device outside it");
+                    self.groups.refused += 1;
+                    Some(GossipVerdict::Reject)
+                }
                 Some(_) => match ingest::decode(&data, None) {
+                    Ok(fact) if !self.groups.admits(&context, &fact.author()) => {
+                        tracing::debug!(%source, "a group fact authored outside the group");
+                        self.groups.refused += 1;
+                        Some(GossipVerdict::Reject)
+                    }
                     Ok(fact) if fact.context() == context => {
                         pending.push(Pending {
                             id: id.clone(),
@@ -153,10 +163,18 @@ impl Core {
                 .push_back(Effect::Notify(NodeEvent::ContactsChanged));
         }
         for (context, ids) in contexts {
-            if !ids.is_empty() {
-                self.effects
-                    .push_back(Effect::Notify(NodeEvent::FactsStored { context, ids }));
+            if ids.is_empty() {
+                continue;
             }
+            let pair = self.invitations.contacts.values().any(|c| *c == context);
+            if pair || self.groups.held.contains_key(&context) {
+                self.effects.push_back(Effect::LoadGroupFacts {
+                    context,
+                    ids: Some(ids.clone()),
+                });
+            }
+            self.effects
+                .push_back(Effect::Notify(NodeEvent::FactsStored { context, ids }));
         }
     }
 }

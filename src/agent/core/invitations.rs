@@ -196,7 +196,12 @@ impl Core {
             note,
             approve,
             trust,
+            group,
         } = options;
+        let group = group.map(ContextId);
+        if let Some(group) = group {
+            self.check_group_code(group)?;
+        }
         if uses == 0 || uses > MAX_INVITATION_USES {
             return Err(refused(format!(
                 "an invitation has 1 to {MAX_INVITATION_USES} uses, not {uses}"
@@ -213,7 +218,11 @@ impl Core {
         // Whole seconds in the code; the recorded expiry is the same instant.
         let expires_at_secs = valid_for_ms.map(|ms| now.saturating_add(ms).div_ceil(1000));
         let code = InvitationCode {
-            target: InvitationTarget::Contact,
+            target: if group.is_some() {
+                InvitationTarget::Group
+            } else {
+                InvitationTarget::Contact
+            },
             inviter: self.device.0,
             secret,
             expires_at_secs,
@@ -223,7 +232,7 @@ impl Core {
         let text = code.encode().map_err(|err| refused(err.to_string()))?;
         let key = handshake::invitation_key(&code.secret, &self.device);
         let terms = Terms {
-            target: Target::Contact,
+            target: group.map_or(Target::Contact, Target::Group),
             expires_at_ms: expires_at_secs.map(|secs| secs.saturating_mul(1000)),
             uses,
             approve,
@@ -577,6 +586,15 @@ impl Core {
         self.invitations
             .contacts
             .insert(run.invitee, pairwise.context);
+        if let Some(Target::Group(group)) = self
+            .invitations
+            .profile
+            .invitations
+            .get(&invitation)
+            .map(|i| i.terms.target)
+        {
+            self.add_when_offered(run.invitee, group);
+        }
         if fresh {
             self.newly_served(&[run.invitee]);
         }

@@ -19,6 +19,7 @@
 mod acceptances;
 mod admission;
 mod gossip;
+mod groups;
 mod invitations;
 mod peers;
 mod redial;
@@ -34,7 +35,7 @@ use std::collections::{HashSet, VecDeque};
 use ed25519_dalek::SigningKey;
 use libp2p::gossipsub::MessageId;
 use libp2p::{Multiaddr, PeerId};
-use rand_core::Rng;
+use rand_core::CryptoRng;
 
 pub use self::acceptances::{
     ACCEPT_GIVE_UP_MS, ACCEPT_RETRY_BASE_MS, ACCEPT_RETRY_CAP_MS, APPROVAL_POLL_MS, AcceptanceEvent,
@@ -43,6 +44,7 @@ pub use self::admission::{
     MAX_INBOUND_SESSIONS, MAX_INBOUND_SESSIONS_PER_PEER, MAX_RESPONDERS_PER_CONTEXT,
     MAX_SESSIONS_PER_PEER_PER_EPOCH,
 };
+pub use self::groups::{GroupAnswer, GroupCommand, MAX_GROUP_NAME_BYTES};
 pub use self::invitations::{InviteAnswer, InviteCommand, MAX_INVITATION_USES, WaitingAnswer};
 pub use self::redial::{REDIAL_BASE_MS, REDIAL_CAP_MS};
 pub use self::sync::SYNC_JITTER_PERCENT;
@@ -69,7 +71,9 @@ use crate::state::fact::{ContextId, DeviceKey, Fact, FactId};
 use crate::state::flow_budget::{BudgetPolicy, Epoch};
 use crate::state::hlc::HybridClock;
 use crate::state::ingest::IngestReport;
-use crate::state::store::{AcceptanceRow, ContactRow};
+use crate::state::store::{
+    AcceptanceRow, ContactRow, GroupRow, KeyPackageRow, MessageRow, OutboxRow,
+};
 
 /// Wall-clock time in milliseconds since the Unix epoch: the only clock the core knows.
 pub type Millis = u64;
@@ -215,6 +219,18 @@ pub enum Input {
         key: InvitationKey,
         event: AcceptanceEvent,
     },
+    /// A front end's request about groups.
+    Group {
+        request: RequestId,
+        command: GroupCommand,
+    },
+    /// Facts of a group's or a contact's context the store holds, read as
+    /// [`Effect::LoadGroupFacts`] asked; `resumed` when they are a whole context's.
+    GroupFacts {
+        context: ContextId,
+        facts: Vec<Fact>,
+        resumed: bool,
+    },
     /// Time passed; timers due by `now` fire.
     Tick,
 }
@@ -225,6 +241,7 @@ pub enum Reply {
     Written(Result<FactId, NodeError>),
     SyncStarted(usize),
     Invite(Result<InviteAnswer, NodeError>),
+    Group(Result<GroupAnswer, NodeError>),
 }
 
 /// What the core asks the shell to do, in order.
@@ -248,6 +265,9 @@ pub enum Effect {
     StoreWrites {
         batch: BatchId,
         facts: Vec<Fact>,
+        /// Messages these facts send: out of the outbox and into the group's history, in
+        /// the same transaction.
+        sent: Vec<(OutboxRow, MessageRow)>,
     },
     Publish {
         context: ContextId,
@@ -338,6 +358,32 @@ pub enum Effect {
     /// Keep an acceptance until it ends; forget it when it did.
     StoreAcceptance(AcceptanceRow),
     ForgetAcceptance(InvitationKey),
+    /// Read these facts of `context` (all of them for `None`) and report
+    /// [`Input::GroupFacts`].
+    LoadGroupFacts {
+        context: ContextId,
+        ids: Option<Vec<FactId>>,
+    },
+    /// Keep a group's row.
+    StoreGroup(GroupRow),
+    /// Keep messages read in a group.
+    StoreGroupMessages(Vec<MessageRow>),
+    /// `reader` read these messages of a group.
+    StoreReceipts {
+        context: ContextId,
+        reader: DeviceKey,
+        ids: Vec<FactId>,
+    },
+    /// Keep the private halves of KeyPackages (before they are offered).
+    StoreKeyPackages(Vec<KeyPackageRow>),
+    ForgetKeyPackage([u8; 32]),
+    /// Keep a submitted message until it is sent; answer `request` once it is kept.
+    StoreOutbox {
+        row: OutboxRow,
+        request: Option<RequestId>,
+    },
+    /// Drop a message that can never be sent.
+    ForgetOutbox(OutboxRow),
 }
 
 /// What the core is built from.
@@ -363,6 +409,11 @@ pub struct CoreConfig {
     pub acceptances: Vec<AcceptanceRow>,
     /// The user's trust settings.
     pub trust: crate::trust::book::TrustSettings,
+    /// The groups as last stored, the private halves of KeyPackages offered, and messages
+    /// submitted and not sent yet.
+    pub groups: Vec<GroupRow>,
+    pub key_packages: Vec<KeyPackageRow>,
+    pub outbox: Vec<OutboxRow>,
 }
 
 /// The counters and state `aura status` shows.
@@ -392,6 +443,9 @@ pub struct Core {
     invitations: Invitations,
     acceptances: Acceptances,
     trust: crate::trust::book::TrustSettings,
+    groups: groups::Groups,
+    /// Contacts' contexts whose KeyPackages were topped up since the start.
+    offered_to: HashSet<ContextId>,
     sessions: SessionCounters,
     next_budget_tick: Millis,
     next_batch: u64,
@@ -401,7 +455,7 @@ pub struct Core {
 impl Core {
     /// A core as of `now`: it subscribes to the joined contexts and dials the saved and
     /// known peers at once (see [`Core::poll_effect`]).
-    pub fn new(config: CoreConfig, now: Millis, rng: &mut impl Rng) -> Self {
+    pub fn new(config: CoreConfig, now: Millis, rng: &mut impl CryptoRng) -> Self {
         let CoreConfig {
             local_peer,
             signing_key,
@@ -415,6 +469,9 @@ impl Core {
             redeemed,
             acceptances,
             trust,
+            groups,
+            key_packages,
+            outbox,
         } = config;
         let own_context = crate::invite::handshake::own_context(&signing_key);
         let mut core = Self {
@@ -423,6 +480,8 @@ impl Core {
             invitations: Invitations::new(own_context, profile, contacts.into_iter().collect()),
             acceptances: Acceptances::default(),
             trust,
+            groups: groups::Groups::new(groups, key_packages, outbox),
+            offered_to: HashSet::new(),
             signing_key,
             clock: HybridClock::new(),
             guard,
@@ -456,12 +515,13 @@ impl Core {
         for row in acceptances {
             core.resume_acceptance(row, now);
         }
+        core.resume_groups(now);
         core.redial_due(now, rng);
         core
     }
 
     /// Feeds one input; its effects are then taken with [`Core::poll_effect`].
-    pub fn handle(&mut self, input: Input, now: Millis, rng: &mut impl Rng) {
+    pub fn handle(&mut self, input: Input, now: Millis, rng: &mut impl CryptoRng) {
         match input {
             Input::Join { request, context } => self.join(context, Some(request)),
             Input::Writes(writes) => self.write_batch(writes, now),
@@ -541,9 +601,16 @@ impl Core {
             Input::HandshakeEnded(token) => self.handshake_ended(token),
             Input::Acceptance { key, event } => self.acceptance_event(key, event, now),
             Input::TrustLevels(levels) => self.trust_levels(levels),
+            Input::Group { request, command } => self.group_command(request, command, now, rng),
+            Input::GroupFacts {
+                context,
+                facts,
+                resumed,
+            } => self.group_facts(context, facts, resumed, now, rng),
             Input::Tick => self.tick(now, rng),
         }
         self.acceptances_due(now, rng);
+        self.offer_key_packages(now, rng);
     }
 
     /// The next effect to perform, oldest first.
@@ -557,9 +624,13 @@ impl Core {
         if let Some(redial) = self.redial.next_at() {
             next = next.min(redial);
         }
-        for at in [self.acceptances.next_at(), self.invitations.next_expiry()]
-            .into_iter()
-            .flatten()
+        for at in [
+            self.acceptances.next_at(),
+            self.invitations.next_expiry(),
+            self.groups.next_at(),
+        ]
+        .into_iter()
+        .flatten()
         {
             next = next.min(at);
         }
@@ -645,6 +716,7 @@ impl Core {
         for peer in self.peers.subscribers_of(context) {
             if let Some(device) = self.peers.device(&peer)
                 && self.serves(&device)
+                && self.groups.admits(&context, &device)
             {
                 self.guard.admit_member(context, device);
                 self.start_sync(peer, context);
@@ -660,7 +732,9 @@ impl Core {
         }
         self.peers.subscribe(peer, context);
         match self.peers.device(&peer) {
-            Some(device) if self.serves(&device) => self.guard.admit_member(context, device),
+            Some(device) if self.serves(&device) && self.groups.admits(&context, &device) => {
+                self.guard.admit_member(context, device);
+            }
             _ => return,
         }
         // Both sides see the subscription; the one with the smaller id starts, so a pair
@@ -730,6 +804,12 @@ impl Core {
                 self.sessions.stranger_sessions += 1;
                 None
             }
+            Some(device) if !self.groups.admits(&context, &device) => {
+                // The same refusal as for a context not joined: a non-member learns nothing.
+                tracing::debug!(%peer, "anti-entropy of a group refused to a non-member");
+                self.groups.refused += 1;
+                None
+            }
             Some(device) if self.joined.contains(&context) => {
                 if self.admission.admit_responder(context) {
                     // A peer that names the context knows it: a member, whose epoch counts.
@@ -759,7 +839,7 @@ impl Core {
         }
     }
 
-    fn tick(&mut self, now: Millis, rng: &mut impl Rng) {
+    fn tick(&mut self, now: Millis, rng: &mut impl CryptoRng) {
         if now >= self.next_budget_tick {
             if self.guard.tick(now) {
                 self.admission.new_epoch();
@@ -771,9 +851,10 @@ impl Core {
         }
         self.redial_due(now, rng);
         self.record_expiries(now);
+        self.poll_groups(now, rng);
     }
 
-    fn redial_due(&mut self, now: Millis, rng: &mut impl Rng) {
+    fn redial_due(&mut self, now: Millis, rng: &mut impl rand_core::Rng) {
         for attempt in self.redial.due(now, rng) {
             self.effects.push_back(Effect::Dial {
                 peer: attempt.peer,

@@ -62,7 +62,7 @@ impl Core {
             return false;
         };
         // A stranger is offered nothing but the invitation handshake.
-        if !self.serves(&device) {
+        if !self.serves(&device) || !self.groups.admits(&context, &device) {
             return false;
         }
         if !self.joined.contains(&context) || !self.sync.outbound.insert((peer, context)) {

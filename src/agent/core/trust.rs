@@ -36,7 +36,9 @@ impl Core {
     /// web of trust reaches. A contact whose relationship ended stays served while the pair's
     /// context still has that end to carry.
     pub(super) fn serves(&self, peer: &DeviceKey) -> bool {
-        self.invitations.contacts.contains_key(peer) || self.guard.reaches(peer)
+        self.invitations.contacts.contains_key(peer)
+            || self.guard.reaches(peer)
+            || self.groups.co_member(peer)
     }
 
     /// Takes the web of trust's levels; a peer it reaches for the first time is served from
@@ -65,7 +67,7 @@ impl Core {
                 let Some(device) = self.peers.device(&peer) else {
                     continue;
                 };
-                if devices.contains(&device) {
+                if devices.contains(&device) && self.groups.admits(&context, &device) {
                     self.guard.admit_member(context, device);
                     if self.local_peer < peer {
                         self.start_sync(peer, context);

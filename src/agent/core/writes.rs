@@ -11,6 +11,7 @@ use crate::invite::facts::{InvitationKey, InviteFact};
 use crate::invite::messages::{Refusal, Verdict};
 use crate::node::{NodeError, NodeEvent};
 use crate::state::fact::{ContextId, DeviceKey, Fact, FactId, FactKind};
+use crate::state::store::{MessageRow, OutboxRow};
 
 /// A fact this device asks to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +40,8 @@ pub(super) enum Followup {
         key: InvitationKey,
         peer_name: String,
     },
+    /// Answer a group command.
+    Group(RequestId, super::groups::GroupAnswer),
 }
 
 /// A signed and charged fact waiting for its store transaction; `request` is `None` for a
@@ -89,7 +92,30 @@ impl Core {
         }
         let batch = self.next_batch();
         self.writes.batches.insert(batch, signed);
-        self.effects.push_back(Effect::StoreWrites { batch, facts });
+        self.effects.push_back(Effect::StoreWrites {
+            batch,
+            facts,
+            sent: Vec::new(),
+        });
+    }
+
+    /// Signs and charges one fact of the core's own.
+    pub(super) fn sign_and_charge_own(
+        &mut self,
+        context: ContextId,
+        kind: FactKind,
+        body: Vec<u8>,
+        now: Millis,
+    ) -> Result<(Fact, Vec<u8>), NodeError> {
+        self.sign_and_charge(
+            WriteRequest {
+                request: RequestId(0),
+                context,
+                kind,
+                body,
+            },
+            now,
+        )
     }
 
     fn sign_and_charge(
@@ -162,10 +188,11 @@ impl Core {
                     self.trust.apply(&self.device, fact);
                 }
             }
-            if facts
-                .iter()
-                .any(|fact| fact.context() != self.invitations.own_context)
-            {
+            // Group facts (KeyPackages in pairwise contexts too) change no contact.
+            if facts.iter().any(|fact| {
+                fact.context() != self.invitations.own_context
+                    && !crate::groups::facts::KINDS.contains(&fact.kind())
+            }) {
                 self.effects
                     .push_back(Effect::Notify(NodeEvent::ContactsChanged));
             }
@@ -196,20 +223,27 @@ impl Core {
         now: Millis,
     ) -> Result<(), NodeError> {
         let mut signed = Vec::with_capacity(facts.len());
-        let mut stored = Vec::with_capacity(facts.len());
         for (context, kind, body) in facts {
-            let (fact, bytes) = self.sign_and_charge(
-                WriteRequest {
-                    request: RequestId(0),
-                    context,
-                    kind,
-                    body,
-                },
-                now,
-            )?;
+            signed.push(self.sign_and_charge_own(context, kind, body, now)?);
+        }
+        self.store_signed(signed, Vec::new(), followup);
+        Ok(())
+    }
+
+    /// Stores signed and charged facts of the core's own as one batch, with the messages
+    /// they send leaving the outbox in the same transaction; `followup` runs once stored.
+    pub(super) fn store_signed(
+        &mut self,
+        facts: Vec<(Fact, Vec<u8>)>,
+        sent: Vec<(OutboxRow, MessageRow)>,
+        followup: Followup,
+    ) {
+        let mut signed = Vec::with_capacity(facts.len());
+        let mut stored = Vec::with_capacity(facts.len());
+        for (fact, bytes) in facts {
             signed.push(Signed {
                 request: None,
-                context,
+                context: fact.context(),
                 id: fact.id(),
                 bytes,
             });
@@ -223,8 +257,8 @@ impl Core {
         self.effects.push_back(Effect::StoreWrites {
             batch,
             facts: stored,
+            sent,
         });
-        Ok(())
     }
 
     fn follow_up(&mut self, followup: Followup, result: Result<(), String>) {
@@ -234,6 +268,10 @@ impl Core {
             (Followup::Reply(request, answer), result) => self.effects.push_back(Effect::Reply {
                 request,
                 reply: Reply::Invite(result.map(|()| answer).map_err(NodeError::Fact)),
+            }),
+            (Followup::Group(request, answer), result) => self.effects.push_back(Effect::Reply {
+                request,
+                reply: Reply::Group(result.map(|()| answer).map_err(NodeError::Fact)),
             }),
             (
                 Followup::Verdict {

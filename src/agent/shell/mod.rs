@@ -5,6 +5,7 @@
 
 #![allow(clippy::disallowed_methods)] // The shell is where the clock and the RNG are read.
 
+mod groups;
 mod invitations;
 mod sessions;
 mod trust;
@@ -72,6 +73,7 @@ enum Waiting {
     Write(oneshot::Sender<Result<FactId, NodeError>>),
     SyncNow(oneshot::Sender<usize>),
     Invite(oneshot::Sender<Result<InviteAnswer, NodeError>>),
+    Group(oneshot::Sender<Result<crate::node::GroupReply, NodeError>>),
 }
 
 struct Shell {
@@ -134,6 +136,9 @@ pub(crate) async fn spawn(
         &me,
         &store.journal_facts_of(crate::invite::handshake::own_context(&signing_key))?,
     );
+    let groups = store.groups()?;
+    let key_packages = store.key_packages()?;
+    let outbox = store.outbox()?;
     let kept = KeptLedgers::load(&store, &config.guard)?;
     let guard = NodeGuard::new(config.guard, kept, now);
     let local_peer = config.net.keypair.public().to_peer_id();
@@ -153,6 +158,9 @@ pub(crate) async fn spawn(
             redeemed,
             acceptances,
             trust,
+            groups,
+            key_packages,
+            outbox,
         },
         now,
         &mut rng,
@@ -358,6 +366,7 @@ impl Shell {
             Request::Trust(query, reply) => {
                 let _ = reply.send(self.trust_query(&query));
             }
+            Request::Group(request, reply) => self.group_request(request, reply),
             Request::ProfileName(reply) => {
                 let _ = reply.send(self.core.profile().name().to_owned());
             }
@@ -504,10 +513,10 @@ impl Shell {
                     tracing::error!(%err, "subscribing to a context");
                 }
             }
-            Effect::StoreWrites { batch, facts } => {
+            Effect::StoreWrites { batch, facts, sent } => {
                 let result = self
                     .store
-                    .ingest_decoded(facts, now_ms())
+                    .ingest_own(facts, now_ms(), &sent)
                     .map(drop)
                     .map_err(|err| err.to_string());
                 self.core.handle(
@@ -623,6 +632,54 @@ impl Shell {
                     tracing::error!(%err, "forgetting a finished acceptance");
                 }
             }
+            Effect::LoadGroupFacts { context, ids } => self.load_group_facts(context, ids),
+            Effect::StoreGroup(row) => {
+                if let Err(err) = self.store.put_group(&row) {
+                    tracing::error!(%err, "keeping a group's state");
+                }
+            }
+            Effect::StoreGroupMessages(rows) => {
+                if let Err(err) = self.store.put_group_messages(&rows) {
+                    tracing::error!(%err, "keeping messages read");
+                }
+            }
+            Effect::StoreReceipts {
+                context,
+                reader,
+                ids,
+            } => {
+                if let Err(err) = self.store.add_receipts(&context, &reader, &ids) {
+                    tracing::error!(%err, "keeping receipts");
+                }
+            }
+            Effect::StoreKeyPackages(rows) => {
+                if let Err(err) = self.store.put_key_packages(&rows) {
+                    tracing::error!(%err, "keeping KeyPackages' secrets");
+                }
+            }
+            Effect::ForgetKeyPackage(reference) => {
+                if let Err(err) = self.store.remove_key_package(&reference) {
+                    tracing::error!(%err, "forgetting a used KeyPackage");
+                }
+            }
+            Effect::StoreOutbox { row, request } => {
+                let result = self.store.put_outbox(&row).map_err(NodeError::from);
+                if let Err(err) = &result {
+                    tracing::error!(%err, "keeping a message to send");
+                }
+                if let Some(Waiting::Group(reply)) =
+                    request.and_then(|request| self.waiting.remove(&request))
+                {
+                    let _ = reply.send(result.map(|()| {
+                        crate::node::GroupReply::Done(crate::agent::core::GroupAnswer::Queued)
+                    }));
+                }
+            }
+            Effect::ForgetOutbox(row) => {
+                if let Err(err) = self.store.remove_outbox(&row) {
+                    tracing::error!(%err, "dropping a message that cannot be sent");
+                }
+            }
         }
     }
 
@@ -636,6 +693,9 @@ impl Shell {
             }
             (Some(Waiting::Invite(sender)), Reply::Invite(result)) => {
                 let _ = sender.send(result);
+            }
+            (Some(Waiting::Group(sender)), Reply::Group(result)) => {
+                let _ = sender.send(result.map(crate::node::GroupReply::Done));
             }
             (waiting, reply) => {
                 tracing::error!(

@@ -53,6 +53,14 @@ pub struct Read {
     pub epoch: EpochId,
     pub sender: DeviceKey,
     pub plaintext: Vec<u8>,
+    /// [`message_digest`] of the protected message read: the caller finds the fact it came in.
+    pub digest: [u8; 32],
+}
+
+/// The name of a protected message, as [`Read::digest`] gives it.
+pub fn message_digest(message: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(message).into()
 }
 
 /// What the device must do or show.
@@ -381,6 +389,7 @@ impl GroupMember {
                     epoch,
                     sender: author,
                     plaintext: received.plaintext,
+                    digest: message_digest(&message),
                 }));
             }
             Err(err) => self.refuse(author, &failed(err)),

@@ -297,12 +297,12 @@ fn fields_that_pass_the_checksum_but_break_the_format_are_malformed() {
         "the code's note contains control characters"
     );
 
-    let group = payload_head(1, 1);
-    let err = InvitationCode::decode(&with_checksum(&group));
-    assert_eq!(err, Err(CodeError::UnknownTarget(1)));
+    let newer = payload_head(2, 1);
+    let err = InvitationCode::decode(&with_checksum(&newer));
+    assert_eq!(err, Err(CodeError::UnknownTarget(2)));
     assert_eq!(
         err.map_err(|err| err.to_string()),
-        Err("invites to something this aura does not know (target 1): update aura".to_owned())
+        Err("invites to something this aura does not know (target 2): update aura".to_owned())
     );
 }
 

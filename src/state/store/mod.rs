@@ -15,6 +15,7 @@
 //! read-write open first has redb verify the checksum of every page.
 
 mod error;
+mod groups;
 mod identity;
 mod journal;
 mod ledgers;
@@ -32,7 +33,7 @@ use redb::{Database, Durability, ReadOnlyDatabase, ReadableDatabase};
 use zeroize::Zeroizing;
 
 use super::corruption::catch_corruption;
-use super::fact::{ContextId, Fact, FactId};
+use super::fact::{ContextId, DeviceKey, Fact, FactId};
 use super::flow_budget::FlowBudgets;
 use super::ingest::{self, IngestReport, RejectKind};
 use super::journal::Journal;
@@ -43,6 +44,9 @@ use error::{Fault, Named};
 use txn::{ReadTxn, WriteTxn};
 
 pub use error::StoreError;
+pub use groups::{
+    GroupRow, KeyPackageRow, MAX_GROUP_MEMBERS, MAX_SNAPSHOT_BYTES, MessageRow, OutboxRow,
+};
 pub use identity::DEVICE_KEY_LEN;
 pub use net::{
     MAX_KNOWN_ADDR_BYTES, MAX_KNOWN_ADDRS_PER_PEER, MAX_KNOWN_PEERS, MAX_PEER_ID_TEXT_BYTES,
@@ -191,6 +195,32 @@ impl Store {
     ) -> Result<IngestReport, StoreError> {
         let facts = facts.into_iter().collect();
         self.store_checked(facts, now_ms, IngestReport::default(), Durability::None)
+    }
+
+    /// Stores this device's own facts, and in the same transaction what sending them means
+    /// for groups: the messages sent join the group's history and leave the outbox, so that
+    /// a crash between the two can neither lose a message nor send it twice.
+    pub fn ingest_own(
+        &self,
+        facts: Vec<Fact>,
+        now_ms: u64,
+        sent: &[(OutboxRow, MessageRow)],
+    ) -> Result<IngestReport, StoreError> {
+        if self.is_read_only() {
+            return Err(self.named().fault(Fault::ReadOnly));
+        }
+        let mut report = IngestReport::default();
+        let fresh = self.read(|txn| journal::without_known(txn, facts, &mut report))?;
+        let accepted = journal::checked(fresh, now_ms, &mut report);
+        self.write(|txn| {
+            journal::write_batch(txn, &accepted, &mut report)?;
+            for (outbox, message) in sent {
+                groups::remove_outbox(txn, outbox)?;
+                groups::put_messages(txn, std::slice::from_ref(message))?;
+            }
+            Ok(())
+        })?;
+        Ok(report)
     }
 
     /// Signatures are verified before the write transaction opens: it is the slow part, and
@@ -387,6 +417,81 @@ impl Store {
 
     pub fn acceptances(&self) -> Result<Vec<AcceptanceRow>, StoreError> {
         self.read(relationships::acceptances)
+    }
+
+    /// Keeps a group's settled state, replacing the earlier row.
+    pub fn put_group(&self, row: &GroupRow) -> Result<(), StoreError> {
+        self.write(|txn| groups::put_group(txn, row))
+    }
+
+    pub fn groups(&self) -> Result<Vec<GroupRow>, StoreError> {
+        self.read(groups::groups)
+    }
+
+    /// Keeps messages read; returns how many were not kept already.
+    pub fn put_group_messages(&self, rows: &[MessageRow]) -> Result<usize, StoreError> {
+        self.write(|txn| groups::put_messages(txn, rows))
+    }
+
+    /// The last `limit` messages of a group, oldest first.
+    pub fn group_messages(
+        &self,
+        context: &ContextId,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        self.read(|txn| groups::messages(txn, context, limit))
+    }
+
+    /// Messages of a group after `after` that `own` did not write: the unread ones.
+    pub fn group_messages_after(
+        &self,
+        context: &ContextId,
+        after: Option<(u64, FactId)>,
+        own: &DeviceKey,
+    ) -> Result<usize, StoreError> {
+        self.read(|txn| groups::count_after(txn, context, after, own))
+    }
+
+    /// Records that `reader` read these messages of a group.
+    pub fn add_receipts(
+        &self,
+        context: &ContextId,
+        reader: &DeviceKey,
+        ids: &[FactId],
+    ) -> Result<(), StoreError> {
+        self.write(|txn| groups::add_receipts(txn, context, reader, ids))
+    }
+
+    /// Who read message `id` of a group.
+    pub fn readers(&self, context: &ContextId, id: &FactId) -> Result<Vec<DeviceKey>, StoreError> {
+        self.read(|txn| groups::readers(txn, context, id))
+    }
+
+    pub fn put_key_packages(&self, rows: &[KeyPackageRow]) -> Result<(), StoreError> {
+        self.write(|txn| groups::put_key_packages(txn, rows))
+    }
+
+    pub fn key_packages(&self) -> Result<Vec<KeyPackageRow>, StoreError> {
+        self.read(groups::key_packages)
+    }
+
+    /// Forgets a KeyPackage's private half (used, or no longer offered).
+    pub fn remove_key_package(&self, reference: &[u8; 32]) -> Result<bool, StoreError> {
+        self.write(|txn| groups::remove_key_package(txn, reference))
+    }
+
+    /// Keeps a message the user submitted until it is sent.
+    pub fn put_outbox(&self, row: &OutboxRow) -> Result<(), StoreError> {
+        self.write(|txn| groups::put_outbox(txn, row))
+    }
+
+    /// Drops a message from the outbox; `false` when it was not there.
+    pub fn remove_outbox(&self, row: &OutboxRow) -> Result<bool, StoreError> {
+        self.write(|txn| groups::remove_outbox(txn, row))
+    }
+
+    pub fn outbox(&self) -> Result<Vec<OutboxRow>, StoreError> {
+        self.read(groups::outbox)
     }
 
     fn named(&self) -> Named<'_> {

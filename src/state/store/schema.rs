@@ -8,7 +8,7 @@ use crate::state::corruption::catch_corruption;
 
 use super::error::Fault;
 use super::txn::{META, ReadTxn, Registered, WriteTxn};
-use super::{identity, journal, ledgers, net, relationships};
+use super::{groups, identity, journal, ledgers, net, relationships};
 
 /// A change of a migration step beyond creating its tables.
 type Change = fn(&WriteTxn) -> Result<(), Fault>;
@@ -48,6 +48,16 @@ pub(super) const STEPS: &[Step] = &[
     },
     Step {
         tables: &[&relationships::CONTACTS, &relationships::ACCEPTANCES],
+        then: None,
+    },
+    Step {
+        tables: &[
+            &groups::GROUPS,
+            &groups::GROUP_MESSAGES,
+            &groups::RECEIPTS,
+            &groups::KEY_PACKAGES,
+            &groups::OUTBOX,
+        ],
         then: None,
     },
 ];
@@ -130,7 +140,7 @@ mod tests {
     use zeroize::Zeroizing;
 
     use super::*;
-    use crate::state::fact::{ContextId, DeviceKey, Fact};
+    use crate::state::fact::{ContextId, DeviceKey, Fact, FactId};
     use crate::state::flow_budget::FlowBudgets;
     use crate::state::hlc::Hlc;
     use crate::state::kinds;
@@ -185,6 +195,49 @@ mod tests {
                 started_ms: NOW_MS,
                 give_up_ms: NOW_MS,
                 code: "aura1".to_owned(),
+            })
+            .unwrap();
+        store
+            .put_group(&super::super::GroupRow {
+                context,
+                joined_ms: NOW_MS,
+                epoch: 3,
+                removed: false,
+                name: "friends".into(),
+                roster: vec![peer],
+                read_up_to: None,
+                snapshot: Zeroizing::new(vec![6; 10]),
+            })
+            .unwrap();
+        let message = super::super::MessageRow {
+            context,
+            time: at.to_u64(),
+            id: FactId([7; 32]),
+            author: peer,
+            epoch: 3,
+            payload: b"\x01hi".to_vec(),
+        };
+        store.put_group_messages(&[message]).unwrap();
+        store
+            .add_receipts(&context, &peer, &[FactId([7; 32])])
+            .unwrap();
+        store
+            .put_key_packages(&[super::super::KeyPackageRow {
+                reference: [8; 32],
+                context,
+                last_resort: true,
+                made_ms: NOW_MS,
+                key_package: vec![9; 40],
+                init_key: Zeroizing::new([10; 32]),
+                leaf_key: Zeroizing::new([11; 32]),
+            }])
+            .unwrap();
+        store
+            .put_outbox(&super::super::OutboxRow {
+                context,
+                submitted_ms: NOW_MS,
+                sequence: 1,
+                payload: b"\x01later".to_vec(),
             })
             .unwrap();
         store.persist_pending().unwrap();

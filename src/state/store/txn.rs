@@ -167,6 +167,13 @@ impl<'a, K: Key + 'static, V: Value + 'static> Iterator for Rows<'a, K, V> {
     }
 }
 
+impl<K: Key + 'static, V: Value + 'static> DoubleEndedIterator for Rows<'_, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let row = self.0.as_mut()?.next_back()?;
+        Some(row.map_err(Fault::from))
+    }
+}
+
 /// A write transaction; dropped without [`WriteTxn::commit`], it changes nothing.
 pub(super) struct WriteTxn(redb::WriteTransaction);
 

@@ -102,6 +102,7 @@ impl CreateInvitationForm {
             note: self.note.value().trim().to_owned(),
             approve: self.approve,
             trust: self.starting_level(),
+            group: None,
         }
     }
 
@@ -308,6 +309,7 @@ mod tests {
             note: String::new(),
             approve: false,
             trust: TrustLevel::Low,
+            group: None,
         };
         assert_eq!(commands, [Command::CreateInvitation(expected)]);
         assert!(app.overlays.is_empty());
@@ -347,6 +349,7 @@ mod tests {
             note: "for bob q".into(),
             approve: true,
             trust: TrustLevel::High,
+            group: None,
         };
         assert_eq!(commands, [Command::CreateInvitation(expected)]);
     }

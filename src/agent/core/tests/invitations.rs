@@ -72,6 +72,7 @@ fn options(valid_for_ms: u64, uses: u32, approve: bool) -> InviteOptions {
         note: String::new(),
         approve,
         trust: TrustLevel::Low,
+        group: None,
     }
 }
 

@@ -45,9 +45,32 @@ fn peer(seed: u8) -> PeerId {
         .to_peer_id()
 }
 
-fn rng() -> Pcg64 {
+/// A seeded generator the core takes as its cryptographic one: the core's tests need
+/// reproducible runs, never secure keys.
+pub(super) struct TestRng(Pcg64);
+
+impl rand_core::TryRng for TestRng {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(rand_core::Rng::next_u32(&mut self.0))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(rand_core::Rng::next_u64(&mut self.0))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        rand_core::Rng::fill_bytes(&mut self.0, dst);
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for TestRng {}
+
+fn rng() -> TestRng {
     use rand_core::SeedableRng;
-    Pcg64::seed_from_u64(11)
+    TestRng(Pcg64::seed_from_u64(11))
 }
 
 fn guard_config(adjust: impl FnOnce(&mut crate::config::BudgetsConfig)) -> GuardConfig {
@@ -69,7 +92,7 @@ fn empty_ledgers(config: &GuardConfig) -> KeptLedgers {
 struct Driver {
     core: Core,
     now: Millis,
-    rng: Pcg64,
+    rng: TestRng,
     /// What the core asked for when it was built.
     startup: Vec<Effect>,
     /// The levels the web of trust gives peers, as the shell would hand them over.
@@ -103,6 +126,9 @@ impl Driver {
                 redeemed: Vec::new(),
                 acceptances: Vec::new(),
                 trust: Default::default(),
+                groups: Vec::new(),
+                key_packages: Vec::new(),
+                outbox: Vec::new(),
             },
             T0,
             &mut rng,

@@ -19,7 +19,7 @@ fn writes_that_arrive_together_are_stored_in_one_batch_then_gossiped_and_answere
     let batches: Vec<(BatchId, usize)> = effects
         .iter()
         .filter_map(|e| match e {
-            Effect::StoreWrites { batch, facts } => Some((*batch, facts.len())),
+            Effect::StoreWrites { batch, facts, .. } => Some((*batch, facts.len())),
             _ => None,
         })
         .collect();

@@ -1,0 +1,752 @@
+//! Groups in the node: each group this device is in is a journal context whose MLS roster
+//! is the only truth of membership. Facts of a group's context go to the device's
+//! [`Memberships`] of it as they are stored; what the memberships ask for (commits to write,
+//! Welcomes to deliver, messages read, moves and removals) becomes effects. Only the roster
+//! is served the context: gossip and sessions of anyone else are refused and counted, and
+//! only facts authored by roster members reach the memberships.
+//!
+//! - [`key_packages`] — the packages this device offers each contact and those they offer it;
+//! - [`outputs`] — what the memberships ask for, as effects;
+//! - [`sending`] — the outbox: a message submitted is kept in the store before the command
+//!   returns, sent when it can be, and leaves the outbox in the transaction that stores it.
+
+pub mod key_packages;
+mod outputs;
+mod sending;
+
+use std::collections::{HashMap, VecDeque};
+
+use rand_core::CryptoRng;
+
+use self::key_packages::KeyPackages;
+use super::{Core, Effect, Millis, Reply, RequestId};
+use crate::crypto::keys::SignaturePrivateKey;
+use crate::groups::facts::GroupFact;
+use crate::groups::member::{GroupMember, Intent, message_digest};
+use crate::groups::memberships::Memberships;
+use crate::groups::payload::Payload;
+use crate::node::{NodeError, NodeEvent};
+use crate::state::fact::{ContextId, DeviceKey, Fact, FactId};
+use crate::state::kinds::KnownBody;
+use crate::state::store::{GroupRow, KeyPackageRow, OutboxRow};
+use crate::state::trust_level::TrustLevel;
+
+/// Longest group name, in bytes of UTF-8.
+pub const MAX_GROUP_NAME_BYTES: usize = 64;
+/// Groups one device takes part in.
+pub const MAX_GROUPS: usize = 1_000;
+/// Messages handed to memberships and not read yet, remembered to find their facts.
+pub const MAX_UNREAD_FED: usize = 4_096;
+/// Receipts are sent this long after the first message they acknowledge, together.
+pub const RECEIPT_BATCH_MS: Millis = 500;
+
+/// What a front end asks about groups; groups and peers are already resolved by the shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupCommand {
+    Create {
+        name: String,
+        with: Vec<DeviceKey>,
+    },
+    Invite {
+        group: ContextId,
+        peer: DeviceKey,
+    },
+    Remove {
+        group: ContextId,
+        peer: DeviceKey,
+    },
+    Leave(ContextId),
+    Send {
+        group: ContextId,
+        text: String,
+        /// Answer once the message is sent, not once it is in the outbox.
+        wait: bool,
+    },
+    /// The user saw the group's messages up to this one.
+    MarkRead {
+        group: ContextId,
+        up_to: (u64, FactId),
+    },
+}
+
+/// What a group command gets back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum GroupAnswer {
+    Created {
+        id: String,
+        name: String,
+    },
+    /// The message is sent; its fact id.
+    Sent {
+        id: String,
+    },
+    /// The message is in the outbox and will be sent.
+    Queued,
+    /// Done; the text says what happened.
+    Done(String),
+}
+
+/// One group this device is in (or was, until its removal won).
+#[derive(Debug)]
+pub(super) struct Held {
+    pub members: Memberships,
+    pub row: GroupRow,
+    /// Messages read and not acknowledged yet, and when the receipt is due.
+    pub receipts_due: Vec<FactId>,
+    pub receipt_at: Option<Millis>,
+}
+
+/// The groups of a node.
+#[derive(Debug, Default)]
+pub(super) struct Groups {
+    pub held: HashMap<ContextId, Held>,
+    /// Groups stored but whose state could not be resumed: listed, not acted in.
+    pub dormant: HashMap<ContextId, GroupRow>,
+    pub packages: KeyPackages,
+    /// Messages given to memberships and not read yet: their digest, fact and time.
+    pub fed: HashMap<[u8; 32], (FactId, u64)>,
+    fed_order: VecDeque<[u8; 32]>,
+    pub outbox: sending::Outbox,
+    /// Contacts who accepted a group code, each to add to its group once it offers a
+    /// KeyPackage.
+    pub to_add: Vec<(DeviceKey, ContextId)>,
+    /// Facts refused in groups' contexts, counted.
+    pub refused: u64,
+}
+
+impl Groups {
+    pub fn new(rows: Vec<GroupRow>, packages: Vec<KeyPackageRow>, outbox: Vec<OutboxRow>) -> Self {
+        let mut groups = Self {
+            packages: KeyPackages::load(packages),
+            outbox: sending::Outbox::new(outbox),
+            ..Self::default()
+        };
+        for row in rows {
+            groups.dormant.insert(row.context, row);
+        }
+        groups
+    }
+
+    /// Whether `device` may be served `context`: any context that is not a group's, and a
+    /// group's only to its roster.
+    pub fn admits(&self, context: &ContextId, device: &DeviceKey) -> bool {
+        match self.held.get(context) {
+            Some(held) => held.row.roster.contains(device),
+            None => !self.dormant.contains_key(context),
+        }
+    }
+
+    /// Whether `device` is in a group with this device: group members are served in the
+    /// group's context even when neither trusts the other.
+    pub fn co_member(&self, device: &DeviceKey) -> bool {
+        self.held
+            .values()
+            .any(|held| !held.row.removed && held.row.roster.contains(device))
+    }
+
+    fn remember_fed(&mut self, digest: [u8; 32], id: FactId, time: u64) {
+        if self.fed.insert(digest, (id, time)).is_none() {
+            self.fed_order.push_back(digest);
+        }
+        while self.fed_order.len() > MAX_UNREAD_FED {
+            if let Some(old) = self.fed_order.pop_front() {
+                self.fed.remove(&old);
+            }
+        }
+    }
+
+    pub fn next_at(&self) -> Option<Millis> {
+        self.held
+            .values()
+            .filter_map(|held| {
+                [held.members.poll_timeout(), held.receipt_at]
+                    .into_iter()
+                    .flatten()
+                    .min()
+            })
+            .chain(self.outbox.next_at())
+            .min()
+    }
+}
+
+fn refused(text: impl Into<String>) -> NodeError {
+    NodeError::Refused(text.into())
+}
+
+fn short(context: &ContextId) -> String {
+    crate::invite::book::hex(&context.0[..6])
+}
+
+impl Core {
+    fn signing(&self) -> Result<SignaturePrivateKey, NodeError> {
+        SignaturePrivateKey::from_seed(&self.signing_key.to_bytes())
+            .map_err(|err| NodeError::Fact(err.to_string()))
+    }
+
+    pub(super) fn group_command(
+        &mut self,
+        request: RequestId,
+        command: GroupCommand,
+        now: Millis,
+        rng: &mut impl CryptoRng,
+    ) {
+        let answer = match command {
+            GroupCommand::Create { name, with } => self.create_group(name, &with, now, rng),
+            GroupCommand::Invite { group, peer } => self.invite_to_group(group, peer),
+            GroupCommand::Remove { group, peer } => self.remove_from_group(group, peer),
+            GroupCommand::Leave(group) => self.leave_group(group, now, rng),
+            GroupCommand::Send { group, text, wait } => {
+                return self.submit(request, group, text, wait, now, rng);
+            }
+            GroupCommand::MarkRead { group, up_to } => self.mark_read(group, up_to),
+        };
+        self.effects.push_back(Effect::Reply {
+            request,
+            reply: Reply::Group(answer),
+        });
+        self.poll_groups(now, rng);
+    }
+
+    fn create_group(
+        &mut self,
+        name: String,
+        with: &[DeviceKey],
+        now: Millis,
+        rng: &mut impl CryptoRng,
+    ) -> Result<GroupAnswer, NodeError> {
+        let name = name.trim().to_owned();
+        if name.is_empty() {
+            return Err(refused("give the group a name"));
+        }
+        if name.len() > MAX_GROUP_NAME_BYTES {
+            return Err(refused(format!(
+                "a group name has at most {MAX_GROUP_NAME_BYTES} bytes"
+            )));
+        }
+        if self.groups.held.len() + self.groups.dormant.len() >= MAX_GROUPS {
+            return Err(refused(format!(
+                "this device is in {MAX_GROUPS} groups already"
+            )));
+        }
+        for peer in with {
+            self.check_addable(peer)?;
+        }
+        let mut id = [0; 32];
+        rng.fill_bytes(&mut id);
+        let context = ContextId(id);
+        let member = GroupMember::create(context, &self.signing_key.to_bytes(), rng)
+            .map_err(|err| NodeError::Fact(err.to_string()))?;
+        let row = GroupRow {
+            context,
+            joined_ms: now,
+            epoch: 0,
+            removed: false,
+            name: name.clone(),
+            roster: vec![self.device],
+            read_up_to: None,
+            snapshot: zeroize::Zeroizing::new(Vec::new()),
+        };
+        self.groups.held.insert(
+            context,
+            Held {
+                members: Memberships::new(member),
+                row,
+                receipts_due: Vec::new(),
+                receipt_at: None,
+            },
+        );
+        self.join(context, None);
+        for peer in with {
+            self.invite_to_group(context, *peer)?;
+        }
+        self.save_group(context);
+        Ok(GroupAnswer::Created {
+            id: crate::invite::book::hex(&context.0),
+            name,
+        })
+    }
+
+    /// A contact may be added: trusted at Low at least, and offering a KeyPackage.
+    fn check_addable(&self, peer: &DeviceKey) -> Result<(), NodeError> {
+        if !self.invitations.contacts.contains_key(peer) {
+            return Err(refused("only a contact can be added to a group"));
+        }
+        if self.direct_level(peer) < TrustLevel::Low {
+            return Err(refused(
+                "you do not trust this contact (level none): raise it with `aura trust set` first",
+            ));
+        }
+        if self
+            .groups
+            .packages
+            .offered
+            .get(peer)
+            .is_none_or(Vec::is_empty)
+        {
+            return Err(refused(
+                "this contact has not offered a key package yet: it must be online once after the relationship formed",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A group code may be made for a group this device is in.
+    pub(super) fn check_group_code(&mut self, group: ContextId) -> Result<(), NodeError> {
+        self.held_mut(group).map(drop)
+    }
+
+    /// Adds `peer` (who accepted a group code) to `group` once it offers a KeyPackage:
+    /// holding the group's code stands for the trust an add otherwise asks.
+    pub(super) fn add_when_offered(&mut self, peer: DeviceKey, group: ContextId) {
+        if !self.groups.to_add.contains(&(peer, group)) {
+            self.groups.to_add.push((peer, group));
+        }
+        self.add_offered();
+    }
+
+    fn add_offered(&mut self) {
+        let waiting = std::mem::take(&mut self.groups.to_add);
+        for (peer, group) in waiting {
+            let member = self
+                .groups
+                .held
+                .get(&group)
+                .map(|held| held.row.roster.contains(&peer) || held.members.is_removed());
+            match member {
+                Some(true) | None => continue,
+                Some(false) => {}
+            }
+            match self.groups.packages.take_for(&peer) {
+                Some(package) => {
+                    if let Some(held) = self.groups.held.get_mut(&group) {
+                        held.members.ask(Intent::Add(Box::new(package)));
+                    }
+                }
+                None => self.groups.to_add.push((peer, group)),
+            }
+        }
+    }
+
+    fn held_mut(&mut self, group: ContextId) -> Result<&mut Held, NodeError> {
+        if self.groups.dormant.contains_key(&group) {
+            return Err(refused(
+                "this group's state could not be resumed on this device",
+            ));
+        }
+        let held = self
+            .groups
+            .held
+            .get_mut(&group)
+            .ok_or_else(|| refused("no such group"))?;
+        if held.members.is_removed() {
+            return Err(refused("you were removed from this group"));
+        }
+        Ok(held)
+    }
+
+    fn invite_to_group(
+        &mut self,
+        group: ContextId,
+        peer: DeviceKey,
+    ) -> Result<GroupAnswer, NodeError> {
+        self.held_mut(group)?;
+        if self
+            .groups
+            .held
+            .get(&group)
+            .is_some_and(|h| h.row.roster.contains(&peer))
+        {
+            return Err(refused("already a member of this group"));
+        }
+        self.check_addable(&peer)?;
+        let package = self
+            .groups
+            .packages
+            .take_for(&peer)
+            .ok_or_else(|| refused("this contact offers no key package now"))?;
+        self.held_mut(group)?
+            .members
+            .ask(Intent::Add(Box::new(package)));
+        Ok(GroupAnswer::Done(format!(
+            "adding them to group {}; they join from the Welcome once the group settles",
+            short(&group)
+        )))
+    }
+
+    fn remove_from_group(
+        &mut self,
+        group: ContextId,
+        peer: DeviceKey,
+    ) -> Result<GroupAnswer, NodeError> {
+        let held = self.held_mut(group)?;
+        if !held.row.roster.contains(&peer) {
+            return Err(refused("not a member of this group"));
+        }
+        if peer == held.members.best().map(GroupMember::device).unwrap_or(peer) {
+            return Err(refused("to leave a group, use `aura group leave`"));
+        }
+        held.members.ask(Intent::Remove(peer));
+        Ok(GroupAnswer::Done(
+            "removing them; the group's keys change with the commit".into(),
+        ))
+    }
+
+    fn leave_group(
+        &mut self,
+        group: ContextId,
+        now: Millis,
+        rng: &mut impl CryptoRng,
+    ) -> Result<GroupAnswer, NodeError> {
+        let device = self.device;
+        let held = self.held_mut(group)?;
+        let others: Vec<DeviceKey> = held
+            .row
+            .roster
+            .iter()
+            .filter(|d| **d != device)
+            .copied()
+            .collect();
+        if others.is_empty() {
+            held.row.removed = true;
+            let context = held.row.context;
+            self.save_group(context);
+            return Ok(GroupAnswer::Done(
+                "you left; you were its last member".into(),
+            ));
+        }
+        // A member cannot commit its own removal (it would hold the next epoch's keys): it
+        // asks the group, in a message only members read, and the member with the lowest
+        // key commits it.
+        let context = held.row.context;
+        self.send_now(context, &Payload::Leave, now, rng)?;
+        Ok(GroupAnswer::Done(
+            "you asked to leave; the next member online removes you".into(),
+        ))
+    }
+
+    fn mark_read(
+        &mut self,
+        group: ContextId,
+        up_to: (u64, FactId),
+    ) -> Result<GroupAnswer, NodeError> {
+        let held = self
+            .groups
+            .held
+            .get_mut(&group)
+            .ok_or_else(|| refused("no such group"))?;
+        if held.row.read_up_to.is_none_or(|at| at < up_to) {
+            held.row.read_up_to = Some(up_to);
+            self.save_group(group);
+        }
+        Ok(GroupAnswer::Done(String::new()))
+    }
+
+    /// Facts now in the store, of a group's context or a contact's pairwise one; `resumed`
+    /// when they are the group's journal given again to a membership just resumed or joined.
+    pub(super) fn group_facts(
+        &mut self,
+        context: ContextId,
+        facts: Vec<Fact>,
+        resumed: bool,
+        now: Millis,
+        rng: &mut impl CryptoRng,
+    ) {
+        if let Some(contact) = self
+            .invitations
+            .contacts
+            .iter()
+            .find(|(_, c)| **c == context)
+            .map(|(peer, _)| *peer)
+        {
+            for fact in facts {
+                self.pair_fact(contact, fact, now, rng);
+            }
+        } else if self.groups.held.contains_key(&context) {
+            for fact in facts {
+                self.group_fact(context, fact, resumed, now, rng);
+            }
+        }
+        self.poll_groups(now, rng);
+    }
+
+    fn group_fact(
+        &mut self,
+        context: ContextId,
+        fact: Fact,
+        resumed: bool,
+        now: Millis,
+        rng: &mut impl CryptoRng,
+    ) {
+        let author = fact.author();
+        let Ok(Some(KnownBody::Group(body))) = KnownBody::parse(fact.kind(), fact.body()) else {
+            return;
+        };
+        // This device's facts were given to its membership when it made them; only a
+        // membership resumed from the store needs its own commits again.
+        if author == self.device && !(resumed && matches!(body, GroupFact::Commit { .. })) {
+            return;
+        }
+        if let GroupFact::Welcome(welcome) = &body {
+            // A member stranded beyond its bound is brought back with a Welcome in the
+            // group's context when it is no contact of the one who re-adds it.
+            self.welcomed(author, welcome, now, rng);
+            return;
+        }
+        let Some(held) = self.groups.held.get_mut(&context) else {
+            return;
+        };
+        if !held.row.roster.contains(&author) && !resumed {
+            // Facts of devices outside the roster the device follows never reach the
+            // membership: it may still be settling, so they are only held back and counted.
+            tracing::debug!(?author, "a group fact from a device outside the roster");
+        }
+        if let GroupFact::Message { message, .. } = &body {
+            let digest = message_digest(message);
+            let time = fact.time().to_u64();
+            self.groups.remember_fed(digest, fact.id(), time);
+        }
+        if let Some(held) = self.groups.held.get_mut(&context) {
+            held.members.receive(author, body, now);
+        }
+    }
+
+    /// A fact of a contact's pairwise context: a KeyPackage it offers, one it used, a
+    /// Welcome into a group.
+    fn pair_fact(&mut self, contact: DeviceKey, fact: Fact, now: Millis, rng: &mut impl CryptoRng) {
+        let Ok(Some(KnownBody::Group(body))) = KnownBody::parse(fact.kind(), fact.body()) else {
+            return;
+        };
+        if fact.author() == self.device {
+            // A package this device said it used (before a restart) is not offered again.
+            if let GroupFact::KeyPackageUsed(reference) = body
+                && let Some(own) = self.groups.packages.own.get_mut(&reference)
+            {
+                own.used_at.get_or_insert(now);
+            }
+            return;
+        }
+        if fact.author() != contact {
+            return;
+        }
+        match body {
+            GroupFact::KeyPackage {
+                last_resort,
+                key_package,
+            } => {
+                if self
+                    .groups
+                    .packages
+                    .offer(contact, &key_package, last_resort)
+                {
+                    self.add_offered();
+                } else {
+                    tracing::debug!(?contact, "a KeyPackage of a contact not kept");
+                }
+            }
+            GroupFact::KeyPackageUsed(reference) => {
+                self.groups.packages.used_by_contact(&contact, &reference);
+            }
+            GroupFact::Welcome(welcome) => self.welcomed(contact, &welcome, now, rng),
+            _ => {}
+        }
+    }
+
+    /// A Welcome from `from`: if it is for one of this device's packages, the device joins
+    /// (or takes a second membership of a group it is in while branches settle).
+    fn welcomed(&mut self, from: DeviceKey, welcome: &[u8], now: Millis, rng: &mut impl CryptoRng) {
+        let Some(reference) = self.groups.packages.welcomed(welcome) else {
+            return;
+        };
+        let Some(own) = self.groups.packages.own.get_mut(&reference) else {
+            return;
+        };
+        let secrets = match own.secrets() {
+            Ok(secrets) => secrets,
+            Err(err) => {
+                tracing::warn!(%err, "a stored KeyPackage's secrets do not decode");
+                return;
+            }
+        };
+        let first_use = own.used_at.is_none();
+        if first_use {
+            own.used_at = Some(now);
+        }
+        let package = own.package.clone();
+        let pair = own.row.context;
+        let last_resort = own.row.last_resort;
+        let joined =
+            match GroupMember::join(welcome, &package, secrets, &self.signing_key.to_bytes()) {
+                Ok(joined) => joined,
+                Err(err) => {
+                    tracing::info!(%err, ?from, "a Welcome that does not open");
+                    return;
+                }
+            };
+        let context = joined.context();
+        tracing::info!(group = %short(&context), "joined a group from a Welcome");
+        if first_use && !last_resort {
+            let (kind, body) = GroupFact::KeyPackageUsed(reference).encode();
+            if let Err(err) = self.write_own(
+                vec![(pair, kind, body)],
+                super::writes::Followup::Nothing,
+                now,
+            ) {
+                tracing::warn!(%err, "announcing a used KeyPackage");
+            }
+            self.top_up_packages(pair, now, rng);
+        }
+        match self.groups.held.get_mut(&context) {
+            Some(held) => {
+                held.members.add(joined);
+                return;
+            }
+            None => {
+                let row = self.groups.dormant.remove(&context).unwrap_or(GroupRow {
+                    context,
+                    joined_ms: now,
+                    epoch: 0,
+                    removed: false,
+                    name: String::new(),
+                    roster: Vec::new(),
+                    read_up_to: None,
+                    snapshot: zeroize::Zeroizing::new(Vec::new()),
+                });
+                self.groups.held.insert(
+                    context,
+                    Held {
+                        members: Memberships::new(joined),
+                        row,
+                        receipts_due: Vec::new(),
+                        receipt_at: None,
+                    },
+                );
+            }
+        }
+        self.refresh_group(context);
+        self.save_group(context);
+        self.join(context, None);
+        // What the store already holds of the group's context reaches the new membership.
+        self.effects
+            .push_back(Effect::LoadGroupFacts { context, ids: None });
+        self.effects
+            .push_back(Effect::Notify(NodeEvent::GroupsChanged));
+    }
+
+    /// Offers `context`'s contact the packages it lacks.
+    pub(super) fn top_up_packages(
+        &mut self,
+        context: ContextId,
+        now: Millis,
+        rng: &mut impl CryptoRng,
+    ) {
+        let signing = match self.signing() {
+            Ok(signing) => signing,
+            Err(err) => {
+                tracing::error!(%err, "the device key as an MLS signature key");
+                return;
+            }
+        };
+        let rows = match self.groups.packages.top_up(context, &signing, now, rng) {
+            Ok(rows) => rows,
+            Err(err) => {
+                tracing::error!(%err, "making KeyPackages");
+                return;
+            }
+        };
+        if rows.is_empty() {
+            return;
+        }
+        let writes = rows
+            .iter()
+            .map(|row| {
+                let (kind, body) = GroupFact::KeyPackage {
+                    last_resort: row.last_resort,
+                    key_package: row.key_package.clone(),
+                }
+                .encode();
+                (context, kind, body)
+            })
+            .collect();
+        // The secrets are stored before the packages are offered.
+        self.effects.push_back(Effect::StoreKeyPackages(rows));
+        if let Err(err) = self.write_own(writes, super::writes::Followup::Nothing, now) {
+            tracing::warn!(%err, "offering KeyPackages");
+        }
+    }
+
+    /// Each contact not offered packages since the start (a new one, or every one after a
+    /// restart) is offered what it lacks; packages used long enough ago are forgotten.
+    pub(super) fn offer_key_packages(&mut self, now: Millis, rng: &mut impl CryptoRng) {
+        let mut fresh: Vec<ContextId> = self
+            .invitations
+            .contacts
+            .values()
+            .filter(|context| !self.offered_to.contains(*context))
+            .copied()
+            .collect();
+        fresh.sort();
+        for context in fresh {
+            self.offered_to.insert(context);
+            self.top_up_packages(context, now, rng);
+        }
+        for reference in self.groups.packages.expired(now) {
+            self.effects.push_back(Effect::ForgetKeyPackage(reference));
+        }
+    }
+
+    /// At start: the groups kept in the store resume from their snapshots, and the pairwise
+    /// contexts are read for the packages contacts offer.
+    pub(super) fn resume_groups(&mut self, now: Millis) {
+        let _ = now;
+        let mut contexts: Vec<ContextId> = self.invitations.contacts.values().copied().collect();
+        contexts.sort();
+        for context in contexts {
+            self.effects
+                .push_back(Effect::LoadGroupFacts { context, ids: None });
+        }
+        let mut dormant: Vec<ContextId> = self.groups.dormant.keys().copied().collect();
+        dormant.sort();
+        for context in dormant {
+            if self
+                .groups
+                .dormant
+                .get(&context)
+                .is_some_and(|row| !row.removed)
+            {
+                self.join(context, None);
+            }
+        }
+    }
+
+    /// Takes the roster, epoch and name the best membership follows into the group's row.
+    /// Returns whether anything changed.
+    fn refresh_group(&mut self, context: ContextId) -> bool {
+        let Some(held) = self.groups.held.get_mut(&context) else {
+            return false;
+        };
+        let removed = held.members.is_removed();
+        let roster = if removed {
+            Vec::new()
+        } else {
+            held.members.roster()
+        };
+        let epoch = held
+            .members
+            .best()
+            .and_then(GroupMember::epoch)
+            .map_or(held.row.epoch, |(_, number)| number);
+        let changed =
+            roster != held.row.roster || epoch != held.row.epoch || removed != held.row.removed;
+        held.row.roster = roster;
+        held.row.epoch = epoch;
+        held.row.removed = removed;
+        changed
+    }
+
+    /// Stores a group's row as it is now.
+    pub(super) fn save_group(&mut self, context: ContextId) {
+        if let Some(held) = self.groups.held.get(&context) {
+            self.effects.push_back(Effect::StoreGroup(held.row.clone()));
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! What front ends are shown of groups: the list, a group's members, its log with the
+//! delivery state of this device's messages. Built from the store by
+//! [`super::directory`], the same whether a running node or the CLI reads it.
+
+use serde::{Deserialize, Serialize};
+
+/// One group in the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupView {
+    /// The group's id (its context), in hex.
+    pub id: String,
+    pub name: String,
+    pub members: usize,
+    pub epoch: u64,
+    /// Messages of others after the last one shown to the user.
+    pub unread: usize,
+    /// This device's messages waiting to be sent.
+    pub pending: usize,
+    /// The branch that removed this device won.
+    pub removed: bool,
+}
+
+/// A member of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub peer_id: String,
+    pub label: String,
+    pub you: bool,
+    pub contact: bool,
+}
+
+/// Where one of this device's messages stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Delivery {
+    /// In the outbox: not sent yet, and why.
+    Pending(String),
+    /// Written and gossiped; no member has said it read it yet.
+    Sent,
+    /// Read by `read` of the `of` other members.
+    Delivered { read: usize, of: usize },
+}
+
+/// One message of a group's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    /// The fact's time, ms since the Unix epoch (pending: when it was submitted).
+    pub time_ms: u64,
+    /// The fact's id in hex (empty while pending).
+    pub id: String,
+    pub author: String,
+    pub you: bool,
+    pub text: String,
+    /// For this device's messages.
+    pub delivery: Option<Delivery>,
+}
+
+/// A group's log, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogView {
+    pub group: GroupView,
+    pub messages: Vec<MessageView>,
+}
+
+/// A group's members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersView {
+    pub group: GroupView,
+    pub members: Vec<MemberView>,
+}
