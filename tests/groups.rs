@@ -1,0 +1,140 @@
+//! Groups between real processes, driven through the CLI as a user would: A makes a group
+//! with B (a contact), C joins with a group code of A's, all three write; each one's
+//! `aura log` shows the same messages in the same order, A's own delivered to 2 of 2. A
+//! member removed learns it, and reads nothing written after.
+
+// Tests measure real time; only the node's core must not read the clock.
+#![allow(clippy::disallowed_methods)]
+
+mod support;
+
+use std::path::Path;
+
+use support::cli::{Daemon, ok, person, wait_for};
+
+/// `inviter` invites `invitee`; both see each other as contacts.
+fn befriend(inviter: &Path, invitee: &Path) {
+    let code = ok(inviter, &["invite", "create"]);
+    let accepted = ok(invitee, &["invite", "accept", code.trim()]);
+    assert!(accepted.contains("is now a contact"), "{accepted}");
+}
+
+/// The id prefix `aura group list` ends each group's line with, once `home` is in a group
+/// of `members` members.
+fn group_id(home: &Path, members: usize) -> String {
+    let list = wait_for(home, &["group", "list"], "the group", |s| {
+        s.contains(&format!("{members} members"))
+    });
+    list.split_whitespace()
+        .last()
+        .expect("an id on the line")
+        .to_owned()
+}
+
+/// The texts of a log, in order, without who wrote them.
+fn texts(log: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|line| line.split_once(": ").map(|(_, rest)| rest))
+        .map(|rest| rest.split("   [").next().unwrap_or(rest).to_owned())
+        .collect()
+}
+
+#[test]
+fn three_people_see_the_same_messages_in_the_same_order() {
+    let alice = person("Alice");
+    let bob = person("Bob");
+    let carol = person("Carol");
+    let _a = Daemon::start(alice.path());
+    let _b = Daemon::start(bob.path());
+    let _c = Daemon::start(carol.path());
+    befriend(alice.path(), bob.path());
+    let created = ok(alice.path(), &["group", "create", "friends", "--with", "Bob"]);
+    assert!(created.contains("created group friends"), "{created}");
+    let code = ok(alice.path(), &["group", "invite", "friends", "--code"]);
+    let accepted = ok(carol.path(), &["invite", "accept", code.trim()]);
+    assert!(accepted.contains("is now a contact"), "{accepted}");
+    let group = group_id(alice.path(), 3);
+    for home in [bob.path(), carol.path()] {
+        assert_eq!(group_id(home, 3), group);
+    }
+    let members = ok(alice.path(), &["group", "members", "friends"]);
+    for name in ["you", "Bob", "Carol"] {
+        assert!(members.contains(name), "{members}");
+    }
+
+    for (home, text) in [
+        (alice.path(), "hello from Alice"),
+        (bob.path(), "hello from Bob"),
+        (carol.path(), "hello from Carol"),
+        (alice.path(), "Alice again"),
+    ] {
+        let sent = ok(home, &["send", &group, text]);
+        assert!(sent.starts_with("sent"), "{sent}");
+    }
+    let expected = [
+        "hello from Alice",
+        "hello from Bob",
+        "hello from Carol",
+        "Alice again",
+    ];
+    let mut logs = Vec::new();
+    for home in [alice.path(), bob.path(), carol.path()] {
+        let log = wait_for(home, &["log", &group], "every message", |s| {
+            texts(s).len() == expected.len()
+        });
+        assert_eq!(texts(&log), expected, "{log}");
+        logs.push(log);
+    }
+    // Bob and Carol are no contacts of each other, yet each reads the other.
+    assert!(logs[1].contains("hello from Carol") && logs[2].contains("hello from Bob"));
+    let delivered = wait_for(alice.path(), &["log", &group], "receipts", |s| {
+        s.matches("[delivered to 2 of 2]").count() == 2
+    });
+    assert!(delivered.contains("you: hello from Alice   [delivered to 2 of 2]"), "{delivered}");
+    // Reading the log marked it read; Bob's and Carol's messages were unread for Alice.
+    let list = ok(alice.path(), &["group", "list"]);
+    assert!(list.contains("0 unread"), "{list}");
+}
+
+#[test]
+fn a_removed_member_is_told_and_reads_nothing_written_after() {
+    let alice = person("Alice");
+    let bob = person("Bob");
+    let carol = person("Carol");
+    let _a = Daemon::start(alice.path());
+    let _b = Daemon::start(bob.path());
+    let _c = Daemon::start(carol.path());
+    befriend(alice.path(), bob.path());
+    befriend(alice.path(), carol.path());
+    ok(
+        alice.path(),
+        &["group", "create", "trio", "--with", "Bob", "--with", "Carol"],
+    );
+    let group = group_id(bob.path(), 3);
+    group_id(carol.path(), 3);
+    ok(alice.path(), &["send", &group, "before"]);
+    wait_for(bob.path(), &["log", &group], "the first message", |s| {
+        s.contains("before")
+    });
+
+    let removed = ok(alice.path(), &["group", "remove", &group, "Bob"]);
+    assert!(removed.contains("removing"), "{removed}");
+    let list = wait_for(bob.path(), &["group", "list"], "Bob to learn", |s| {
+        s.contains("you were removed")
+    });
+    assert!(list.contains("you were removed from this group"), "{list}");
+    group_id(carol.path(), 2);
+    ok(alice.path(), &["send", &group, "after"]);
+    wait_for(carol.path(), &["log", &group], "Carol to read", |s| {
+        s.contains("after")
+    });
+    let log = ok(bob.path(), &["log", &group]);
+    assert!(log.contains("before") && !log.contains("after"), "{log}");
+    let sent = support::cli::aura(bob.path(), &["send", &group, "still here?"]);
+    assert!(!sent.status.success());
+    assert!(
+        support::cli::text(&sent.stderr).contains("you were removed from this group"),
+        "{}",
+        support::cli::text(&sent.stderr)
+    );
+}
