@@ -48,7 +48,10 @@ fn three_people_see_the_same_messages_in_the_same_order() {
     let _b = Daemon::start(bob.path());
     let _c = Daemon::start(carol.path());
     befriend(alice.path(), bob.path());
-    let created = ok(alice.path(), &["group", "create", "friends", "--with", "Bob"]);
+    let created = ok(
+        alice.path(),
+        &["group", "create", "friends", "--with", "Bob"],
+    );
     assert!(created.contains("created group friends"), "{created}");
     let code = ok(alice.path(), &["group", "invite", "friends", "--code"]);
     let accepted = ok(carol.path(), &["invite", "accept", code.trim()]);
@@ -90,7 +93,10 @@ fn three_people_see_the_same_messages_in_the_same_order() {
     let delivered = wait_for(alice.path(), &["log", &group], "receipts", |s| {
         s.matches("[delivered to 2 of 2]").count() == 2
     });
-    assert!(delivered.contains("you: hello from Alice   [delivered to 2 of 2]"), "{delivered}");
+    assert!(
+        delivered.contains("you: hello from Alice   [delivered to 2 of 2]"),
+        "{delivered}"
+    );
     // Reading the log marked it read; Bob's and Carol's messages were unread for Alice.
     let list = ok(alice.path(), &["group", "list"]);
     assert!(list.contains("0 unread"), "{list}");
@@ -108,7 +114,9 @@ fn a_removed_member_is_told_and_reads_nothing_written_after() {
     befriend(alice.path(), carol.path());
     ok(
         alice.path(),
-        &["group", "create", "trio", "--with", "Bob", "--with", "Carol"],
+        &[
+            "group", "create", "trio", "--with", "Bob", "--with", "Carol",
+        ],
     );
     let group = group_id(bob.path(), 3);
     group_id(carol.path(), 3);

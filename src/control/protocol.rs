@@ -162,6 +162,11 @@ pub struct NetworkView {
     pub stranger_sessions: u64,
     #[serde(default)]
     pub stranger_gossip: u64,
+    /// Sessions and gossip of groups refused from devices outside their rosters.
+    #[serde(default)]
+    pub non_member_sessions: u64,
+    #[serde(default)]
+    pub non_member_gossip: u64,
     pub denied_publishes: u64,
     pub dropped_inbound: u64,
     pub violations: u64,

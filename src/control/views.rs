@@ -48,6 +48,8 @@ impl NetworkView {
             sessions_refused: status.sessions.refused,
             stranger_sessions: status.sessions.stranger_sessions,
             stranger_gossip: status.sessions.stranger_gossip,
+            non_member_sessions: status.sessions.non_member_sessions,
+            non_member_gossip: status.sessions.non_member_gossip,
             denied_publishes: status.guard.denied_publishes,
             dropped_inbound: status.guard.dropped_inbound,
             violations: net.violations_total(),

@@ -34,6 +34,12 @@ pub struct SessionCounters {
     pub stranger_sessions: u64,
     /// Gossip messages forwarded by strangers, rejected unread.
     pub stranger_gossip: u64,
+    /// A group's context asked of, gossiped by, or written in by a device outside its
+    /// roster: sessions refused, and gossip rejected unread.
+    pub non_member_sessions: u64,
+    pub non_member_gossip: u64,
+    /// Facts of members that did not check out (a commit or message that does not open).
+    pub group_refused: u64,
 }
 
 /// What became of `aura peer add`.

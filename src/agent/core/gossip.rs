@@ -67,13 +67,13 @@ impl Core {
                 Some(_) if !self.joined.contains(&context) => Some(GossipVerdict::Ignore),
                 Some(device) if !self.groups.admits(&context, &device) => {
                     tracing::debug!(%source, "gossip of a group from a device outside it");
-                    self.groups.refused += 1;
+                    self.sessions.non_member_gossip += 1;
                     Some(GossipVerdict::Reject)
                 }
                 Some(_) => match ingest::decode(&data, None) {
                     Ok(fact) if !self.groups.admits(&context, &fact.author()) => {
                         tracing::debug!(%source, "a group fact authored outside the group");
-                        self.groups.refused += 1;
+                        self.sessions.non_member_gossip += 1;
                         Some(GossipVerdict::Reject)
                     }
                     Ok(fact) if fact.context() == context => {

@@ -807,7 +807,7 @@ impl Core {
             Some(device) if !self.groups.admits(&context, &device) => {
                 // The same refusal as for a context not joined: a non-member learns nothing.
                 tracing::debug!(%peer, "anti-entropy of a group refused to a non-member");
-                self.groups.refused += 1;
+                self.sessions.non_member_sessions += 1;
                 None
             }
             Some(device) if self.joined.contains(&context) => {

@@ -110,8 +110,6 @@ pub(super) struct Groups {
     /// Contacts who accepted a group code, each to add to its group once it offers a
     /// KeyPackage.
     pub to_add: Vec<(DeviceKey, ContextId)>,
-    /// Facts refused in groups' contexts, counted.
-    pub refused: u64,
 }
 
 impl Groups {

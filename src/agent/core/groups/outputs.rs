@@ -111,7 +111,7 @@ impl Core {
                 tracing::info!(?intent, %reason, "a group change dropped");
             }
             Output::Refused { author, reason } => {
-                self.groups.refused += 1;
+                self.sessions.group_refused += 1;
                 tracing::info!(?author, %reason, "a group fact refused");
             }
             Output::Stranded => {
