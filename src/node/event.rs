@@ -29,6 +29,6 @@ pub enum NodeEvent {
     ContactsChanged,
     /// A group was joined or left, or its roster, epoch or name changed.
     GroupsChanged,
-    /// Messages or receipts of this group were stored.
-    GroupMessages(ContextId),
+    /// Messages (how many) or receipts of this group were stored.
+    GroupMessages { context: ContextId, messages: usize },
 }

@@ -326,7 +326,7 @@ fn on_node_event(model: &mut Model, event: NodeEvent) -> Vec<Command> {
         // Facts in a contact's context: names, the relationship, trust and attestations.
         NodeEvent::ContactsChanged => vec![Command::RefreshContacts, Command::RefreshTrust],
         // The chat screens read groups from the node when they are drawn (the chat issue).
-        NodeEvent::GroupsChanged | NodeEvent::GroupMessages(_) => Vec::new(),
+        NodeEvent::GroupsChanged | NodeEvent::GroupMessages { .. } => Vec::new(),
     }
 }
 

@@ -71,6 +71,12 @@ impl Core {
                     Some(GossipVerdict::Reject)
                 }
                 Some(_) => match ingest::decode(&data, None) {
+                    Ok(fact) if !self.groups.admits_kind(&context, fact.kind()) => {
+                        // A group's membership is its MLS roster alone: the journal's plain
+                        // member and name facts have no place in its context.
+                        tracing::debug!(%source, "a fact of another kind in a group's context");
+                        Some(GossipVerdict::Reject)
+                    }
                     Ok(fact) if !self.groups.admits(&context, &fact.author()) => {
                         tracing::debug!(%source, "a group fact authored outside the group");
                         self.sessions.non_member_gossip += 1;

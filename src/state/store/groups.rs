@@ -6,7 +6,7 @@
 //!
 //! | table | key | value |
 //! |---|---|---|
-//! | `groups` | context (32) | joined, ms (8) · epoch (8) · removed (1) · name length (2) · name · roster count (4) · device keys (32 each) · read up to: flag (1), time (8), id (32) · snapshot length (4) · snapshot |
+//! | `groups` | context (32) | joined, ms (8) · updated, ms (8) · sent since (8) · epoch (8) · removed (1) · name length (2) · name · roster count (4) · device keys (32 each) · read up to: flag (1), time (8), id (32) · snapshot length (4) · snapshot |
 //! | `group_messages` | context (32) · time (8) · fact id (32) | author (32) · epoch (8) · payload |
 //! | `receipts` | context (32) · fact id (32) · reader (32) | nothing |
 //! | `key_packages` | reference (32) | pair context (32) · last resort (1) · made, ms (8) · package length (4) · package · init key (32) · leaf key (32) |
@@ -65,6 +65,10 @@ pub(super) const OUTBOX: TableSpec<&[u8], &[u8]> =
 pub struct GroupRow {
     pub context: ContextId,
     pub joined_ms: u64,
+    /// When this device last put new keys on its path (post-compromise security), and how
+    /// many messages it sent since.
+    pub updated_ms: u64,
+    pub sent_since_update: u64,
     pub epoch: u64,
     /// The branch that removed this device won.
     pub removed: bool,
@@ -151,6 +155,8 @@ fn decode_group(key: &[u8], value: &[u8]) -> Result<GroupRow, String> {
     let bad = bad("a group");
     let mut reader = Reader::new(value);
     let joined_ms = reader.u64("joined").map_err(&bad)?;
+    let updated_ms = reader.u64("updated").map_err(&bad)?;
+    let sent_since_update = reader.u64("sent since update").map_err(&bad)?;
     let epoch = reader.u64("epoch").map_err(&bad)?;
     let removed = match reader.u8("removed").map_err(&bad)? {
         0 => false,
@@ -189,6 +195,8 @@ fn decode_group(key: &[u8], value: &[u8]) -> Result<GroupRow, String> {
     Ok(GroupRow {
         context,
         joined_ms,
+        updated_ms,
+        sent_since_update,
         epoch,
         removed,
         name,
@@ -212,6 +220,8 @@ fn encode_group(row: &GroupRow) -> Zeroizing<Vec<u8>> {
         Writer::with_capacity(64 + name.len() + 32 * roster.len() + 41 + snapshot.len());
     writer
         .u64(row.joined_ms)
+        .u64(row.updated_ms)
+        .u64(row.sent_since_update)
         .u64(row.epoch)
         .u8(u8::from(row.removed))
         .u16(name.len() as u16)

@@ -201,6 +201,8 @@ mod tests {
             .put_group(&super::super::GroupRow {
                 context,
                 joined_ms: NOW_MS,
+                updated_ms: NOW_MS,
+                sent_since_update: 2,
                 epoch: 3,
                 removed: false,
                 name: "friends".into(),

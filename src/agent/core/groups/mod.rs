@@ -39,6 +39,11 @@ pub const MAX_GROUPS: usize = 1_000;
 pub const MAX_UNREAD_FED: usize = 4_096;
 /// Receipts are sent this long after the first message they acknowledge, together.
 pub const RECEIPT_BATCH_MS: Millis = 500;
+/// A member puts new keys on its path (an empty commit with an UpdatePath) at least this
+/// often, and after this many messages sent: keys stolen from it stop opening the group's
+/// traffic from then on (post-compromise security).
+pub const SELF_UPDATE_EVERY_MS: Millis = 7 * 24 * 3_600_000;
+pub const SELF_UPDATE_AFTER_MESSAGES: u64 = 1_000;
 
 /// What a front end asks about groups; groups and peers are already resolved by the shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +137,13 @@ impl Groups {
             Some(held) => held.row.roster.contains(device),
             None => !self.dormant.contains_key(context),
         }
+    }
+
+    /// Whether a fact of `kind` may be in `context`: a group's context holds group facts
+    /// only (membership is the MLS roster, never the journal's plain member facts).
+    pub fn admits_kind(&self, context: &ContextId, kind: crate::state::fact::FactKind) -> bool {
+        !(self.held.contains_key(context) || self.dormant.contains_key(context))
+            || crate::groups::facts::KINDS.contains(&kind)
     }
 
     /// Whether `device` is in a group with this device: group members are served in the
@@ -237,6 +249,8 @@ impl Core {
         let row = GroupRow {
             context,
             joined_ms: now,
+            updated_ms: now,
+            sent_since_update: 0,
             epoch: 0,
             removed: false,
             name: name.clone(),
@@ -602,6 +616,8 @@ impl Core {
                 let row = self.groups.dormant.remove(&context).unwrap_or(GroupRow {
                     context,
                     joined_ms: now,
+                    updated_ms: now,
+                    sent_since_update: 0,
                     epoch: 0,
                     removed: false,
                     name: String::new(),

@@ -24,6 +24,7 @@ impl Core {
         let mut contexts: Vec<ContextId> = self.groups.held.keys().copied().collect();
         contexts.sort();
         for context in contexts {
+            self.self_update_due(context, now);
             let outputs = match self.groups.held.get_mut(&context) {
                 Some(held) => held.members.poll(now, rng),
                 None => continue,
@@ -39,9 +40,13 @@ impl Core {
                 tracing::warn!(%err, "a group's commit or Welcome not written");
             }
             if !messages.is_empty() {
+                let count = messages.len();
                 self.effects.push_back(Effect::StoreGroupMessages(messages));
                 self.effects
-                    .push_back(Effect::Notify(NodeEvent::GroupMessages(context)));
+                    .push_back(Effect::Notify(NodeEvent::GroupMessages {
+                        context,
+                        messages: count,
+                    }));
             }
             self.send_receipts(context, now, rng);
             let before = self
@@ -146,7 +151,10 @@ impl Core {
                     ids,
                 });
                 self.effects
-                    .push_back(Effect::Notify(NodeEvent::GroupMessages(context)));
+                    .push_back(Effect::Notify(NodeEvent::GroupMessages {
+                        context,
+                        messages: 0,
+                    }));
             }
             Payload::Leave => {
                 let lowest_other = held
@@ -172,6 +180,23 @@ impl Core {
                 held.receipts_due.push(id);
             }
         }
+    }
+
+    /// Asks for new keys on this member's path when the last were put there a week ago or
+    /// a thousand messages back.
+    fn self_update_due(&mut self, context: ContextId, now: Millis) {
+        let Some(held) = self.groups.held.get_mut(&context) else {
+            return;
+        };
+        let due = now.saturating_sub(held.row.updated_ms) >= super::SELF_UPDATE_EVERY_MS
+            || held.row.sent_since_update >= super::SELF_UPDATE_AFTER_MESSAGES;
+        if !due || held.members.is_removed() {
+            return;
+        }
+        held.row.updated_ms = now;
+        held.row.sent_since_update = 0;
+        held.members.ask(Intent::Update);
+        self.save_group(context);
     }
 
     /// Acknowledges what was read, once the batch is due.

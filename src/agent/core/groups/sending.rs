@@ -196,6 +196,7 @@ impl Core {
             .held
             .get_mut(&context)
             .ok_or_else(|| refused("no such group"))?;
+        held.row.sent_since_update += 1;
         let epoch = held.row.epoch;
         let fact = held
             .members
