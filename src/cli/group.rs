@@ -66,6 +66,12 @@ pub enum GroupCommand {
         #[arg(value_name = "PEER")]
         peer: String,
     },
+    /// Put new keys on your path in the group now (it happens weekly by itself): keys
+    /// stolen from this device stop opening the group's messages.
+    Update {
+        #[arg(value_name = "GROUP")]
+        group: String,
+    },
     /// Leave a group: the next member online removes you.
     Leave {
         #[arg(value_name = "GROUP")]
@@ -95,6 +101,7 @@ pub fn group(paths: &ProfilePaths, command: GroupCommand) -> Result<()> {
         },
         GroupCommand::Remove { group, peer } => GroupRequest::Remove { group, peer },
         GroupCommand::Leave { group } => GroupRequest::Leave { group },
+        GroupCommand::Update { group } => GroupRequest::Update { group },
     };
     change(paths, request)
 }

@@ -71,11 +71,12 @@ fn list(groups: &[GroupView]) -> String {
 
 fn members(view: &MembersView) -> String {
     let mut out = format!(
-        "{}: {} member{} at epoch {}\n",
+        "{}: {} member{} at epoch {}, fingerprint {}\n",
         sanitize(&view.group.name),
         view.members.len(),
         if view.members.len() == 1 { "" } else { "s" },
-        view.group.epoch
+        view.group.epoch,
+        view.group.fingerprint
     );
     for member in &view.members {
         out.push_str(&format!(

@@ -14,6 +14,8 @@ use crate::state::store::{GroupRow, Store, StoreError};
 
 /// Most messages one log shows.
 pub const MAX_LOG_MESSAGES: usize = 10_000;
+/// Bytes of the epoch authenticator shown as the group's fingerprint.
+pub const FINGERPRINT_BYTES: usize = 8;
 /// Fewest characters of an id prefix that name a group.
 pub const MIN_ID_PREFIX: usize = 4;
 
@@ -81,6 +83,7 @@ fn view(store: &Store, row: &GroupRow, me: &DeviceKey) -> Result<GroupView, Stor
         name: row.name.clone(),
         members: row.roster.len(),
         epoch: row.epoch,
+        fingerprint: hex(&row.authenticator[..row.authenticator.len().min(FINGERPRINT_BYTES)]),
         unread,
         pending,
         removed: row.removed,

@@ -12,6 +12,9 @@ pub struct GroupView {
     pub name: String,
     pub members: usize,
     pub epoch: u64,
+    /// The start of the epoch's authenticator in hex: members that show the same one hold
+    /// the same keys (compare it out of band to rule out a man in the middle).
+    pub fingerprint: String,
     /// Messages of others after the last one shown to the user.
     pub unread: usize,
     /// This device's messages waiting to be sent.

@@ -63,6 +63,10 @@ pub enum GroupRequest {
     Leave {
         group: String,
     },
+    /// New keys on this device's path in the group.
+    Update {
+        group: String,
+    },
     /// A code that makes whoever accepts it a contact, then adds them to the group.
     Code {
         group: String,

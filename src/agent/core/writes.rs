@@ -137,11 +137,14 @@ impl Core {
         .map_err(|err| NodeError::Fact(err.to_string()))?;
         self.join(write.context, None);
         let bytes = fact.encode();
+        // A group's facts are charged to its members only: anyone else on the topic is
+        // refused what it sends and gets nothing it can read.
         let subscribers: Vec<DeviceKey> = self
             .peers
             .subscribers_of(write.context)
             .iter()
             .filter_map(|peer| self.peers.device(peer))
+            .filter(|device| self.groups.admits(&write.context, device))
             .collect();
         self.guard
             .authorize_publish(write.context, self.device, &subscribers, bytes.len())?;

@@ -122,6 +122,7 @@ impl Shell {
                 }
             }
             GroupRequest::Leave { group: target } => GroupCommand::Leave(group(&target)?),
+            GroupRequest::Update { group: target } => GroupCommand::Update(group(&target)?),
             GroupRequest::Code {
                 group: target,
                 valid_for_ms,

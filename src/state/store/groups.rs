@@ -6,7 +6,7 @@
 //!
 //! | table | key | value |
 //! |---|---|---|
-//! | `groups` | context (32) | joined, ms (8) · updated, ms (8) · sent since (8) · epoch (8) · removed (1) · name length (2) · name · roster count (4) · device keys (32 each) · read up to: flag (1), time (8), id (32) · snapshot length (4) · snapshot |
+//! | `groups` | context (32) | joined, ms (8) · updated, ms (8) · sent since (8) · epoch (8) · authenticator length (1) · authenticator · removed (1) · name length (2) · name · roster count (4) · device keys (32 each) · read up to: flag (1), time (8), id (32) · snapshot length (4) · snapshot |
 //! | `group_messages` | context (32) · time (8) · fact id (32) | author (32) · epoch (8) · payload |
 //! | `receipts` | context (32) · fact id (32) · reader (32) | nothing |
 //! | `key_packages` | reference (32) | pair context (32) · last resort (1) · made, ms (8) · package length (4) · package · init key (32) · leaf key (32) |
@@ -33,6 +33,8 @@ pub const MAX_STORED_GROUP_NAME_BYTES: usize = 256;
 pub const MAX_SNAPSHOT_BYTES: usize = 32 << 20;
 /// Largest payload of one stored message (a text is capped at 16 KiB before it is sent).
 pub const MAX_STORED_PAYLOAD_BYTES: usize = 64 * 1024;
+/// Longest epoch authenticator kept (a hash of the suite: 32 or 64 bytes).
+pub const MAX_AUTHENTICATOR_BYTES: usize = 64;
 /// Largest KeyPackage kept.
 pub const MAX_STORED_KEY_PACKAGE_BYTES: usize = 16 * 1024;
 
@@ -70,6 +72,9 @@ pub struct GroupRow {
     pub updated_ms: u64,
     pub sent_since_update: u64,
     pub epoch: u64,
+    /// The epoch's authenticator (RFC 9420 §8.7): members that hold the same one hold the
+    /// same group state, keys included.
+    pub authenticator: Vec<u8>,
     /// The branch that removed this device won.
     pub removed: bool,
     pub name: String,
@@ -158,6 +163,11 @@ fn decode_group(key: &[u8], value: &[u8]) -> Result<GroupRow, String> {
     let updated_ms = reader.u64("updated").map_err(&bad)?;
     let sent_since_update = reader.u64("sent since update").map_err(&bad)?;
     let epoch = reader.u64("epoch").map_err(&bad)?;
+    let len = usize::from(reader.u8("authenticator length").map_err(&bad)?);
+    if len > MAX_AUTHENTICATOR_BYTES {
+        return Err(format!("a group: an authenticator of {len} bytes"));
+    }
+    let authenticator = reader.take(len, "authenticator").map_err(&bad)?.to_vec();
     let removed = match reader.u8("removed").map_err(&bad)? {
         0 => false,
         1 => true,
@@ -198,6 +208,7 @@ fn decode_group(key: &[u8], value: &[u8]) -> Result<GroupRow, String> {
         updated_ms,
         sent_since_update,
         epoch,
+        authenticator,
         removed,
         name,
         roster,
@@ -215,6 +226,7 @@ fn encode_group(row: &GroupRow) -> Zeroizing<Vec<u8>> {
     }
     let name = &row.name.as_bytes()[..name_end];
     let roster = &row.roster[..row.roster.len().min(MAX_GROUP_MEMBERS)];
+    let authenticator = &row.authenticator[..row.authenticator.len().min(MAX_AUTHENTICATOR_BYTES)];
     let snapshot = &row.snapshot[..row.snapshot.len().min(MAX_SNAPSHOT_BYTES)];
     let mut writer =
         Writer::with_capacity(64 + name.len() + 32 * roster.len() + 41 + snapshot.len());
@@ -223,6 +235,8 @@ fn encode_group(row: &GroupRow) -> Zeroizing<Vec<u8>> {
         .u64(row.updated_ms)
         .u64(row.sent_since_update)
         .u64(row.epoch)
+        .u8(authenticator.len() as u8)
+        .raw(authenticator)
         .u8(u8::from(row.removed))
         .u16(name.len() as u16)
         .raw(name)

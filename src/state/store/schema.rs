@@ -204,6 +204,7 @@ mod tests {
                 updated_ms: NOW_MS,
                 sent_since_update: 2,
                 epoch: 3,
+                authenticator: vec![12; 32],
                 removed: false,
                 name: "friends".into(),
                 roster: vec![peer],

@@ -37,6 +37,8 @@ pub const MAX_GROUP_NAME_BYTES: usize = 64;
 pub const MAX_GROUPS: usize = 1_000;
 /// Messages handed to memberships and not read yet, remembered to find their facts.
 pub const MAX_UNREAD_FED: usize = 4_096;
+/// Facts of groups held back by the guard chain at most, waiting to be written.
+pub const MAX_UNWRITTEN: usize = 1_024;
 /// Receipts are sent this long after the first message they acknowledge, together.
 pub const RECEIPT_BATCH_MS: Millis = 500;
 /// A member puts new keys on its path (an empty commit with an UpdatePath) at least this
@@ -61,6 +63,8 @@ pub enum GroupCommand {
         peer: DeviceKey,
     },
     Leave(ContextId),
+    /// New keys on this member's path now.
+    Update(ContextId),
     Send {
         group: ContextId,
         text: String,
@@ -112,6 +116,8 @@ pub(super) struct Groups {
     pub fed: HashMap<[u8; 32], (FactId, u64)>,
     fed_order: VecDeque<[u8; 32]>,
     pub outbox: sending::Outbox,
+    /// Commits and Welcomes made but held back by the guard chain, written again later.
+    pub unwritten: Vec<super::trust::OwnWrite>,
     /// Contacts who accepted a group code, each to add to its group once it offers a
     /// KeyPackage.
     pub to_add: Vec<(DeviceKey, ContextId)>,
@@ -183,6 +189,23 @@ fn refused(text: impl Into<String>) -> NodeError {
     NodeError::Refused(text.into())
 }
 
+/// The row of a group just created or joined.
+fn fresh_row(context: ContextId, name: String, now: Millis) -> GroupRow {
+    GroupRow {
+        context,
+        joined_ms: now,
+        updated_ms: now,
+        sent_since_update: 0,
+        epoch: 0,
+        authenticator: Vec::new(),
+        removed: false,
+        name,
+        roster: Vec::new(),
+        read_up_to: None,
+        snapshot: zeroize::Zeroizing::new(Vec::new()),
+    }
+}
+
 fn short(context: &ContextId) -> String {
     crate::invite::book::hex(&context.0[..6])
 }
@@ -205,6 +228,12 @@ impl Core {
             GroupCommand::Invite { group, peer } => self.invite_to_group(group, peer),
             GroupCommand::Remove { group, peer } => self.remove_from_group(group, peer),
             GroupCommand::Leave(group) => self.leave_group(group, now, rng),
+            GroupCommand::Update(group) => self.held_mut(group).map(|held| {
+                held.row.updated_ms = now;
+                held.row.sent_since_update = 0;
+                held.members.ask(Intent::Update);
+                GroupAnswer::Done("new keys on your path with the next commit".into())
+            }),
             GroupCommand::Send { group, text, wait } => {
                 return self.submit(request, group, text, wait, now, rng);
             }
@@ -246,18 +275,8 @@ impl Core {
         let context = ContextId(id);
         let member = GroupMember::create(context, &self.signing_key.to_bytes(), rng)
             .map_err(|err| NodeError::Fact(err.to_string()))?;
-        let row = GroupRow {
-            context,
-            joined_ms: now,
-            updated_ms: now,
-            sent_since_update: 0,
-            epoch: 0,
-            removed: false,
-            name: name.clone(),
-            roster: vec![self.device],
-            read_up_to: None,
-            snapshot: zeroize::Zeroizing::new(Vec::new()),
-        };
+        let mut row = fresh_row(context, name.clone(), now);
+        row.roster = vec![self.device];
         self.groups.held.insert(
             context,
             Held {
@@ -613,18 +632,11 @@ impl Core {
                 return;
             }
             None => {
-                let row = self.groups.dormant.remove(&context).unwrap_or(GroupRow {
-                    context,
-                    joined_ms: now,
-                    updated_ms: now,
-                    sent_since_update: 0,
-                    epoch: 0,
-                    removed: false,
-                    name: String::new(),
-                    roster: Vec::new(),
-                    read_up_to: None,
-                    snapshot: zeroize::Zeroizing::new(Vec::new()),
-                });
+                let row = self
+                    .groups
+                    .dormant
+                    .remove(&context)
+                    .unwrap_or_else(|| fresh_row(context, String::new(), now));
                 self.groups.held.insert(
                     context,
                     Held {
@@ -749,8 +761,16 @@ impl Core {
             .best()
             .and_then(GroupMember::epoch)
             .map_or(held.row.epoch, |(_, number)| number);
-        let changed =
-            roster != held.row.roster || epoch != held.row.epoch || removed != held.row.removed;
+        let authenticator = held
+            .members
+            .group()
+            .map(|group| group.epoch_authenticator().to_vec())
+            .unwrap_or_default();
+        let changed = roster != held.row.roster
+            || epoch != held.row.epoch
+            || removed != held.row.removed
+            || authenticator != held.row.authenticator;
+        held.row.authenticator = authenticator;
         held.row.roster = roster;
         held.row.epoch = epoch;
         held.row.removed = removed;

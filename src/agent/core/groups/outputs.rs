@@ -34,11 +34,7 @@ impl Core {
             for output in outputs {
                 self.group_output(context, output, &mut writes, &mut messages, now, rng);
             }
-            if !writes.is_empty()
-                && let Err(err) = self.write_own(writes, Followup::Nothing, now)
-            {
-                tracing::warn!(%err, "a group's commit or Welcome not written");
-            }
+            self.write_group_facts(writes, now);
             if !messages.is_empty() {
                 let count = messages.len();
                 self.effects.push_back(Effect::StoreGroupMessages(messages));
@@ -178,6 +174,24 @@ impl Core {
                     payload: read.plaintext,
                 });
                 held.receipts_due.push(id);
+            }
+        }
+    }
+
+    /// Writes what the memberships asked for. A commit is part of the member's state once
+    /// made, so one the guard chain holds back (over budget) is kept and written again later,
+    /// never dropped: the others must see it to converge.
+    fn write_group_facts(&mut self, mut writes: Vec<super::super::trust::OwnWrite>, now: Millis) {
+        let mut waiting = std::mem::take(&mut self.groups.unwritten);
+        waiting.append(&mut writes);
+        for write in waiting {
+            if let Err(err) = self.write_own(vec![write.clone()], Followup::Nothing, now) {
+                tracing::info!(%err, "a group fact waits for budget");
+                if self.groups.unwritten.len() < super::MAX_UNWRITTEN {
+                    self.groups.unwritten.push(write);
+                } else {
+                    tracing::warn!("a group fact dropped: too many wait for budget");
+                }
             }
         }
     }
