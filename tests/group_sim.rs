@@ -168,8 +168,7 @@ impl Sim {
 
     fn deliver(&mut self) {
         let now = self.now;
-        let (due, later): (Vec<_>, Vec<_>) =
-            self.flight.drain(..).partition(|(at, ..)| *at <= now);
+        let (due, later): (Vec<_>, Vec<_>) = self.flight.drain(..).partition(|(at, ..)| *at <= now);
         self.flight = later;
         for (_, to, author, fact) in due {
             self.arrive(to, author, fact);
@@ -218,7 +217,9 @@ impl Sim {
                     }
                     Output::Welcome { to, welcome } => self.welcome(to, &welcome),
                     Output::Read(read) => {
-                        self.devices[index].read.insert((read.sender, read.plaintext));
+                        self.devices[index]
+                            .read
+                            .insert((read.sender, read.plaintext));
                     }
                     Output::Refused { author, reason } => {
                         panic!("device {index} refused a fact of {author:?}: {reason}")
@@ -289,16 +290,26 @@ impl Sim {
                     self.gossip(index, fact);
                 }
             } else if roll < 31 && may_commit {
-                self.devices[index].member.as_mut().unwrap().ask(Intent::Update);
+                self.devices[index]
+                    .member
+                    .as_mut()
+                    .unwrap()
+                    .ask(Intent::Update);
             } else if roll < 32 && may_commit && members.len() > 3 {
                 let victim = members[self.schedule.random_range(0..members.len())];
                 if victim != index {
                     let key = self.devices[victim].key;
-                    self.devices[index].member.as_mut().unwrap().ask(Intent::Remove(key));
+                    self.devices[index]
+                        .member
+                        .as_mut()
+                        .unwrap()
+                        .ask(Intent::Remove(key));
                 }
             } else if roll < 33 && may_commit {
                 let outside: Vec<usize> = (0..DEVICES).filter(|d| !members.contains(d)).collect();
-                if let Some(&newcomer) = outside.get(self.schedule.random_range(0..outside.len().max(1))) {
+                if let Some(&newcomer) =
+                    outside.get(self.schedule.random_range(0..outside.len().max(1)))
+                {
                     let package = self.key_package(newcomer);
                     self.devices[index]
                         .member
@@ -318,7 +329,11 @@ impl Sim {
         ));
         for newcomer in 1..FIRST_MEMBERS {
             let package = self.key_package(newcomer);
-            self.devices[0].member.as_mut().unwrap().ask(Intent::Add(Box::new(package)));
+            self.devices[0]
+                .member
+                .as_mut()
+                .unwrap()
+                .ask(Intent::Add(Box::new(package)));
         }
         while self.now < ACTIVE_MS {
             if self.now % PARTITION_EVERY_MS == 0 {
@@ -409,8 +424,17 @@ fn members_converge_and_read_each_other_through_faults_with_real_mls() {
         }
         let roster: BTreeSet<DeviceKey> = first.1.iter().copied().collect();
         let holders: BTreeSet<DeviceKey> = members.iter().map(|i| sim.devices[*i].key).collect();
-        assert_eq!(roster, holders, "{replay}: the roster and who holds the group differ");
-        assert!(first.0.unwrap().1 > 15, "{replay}: too few commits were made");
+        let name = |key: &DeviceKey| sim.devices.iter().position(|d| d.key == *key).unwrap();
+        let only_roster: Vec<usize> = roster.difference(&holders).map(name).collect();
+        let only_holders: Vec<usize> = holders.difference(&roster).map(name).collect();
+        assert_eq!(
+            roster, holders,
+            "{replay}: in the roster, holding no membership: {only_roster:?}; holding one, not in the roster: {only_holders:?}"
+        );
+        assert!(
+            first.0.unwrap().1 > 15,
+            "{replay}: too few commits were made"
+        );
 
         // Everyone left writes once more; everyone else reads it.
         for &index in &members {
@@ -433,7 +457,9 @@ fn members_converge_and_read_each_other_through_faults_with_real_mls() {
             for &writer in members.iter().filter(|w| **w != reader) {
                 let text = format!("last word of {writer}").into_bytes();
                 assert!(
-                    sim.devices[reader].read.contains(&(sim.devices[writer].key, text)),
+                    sim.devices[reader]
+                        .read
+                        .contains(&(sim.devices[writer].key, text)),
                     "{replay}: {reader} did not read {writer}"
                 );
             }

@@ -107,6 +107,14 @@ pub struct GroupMember {
     stranded_at: Option<EpochId>,
     /// Whether a commit beyond the rewind bound arrived since this member last moved.
     beyond_seen: bool,
+    /// The epoch this device entered the group at: commits before it are history it never
+    /// held, neither to judge nor to park.
+    joined_epoch: u64,
+    /// A member said this device was removed where it could not check (see
+    /// [`GroupFact::Departed`]).
+    departed: bool,
+    /// Devices this member already told they departed.
+    told_departed: HashSet<DeviceKey>,
     outputs: VecDeque<Output>,
 }
 
@@ -172,6 +180,7 @@ impl GroupMember {
     }
 
     fn with(context: ContextId, device: DeviceKey, group: Group) -> Result<Self, GroupError> {
+        let joined_epoch = group.epoch();
         Ok(Self {
             context,
             device,
@@ -185,6 +194,9 @@ impl GroupMember {
             losers_seen: HashSet::new(),
             stranded_at: None,
             beyond_seen: false,
+            joined_epoch,
+            departed: false,
+            told_departed: HashSet::new(),
             outputs: VecDeque::new(),
         })
     }
@@ -194,11 +206,14 @@ impl GroupMember {
     }
 
     pub fn is_removed(&self) -> bool {
-        self.convergence.is_removed()
+        self.departed || self.convergence.is_removed()
     }
 
     /// The epoch this member follows and its number, unless it was removed.
     pub fn epoch(&self) -> Option<(EpochId, u64)> {
+        if self.departed {
+            return None;
+        }
         let state = self.convergence.current_state()?;
         Some((self.convergence.current(), state.group().epoch()))
     }
@@ -217,7 +232,7 @@ impl GroupMember {
 
     /// The devices in the group at the epoch this member follows.
     pub fn roster(&self) -> Vec<DeviceKey> {
-        let Some(state) = self.convergence.current_state() else {
+        let Some(state) = self.convergence.current_state().filter(|_| !self.departed) else {
             return Vec::new();
         };
         let group = state.group();
@@ -263,6 +278,9 @@ impl GroupMember {
                 epoch,
                 sealed,
             } => {
+                if parent_epoch < self.joined_epoch {
+                    return;
+                }
                 if let Some(state) = self.convergence.state(&parent) {
                     let group = state.group();
                     let member = group
@@ -290,6 +308,7 @@ impl GroupMember {
             }
             GroupFact::Message { epoch, message } => self.read(author, epoch, message),
             GroupFact::Rejoin(key_package) => self.rejoin(author, &key_package),
+            GroupFact::Departed { device, epoch } => self.told_departed_by(author, device, epoch),
             GroupFact::Welcome(_) | GroupFact::KeyPackage { .. } | GroupFact::KeyPackageUsed(_) => {
                 self.refuse(author, "a pairwise fact in a group's context");
             }
@@ -339,6 +358,14 @@ impl GroupMember {
         }
         let roster = self.roster();
         if !roster.contains(&author) {
+            // Removed on this branch: the lowest member tells it, once.
+            if roster.first() == Some(&self.device) && self.told_departed.insert(author) {
+                let epoch = self.epoch().map_or(0, |(_, epoch)| epoch);
+                self.outputs.push_back(Output::Write(GroupFact::Departed {
+                    device: author,
+                    epoch,
+                }));
+            }
             return;
         }
         let delegate = roster.iter().find(|device| **device != author);
@@ -352,6 +379,25 @@ impl GroupMember {
                 key_package: Box::new(key_package),
             });
         }
+    }
+
+    /// A member says this device is out at the member's epoch `epoch`. Taken from a member
+    /// of the epoch this device follows, when this membership began before that epoch and
+    /// has not got past it (a membership from a later Welcome is not the one meant): a device
+    /// that can check its removal learns it from convergence instead.
+    fn told_departed_by(&mut self, author: DeviceKey, device: DeviceKey, epoch: u64) {
+        if device != self.device || self.is_removed() || self.joined_epoch >= epoch {
+            return;
+        }
+        if self.epoch().is_some_and(|(_, mine)| mine >= epoch) {
+            return;
+        }
+        if !self.roster().contains(&author) || author == self.device {
+            self.refuse(author, "a departure notice from a device not in this epoch");
+            return;
+        }
+        self.departed = true;
+        self.outputs.push_back(Output::Removed);
     }
 
     fn refuse(&mut self, author: DeviceKey, reason: &str) {
