@@ -521,7 +521,8 @@ impl GroupMember {
         let past = self
             .parked
             .iter()
-            .any(|commit| commit.parent_epoch >= epoch);
+            .any(|commit| commit.parent_epoch >= epoch)
+            || self.convergence.waiting_from(epoch);
         if self.beyond_seen && past && self.stranded_at != Some(current) {
             self.stranded_at = Some(current);
             self.outputs.push_back(Output::Stranded);
