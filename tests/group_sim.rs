@@ -178,7 +178,12 @@ impl Sim {
     /// Each member syncs with one member it reaches: it gets what the other's journal holds.
     fn anti_entropy(&mut self, everyone: bool) {
         let members = self.members();
-        for &to in &members {
+        // A device whose removal won a pass still syncs: a deeper branch that keeps it may
+        // yet win, until the removal is beyond its rewind bound.
+        let holders: Vec<usize> = (0..DEVICES)
+            .filter(|i| self.devices[*i].member.is_some())
+            .collect();
+        for &to in &holders {
             let peers: Vec<usize> = members
                 .iter()
                 .copied()

@@ -36,10 +36,11 @@ impl Memberships {
 
     /// Takes a membership from another Welcome to this group; when full, the one behind
     /// (removed, else at the earliest epoch) gives way.
-    pub fn add(&mut self, joined: GroupMember) {
+    pub fn add(&mut self, mut joined: GroupMember) {
         if joined.context() != self.context {
             return;
         }
+        self.give_way(&mut joined);
         if self.held.len() >= MAX_MEMBERSHIPS {
             let behind = (0..self.held.len()).min_by_key(|index| {
                 let member = &self.held[*index];
@@ -50,6 +51,48 @@ impl Memberships {
             }
         }
         self.held.push(joined);
+    }
+
+    /// A stranded membership asked to be brought back, and `joined` is its return (or the
+    /// device came back some other way after it): what it was asked for and had not made
+    /// final is asked again there, and it gives way, so that the device is left on no dead
+    /// branch.
+    fn give_way(&mut self, joined: &mut GroupMember) {
+        let (stranded, kept): (Vec<GroupMember>, Vec<GroupMember>) =
+            self.held.drain(..).partition(GroupMember::is_stranded);
+        self.held = kept;
+        for mut member in stranded {
+            for intent in member.take_unmade() {
+                joined.ask(intent);
+            }
+        }
+    }
+
+    /// A membership that said it is stranded after a later one joined gives way to the
+    /// latest: it was brought back already. Its unmade intents go to the latest, or are
+    /// dropped with their reason when the latest is out too.
+    fn retire_stranded(&mut self, outputs: &mut Vec<Output>) {
+        let Some(last) = self.held.len().checked_sub(1) else {
+            return;
+        };
+        let superseded: Vec<usize> = (0..last).filter(|i| self.held[*i].is_stranded()).collect();
+        for index in superseded.into_iter().rev() {
+            let mut member = self.held.remove(index);
+            let unmade = member.take_unmade();
+            let Some(latest) = self.held.last_mut() else {
+                continue;
+            };
+            for intent in unmade {
+                if latest.is_removed() {
+                    outputs.push(Output::Dropped {
+                        intent,
+                        reason: "this device is out of the group".into(),
+                    });
+                } else {
+                    latest.ask(intent);
+                }
+            }
+        }
     }
 
     /// The membership the device acts through: in the group, at the latest epoch.
@@ -116,6 +159,7 @@ impl Memberships {
                 }
             }
         }
+        self.retire_stranded(&mut outputs);
         outputs
     }
 

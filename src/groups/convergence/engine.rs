@@ -152,13 +152,9 @@ impl<S: EpochState> Convergence<S> {
             .and_then(|node| node.state.as_mut())
     }
 
-    /// Whether a commit waits for a parent at epoch `epoch` or later: the group went on
-    /// somewhere this member has not followed (yet).
-    pub fn waiting_from(&self, epoch: u64) -> bool {
-        self.waiting
-            .values()
-            .flatten()
-            .any(|(commit, _)| commit.parent_epoch >= epoch)
+    /// Commits waiting for a parent this member has not validated (yet).
+    pub fn waiting(&self) -> impl Iterator<Item = &Commit> {
+        self.waiting.values().flatten().map(|(commit, _)| commit)
     }
 
     /// Whether no pass is open: only then may this member commit.

@@ -30,6 +30,9 @@ pub const MAX_PARKED_COMMITS: usize = 1_024;
 pub const MAX_RECENT_COMMITS: usize = 2_048;
 /// Losing commits already looked at for what to ask again.
 pub const MAX_LOSERS_REMEMBERED: usize = 4_096;
+/// Epochs of branches beyond the rewind bound, remembered to judge whether this member is
+/// stranded.
+pub const MAX_UNJOINABLE: usize = 1_024;
 
 /// A membership change a member asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,8 +108,10 @@ pub struct GroupMember {
     losers_seen: HashSet<CommitId>,
     /// The epoch this member last said it was stranded at.
     stranded_at: Option<EpochId>,
-    /// Whether a commit beyond the rewind bound arrived since this member last moved.
-    beyond_seen: bool,
+    /// Epochs that commits beyond the rewind bound lead to, with their number and that
+    /// commit: the start of branches this member cannot join. Kept, not cleared when this
+    /// member moves: the journal delivers each commit once, so the evidence never comes back.
+    unjoinable: HashMap<EpochId, (u64, CommitId)>,
     /// The epoch this device entered the group at: commits before it are history it never
     /// held, neither to judge nor to park.
     joined_epoch: u64,
@@ -193,7 +198,7 @@ impl GroupMember {
             losers: VecDeque::new(),
             losers_seen: HashSet::new(),
             stranded_at: None,
-            beyond_seen: false,
+            unjoinable: HashMap::new(),
             joined_epoch,
             departed: false,
             told_departed: HashSet::new(),
@@ -358,8 +363,10 @@ impl GroupMember {
         }
         let roster = self.roster();
         if !roster.contains(&author) {
-            // Removed on this branch: the lowest member tells it, once.
-            if roster.first() == Some(&self.device) && self.told_departed.insert(author) {
+            // Removed on this branch: every member tells it, once each, since the device
+            // takes the word only of a member of its own (older) epoch, and members
+            // added since the branches parted are not.
+            if roster.contains(&self.device) && self.told_departed.insert(author) {
                 let epoch = self.epoch().map_or(0, |(_, epoch)| epoch);
                 self.outputs.push_back(Output::Write(GroupFact::Departed {
                     device: author,
@@ -393,10 +400,13 @@ impl GroupMember {
             return;
         }
         if !self.roster().contains(&author) || author == self.device {
-            self.refuse(author, "a departure notice from a device not in this epoch");
+            // An honest member may have joined after the branches parted: not held
+            // against it, and another member's notice is taken instead.
+            tracing::debug!("a departure notice from a device not in this epoch");
             return;
         }
         self.departed = true;
+        self.drop_unmade("this device is out of the group");
         self.outputs.push_back(Output::Removed);
     }
 
@@ -474,7 +484,8 @@ impl GroupMember {
             .collect();
         // A commit gone from the window without losing is final: nothing to ask again.
         self.pending.retain(|(commit, _)| window.contains(commit));
-        if self.convergence.is_settled() && !self.is_removed() {
+        // A stranded member makes no commits: they would only lengthen a dead branch.
+        if self.convergence.is_settled() && !self.is_removed() && !self.is_stranded() {
             self.make_next(rng);
         }
     }
@@ -482,7 +493,6 @@ impl GroupMember {
     fn on_event(&mut self, event: Event) {
         match event {
             Event::Moved { to, rewound, .. } => {
-                self.beyond_seen = false;
                 // What this member's losing commits meant to do is asked again, first.
                 let lost: Vec<Intent> = self
                     .pending
@@ -494,39 +504,99 @@ impl GroupMember {
                 for intent in lost.into_iter().rev() {
                     self.intents.push_front(intent);
                 }
-                self.outputs.push_back(if self.convergence.is_removed() {
-                    Output::Removed
+                if self.convergence.is_removed() {
+                    self.drop_unmade("this device is out of the group");
+                    self.outputs.push_back(Output::Removed);
                 } else {
-                    Output::Moved { epoch: to }
-                });
+                    self.outputs.push_back(Output::Moved { epoch: to });
+                }
             }
             Event::Rejected { reason, .. } => {
                 tracing::debug!(%reason, "a commit refused");
             }
-            Event::BeyondBound { parent_epoch, .. } => {
+            Event::BeyondBound {
+                commit,
+                parent_epoch,
+            } => {
                 tracing::info!(parent_epoch, "a commit on a branch beyond the rewind bound");
-                self.beyond_seen = true;
+                if let Some(known) = self.recent.iter().find(|c| c.id == commit) {
+                    self.unjoinable
+                        .insert(known.child, (parent_epoch.saturating_add(1), commit));
+                }
+                while self.unjoinable.len() > MAX_UNJOINABLE {
+                    let lowest = self
+                        .unjoinable
+                        .iter()
+                        .min_by_key(|(_, (epoch, _))| *epoch)
+                        .map(|(id, _)| *id);
+                    if let Some(lowest) = lowest {
+                        self.unjoinable.remove(&lowest);
+                    }
+                }
             }
             Event::Dropped { commit } => self.park(commit),
         }
     }
 
-    /// A branch forked before this member's root (a commit beyond the bound came), and
-    /// commits this member cannot place have gone past its epoch: the group is on a branch
-    /// this member cannot join. Said once per epoch it is stuck at.
+    /// A branch that forked before this member's root (it began with a commit beyond the
+    /// bound) reached further than this member's tip: the group is on a branch this member
+    /// cannot join. At the same epoch number, the lower last commit yields, so that of two
+    /// sides that cannot judge each other exactly one asks to be brought back. The branch is
+    /// followed through the commits this member holds without a parent (waiting, parked).
+    /// Said once per epoch it is stuck at.
     fn check_stranded(&mut self) {
+        if self.unjoinable.is_empty() {
+            return;
+        }
         let Some((current, epoch)) = self.epoch() else {
             return;
         };
-        let past = self
-            .parked
-            .iter()
-            .any(|commit| commit.parent_epoch >= epoch)
-            || self.convergence.waiting_from(epoch);
-        if self.beyond_seen && past && self.stranded_at != Some(current) {
+        if self.stranded_at == Some(current) {
+            return;
+        }
+        let Some((furthest, last)) = self.unjoinable_reach() else {
+            return;
+        };
+        let mine = self
+            .convergence
+            .window()
+            .into_iter()
+            .find(|(_, _, child)| *child == current)
+            .map(|(commit, _, _)| commit);
+        let behind = furthest > epoch || (furthest == epoch && mine.is_some_and(|m| last < m));
+        if behind {
             self.stranded_at = Some(current);
             self.outputs.push_back(Output::Stranded);
         }
+    }
+
+    /// The furthest epoch number a branch beyond the bound reaches, and the commit that
+    /// reaches it.
+    fn unjoinable_reach(&self) -> Option<(u64, CommitId)> {
+        let mut by_parent: HashMap<EpochId, Vec<&Commit>> = HashMap::new();
+        for commit in self.parked.iter().chain(self.convergence.waiting()) {
+            by_parent.entry(commit.parent).or_default().push(commit);
+        }
+        let mut reached: HashSet<EpochId> = self.unjoinable.keys().copied().collect();
+        let mut stack: Vec<(EpochId, (u64, CommitId))> =
+            self.unjoinable.iter().map(|(id, at)| (*id, *at)).collect();
+        let mut furthest: Option<(u64, CommitId)> = None;
+        while let Some((epoch, (number, commit))) = stack.pop() {
+            let better =
+                furthest.is_none_or(|(far, id)| number > far || (number == far && commit < id));
+            if better {
+                furthest = Some((number, commit));
+            }
+            for child in by_parent.get(&epoch).into_iter().flatten() {
+                if reached.insert(child.child) {
+                    stack.push((
+                        child.child,
+                        (child.parent_epoch.saturating_add(1), child.id),
+                    ));
+                }
+            }
+        }
+        furthest
     }
 
     /// What commits of others that lost meant to do is asked again on the winner by one
@@ -679,6 +749,29 @@ impl GroupMember {
             }
         }
         self.pending.push((id, intent));
+    }
+
+    /// Whether this member said it is stranded at the epoch it follows: a membership from
+    /// a later Welcome takes over from it.
+    pub fn is_stranded(&self) -> bool {
+        self.stranded_at.is_some() && self.stranded_at == self.epoch().map(|(id, _)| id)
+    }
+
+    /// What this member was asked for and has not made final: the intents of its commits
+    /// that may still lose (oldest first), then those not made yet. It keeps none of them.
+    pub fn take_unmade(&mut self) -> Vec<Intent> {
+        let mut unmade: Vec<Intent> = self.pending.drain(..).map(|(_, intent)| intent).collect();
+        unmade.extend(self.intents.drain(..));
+        unmade
+    }
+
+    fn drop_unmade(&mut self, reason: &str) {
+        for intent in self.take_unmade() {
+            self.outputs.push_back(Output::Dropped {
+                intent,
+                reason: reason.to_owned(),
+            });
+        }
     }
 
     /// This member's own device key.
