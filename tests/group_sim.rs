@@ -237,7 +237,7 @@ impl Sim {
                         let bytes = aura::crypto::codec::Encode::to_tls_bytes(&package).unwrap();
                         self.gossip(index, GroupFact::Rejoin(bytes));
                     }
-                    Output::Moved { .. } | Output::Removed => {}
+                    Output::Moved { .. } | Output::Removed | Output::Committed { .. } => {}
                 }
             }
         }
@@ -330,7 +330,7 @@ impl Sim {
         let context = ContextId([3; 32]);
         let seed = self.devices[0].seed;
         self.devices[0].member = Some(Memberships::new(
-            GroupMember::create(context, &seed, &mut self.crypto).unwrap(),
+            GroupMember::create(context, "sim", &seed, &mut self.crypto).unwrap(),
         ));
         for newcomer in 1..FIRST_MEMBERS {
             let package = self.key_package(newcomer);

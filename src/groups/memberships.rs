@@ -119,6 +119,10 @@ impl Memberships {
         self.best()?.group()
     }
 
+    pub fn name(&self) -> Option<String> {
+        self.best()?.name()
+    }
+
     pub fn roster(&self) -> Vec<DeviceKey> {
         self.best().map(GroupMember::roster).unwrap_or_default()
     }
@@ -181,17 +185,18 @@ mod tests {
     fn the_best_membership_is_in_the_group_at_the_latest_epoch_and_the_one_behind_gives_way() {
         let mut rng = UnwrapErr(SysRng);
         let context = ContextId([4; 32]);
-        let mut ahead = GroupMember::create(context, &[1; 32], &mut rng).unwrap();
+        let mut ahead = GroupMember::create(context, "", &[1; 32], &mut rng).unwrap();
         ahead.ask(Intent::Update);
         ahead.poll(0, &mut rng);
         let ahead_epoch = ahead.epoch();
-        let mut held = Memberships::new(GroupMember::create(context, &[1; 32], &mut rng).unwrap());
+        let mut held =
+            Memberships::new(GroupMember::create(context, "", &[1; 32], &mut rng).unwrap());
         held.add(ahead);
         assert_eq!(held.best().unwrap().epoch(), ahead_epoch);
         // Another group's membership is not taken.
-        held.add(GroupMember::create(ContextId([5; 32]), &[1; 32], &mut rng).unwrap());
+        held.add(GroupMember::create(ContextId([5; 32]), "", &[1; 32], &mut rng).unwrap());
         for _ in 0..MAX_MEMBERSHIPS {
-            held.add(GroupMember::create(context, &[1; 32], &mut rng).unwrap());
+            held.add(GroupMember::create(context, "", &[1; 32], &mut rng).unwrap());
         }
         assert_eq!(held.held.len(), MAX_MEMBERSHIPS);
         assert_eq!(

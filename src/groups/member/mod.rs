@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::convergence::{Commit, CommitId, Convergence, EpochId, Event};
 use super::facts::GroupFact;
+pub use super::mls_epoch::MAX_GROUP_NAME_BYTES;
 use super::mls_epoch::{MlsEpoch, commit_id};
 use crate::crypto::group::{Group, GroupError, KeyPackageSecrets};
 use crate::crypto::key_package::KeyPackage;
@@ -42,6 +43,9 @@ pub enum Intent {
     Remove(DeviceKey),
     /// New keys on this member's path (post-compromise security).
     Update,
+    /// Name the group (at most [`MAX_GROUP_NAME_BYTES`] of UTF-8): a GroupContextExtensions
+    /// proposal inside the sealed commit, so only members read it.
+    Rename(String),
     /// Bring back a member stranded on a branch the group left: its old leaf out, the
     /// device in again from a fresh KeyPackage, in one commit.
     Readd {
@@ -69,6 +73,12 @@ pub enum Output {
         welcome: Vec<u8>,
     },
     Read(Read),
+    /// This member committed `intent`, leading to `epoch`. The commit may still lose; then
+    /// the intent is asked again (or dropped with its reason).
+    Committed {
+        intent: Intent,
+        epoch: EpochId,
+    },
     /// The member now follows `epoch` (a pass settled elsewhere than it was).
     Moved {
         epoch: EpochId,
@@ -138,16 +148,26 @@ fn signing_key(seed: &[u8; 32]) -> Result<SignaturePrivateKey, GroupError> {
 }
 
 impl GroupMember {
-    /// A new group of one, whose MLS group id is its journal context id.
+    /// A new group of one, whose MLS group id is its journal context id. A non-empty
+    /// `name` is set by the group's first commit (MLS starts a group with an empty
+    /// context); a name longer than [`MAX_GROUP_NAME_BYTES`] is refused.
     pub fn create(
         context: ContextId,
+        name: &str,
         device_seed: &[u8; 32],
         rng: &mut impl rand_core::CryptoRng,
     ) -> Result<Self, GroupError> {
+        if name.len() > MAX_GROUP_NAME_BYTES {
+            return Err(GroupError::InvalidProposal("group name too long"));
+        }
         let key = signing_key(device_seed)?;
         let device = DeviceKey(key.public_key().to_bytes());
         let group = Group::create(context.0.to_vec(), device.0.to_vec(), key, rng)?;
-        Self::with(context, device, group)
+        let mut member = Self::with(context, device, group)?;
+        if !name.is_empty() {
+            member.ask(Intent::Rename(name.to_owned()));
+        }
+        Ok(member)
     }
 
     /// Enters a group from a Welcome to `key_package`, whose secrets this device kept.
@@ -247,6 +267,14 @@ impl GroupMember {
             .collect();
         roster.sort();
         roster
+    }
+
+    /// The group's name at the epoch this member follows, once one was set.
+    pub fn name(&self) -> Option<String> {
+        if self.departed {
+            return None;
+        }
+        self.convergence.current_state()?.name()
     }
 
     /// The group's state at the epoch this member follows: its tree hash, exporter, …
@@ -658,6 +686,9 @@ impl GroupMember {
                     self.intents.push_back(Intent::Remove(device));
                 }
             }
+            if let Some(name) = changes.renamed {
+                self.intents.push_back(Intent::Rename(name));
+            }
         }
     }
 
@@ -678,6 +709,16 @@ impl GroupMember {
         let proposals = match &intent {
             Intent::Add(key_package) => vec![Proposal::Add((**key_package).clone())],
             Intent::Update => Vec::new(),
+            Intent::Rename(name) => match state.renamed(name) {
+                Ok(extensions) => vec![Proposal::GroupContextExtensions(extensions)],
+                Err(err) => {
+                    self.outputs.push_back(Output::Dropped {
+                        intent,
+                        reason: failed(err),
+                    });
+                    return;
+                }
+            },
             Intent::Readd {
                 device,
                 key_package,
@@ -737,7 +778,7 @@ impl GroupMember {
         self.outputs.push_back(Output::Write(fact));
         let added = match &intent {
             Intent::Add(key_package) | Intent::Readd { key_package, .. } => Some(key_package),
-            Intent::Update | Intent::Remove(_) => None,
+            Intent::Update | Intent::Remove(_) | Intent::Rename(_) => None,
         };
         if let (Some(key_package), Some(welcome)) = (added, welcome) {
             let to = key_package.leaf_node.signature_key.as_slice().try_into();
@@ -748,6 +789,10 @@ impl GroupMember {
                 });
             }
         }
+        self.outputs.push_back(Output::Committed {
+            intent: intent.clone(),
+            epoch: self.convergence.current(),
+        });
         self.pending.push((id, intent));
     }
 
