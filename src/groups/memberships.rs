@@ -8,12 +8,17 @@
 //! that wins, or a branch the group left.
 
 use super::facts::GroupFact;
-use super::member::{GroupMember, Intent, Output};
+use super::member::{GroupMember, Intent, MAX_SNAPSHOT_BYTES, Output, SnapshotError};
 use crate::crypto::group::{Group, GroupError};
+use crate::crypto::secret::Secret;
+use crate::state::codec::{DecodeError, Reader, Writer};
 use crate::state::fact::{ContextId, DeviceKey};
 
 /// Memberships of one group kept at once.
 pub const MAX_MEMBERSHIPS: usize = 3;
+
+/// Format of [`Memberships::snapshot`].
+pub const MEMBERSHIPS_SNAPSHOT_VERSION: u8 = 1;
 
 /// One device's memberships of one group.
 #[derive(Debug)]
@@ -165,6 +170,69 @@ impl Memberships {
         }
         self.retire_stranded(&mut outputs);
         outputs
+    }
+
+    /// Every membership still in the group, written down to resume after a restart (see
+    /// [`GroupMember::snapshot`]): version, count, then each (length, bytes).
+    pub fn snapshot(&self) -> Result<Secret, SnapshotError> {
+        let held: Vec<Secret> = self
+            .held
+            .iter()
+            .filter(|member| !member.is_removed())
+            .map(GroupMember::snapshot)
+            .collect::<Result<_, _>>()?;
+        if held.is_empty() {
+            return Err(SnapshotError::Removed);
+        }
+        let size: usize = held.iter().map(|s| s.len().saturating_add(4)).sum();
+        let mut writer = Writer::with_capacity(size.saturating_add(2));
+        writer
+            .u8(MEMBERSHIPS_SNAPSHOT_VERSION)
+            .u8(u8::try_from(held.len()).unwrap_or(u8::MAX));
+        for member in &held {
+            let len = u32::try_from(member.len()).map_err(|_| SnapshotError::TooLarge(size))?;
+            writer.u32(len).raw(member.as_bytes());
+        }
+        Ok(Secret::new(writer.into_bytes()))
+    }
+
+    /// The memberships of [`Self::snapshot`], for the device of `device_seed`.
+    pub fn restore(bytes: &[u8], device_seed: &[u8; 32]) -> Result<Self, SnapshotError> {
+        let cap = MAX_SNAPSHOT_BYTES.saturating_mul(MAX_MEMBERSHIPS);
+        if bytes.len() > cap {
+            return Err(SnapshotError::TooLarge(bytes.len()));
+        }
+        let mut reader = Reader::new(bytes);
+        let version = reader.u8("version")?;
+        if version != MEMBERSHIPS_SNAPSHOT_VERSION {
+            return Err(DecodeError::UnknownVersion(version).into());
+        }
+        let count = usize::from(reader.u8("membership count")?);
+        if count == 0 || count > MAX_MEMBERSHIPS {
+            return Err(DecodeError::Invalid {
+                field: "membership count",
+                detail: format!("{count}"),
+            }
+            .into());
+        }
+        let mut held = Vec::with_capacity(count);
+        for _ in 0..count {
+            let len = reader.u32("membership length")? as usize;
+            let member = GroupMember::restore(reader.take(len, "membership")?, device_seed)?;
+            held.push(member);
+        }
+        reader.finish()?;
+        let Some(context) = held.first().map(GroupMember::context) else {
+            return Err(SnapshotError::Removed);
+        };
+        if held.iter().any(|member| member.context() != context) {
+            return Err(DecodeError::Invalid {
+                field: "membership",
+                detail: "of another group".into(),
+            }
+            .into());
+        }
+        Ok(Self { context, held })
     }
 
     pub fn poll_timeout(&self) -> Option<u64> {

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::convergence::{Commit, CommitId, Convergence, EpochId, Event};
+use super::convergence::{Commit, CommitId, Convergence, EpochId, Event, REWIND_BOUND};
 use super::facts::GroupFact;
 pub use super::mls_epoch::MAX_GROUP_NAME_BYTES;
 use super::mls_epoch::{MlsEpoch, commit_id};
@@ -128,6 +128,12 @@ pub struct GroupMember {
     /// A member said this device was removed where it could not check (see
     /// [`GroupFact::Departed`]).
     departed: bool,
+    /// Intents of commits this member made before it was restored and that may still
+    /// lose: its window is gone, so they are handed over (or dropped with their reason)
+    /// only if it turns out stranded or removed, and forgotten once they are final.
+    restored_pending: Vec<Intent>,
+    /// The epoch number this membership was restored at (0 if it never was).
+    resumed_epoch: u64,
     /// Devices this member already told they departed.
     told_departed: HashSet<DeviceKey>,
     outputs: VecDeque<Output>,
@@ -221,6 +227,8 @@ impl GroupMember {
             unjoinable: HashMap::new(),
             joined_epoch,
             departed: false,
+            restored_pending: Vec::new(),
+            resumed_epoch: 0,
             told_departed: HashSet::new(),
             outputs: VecDeque::new(),
         })
@@ -512,6 +520,13 @@ impl GroupMember {
             .collect();
         // A commit gone from the window without losing is final: nothing to ask again.
         self.pending.retain(|(commit, _)| window.contains(commit));
+        if !self.restored_pending.is_empty()
+            && self.epoch().is_some_and(|(_, epoch)| {
+                epoch >= self.resumed_epoch.saturating_add(REWIND_BOUND as u64)
+            })
+        {
+            self.restored_pending.clear();
+        }
         // A stranded member makes no commits: they would only lengthen a dead branch.
         if self.convergence.is_settled() && !self.is_removed() && !self.is_stranded() {
             self.make_next(rng);
@@ -547,7 +562,14 @@ impl GroupMember {
                 parent_epoch,
             } => {
                 tracing::info!(parent_epoch, "a commit on a branch beyond the rewind bound");
-                if let Some(known) = self.recent.iter().find(|c| c.id == commit) {
+                // A commit into an epoch this member holds is its own history (a restored
+                // member is offered the commits before the epoch it resumed at).
+                if let Some(known) = self
+                    .recent
+                    .iter()
+                    .find(|c| c.id == commit)
+                    .filter(|c| self.convergence.state(&c.child).is_none())
+                {
                     self.unjoinable
                         .insert(known.child, (parent_epoch.saturating_add(1), commit));
                 }
@@ -805,7 +827,8 @@ impl GroupMember {
     /// What this member was asked for and has not made final: the intents of its commits
     /// that may still lose (oldest first), then those not made yet. It keeps none of them.
     pub fn take_unmade(&mut self) -> Vec<Intent> {
-        let mut unmade: Vec<Intent> = self.pending.drain(..).map(|(_, intent)| intent).collect();
+        let mut unmade: Vec<Intent> = self.restored_pending.drain(..).collect();
+        unmade.extend(self.pending.drain(..).map(|(_, intent)| intent));
         unmade.extend(self.intents.drain(..));
         unmade
     }
@@ -824,6 +847,9 @@ impl GroupMember {
         self.device
     }
 }
+
+mod snapshot;
+pub use snapshot::{MAX_SNAPSHOT_BYTES, SNAPSHOT_VERSION, SnapshotError};
 
 #[cfg(test)]
 mod tests;

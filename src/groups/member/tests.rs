@@ -355,3 +355,104 @@ fn a_rename_that_loses_is_made_again_on_the_winner_and_a_name_over_the_cap_does_
     devices.settle();
     assert_eq!(devices.agreed(0), agreed, "the commit was refused");
 }
+
+#[test]
+fn a_member_restored_from_its_snapshot_and_fed_its_journal_again_converges_and_makes_what_it_was_asked()
+ {
+    let mut devices = Devices::new(3);
+    group_of_three(&mut devices, ContextId([5; 32]));
+    // Member 1 is asked for a rename it has not made yet, and stops.
+    devices
+        .member(1)
+        .ask(Intent::Rename("after the restart".into()));
+    let snapshot = devices.member(1).snapshot().unwrap();
+    let seed = devices.seeds[1];
+    devices.members[1] = None;
+    // The group goes on meanwhile.
+    devices.member(0).ask(Intent::Update);
+    devices.settle();
+    // Member 2's journal: every commit it received (member 0's update among them).
+    let written: Vec<GroupFact> = {
+        assert!(!devices.member(2).recent.is_empty());
+        devices
+            .member(2)
+            .recent
+            .iter()
+            .map(|commit| GroupFact::Commit {
+                parent: commit.parent,
+                parent_epoch: commit.parent_epoch,
+                epoch: commit.child,
+                sealed: commit.bytes.clone(),
+            })
+            .collect()
+    };
+    let mut restored = GroupMember::restore(snapshot.as_bytes(), &seed).unwrap();
+    let author = devices.device(0);
+    for fact in written {
+        restored.receive(author, fact, devices.now);
+    }
+    devices.members[1] = Some(restored);
+    devices.settle();
+    let agreed = devices.agreed(0);
+    for index in 1..=2 {
+        assert_eq!(devices.agreed(index), agreed, "member {index}");
+        assert_eq!(
+            devices.member(index).name().as_deref(),
+            Some("after the restart")
+        );
+    }
+    // Another device's seed does not restore it.
+    let snapshot = devices.member(1).snapshot().unwrap();
+    assert!(matches!(
+        GroupMember::restore(snapshot.as_bytes(), &devices.seeds[2]),
+        Err(SnapshotError::WrongDevice)
+    ));
+}
+
+#[test]
+fn a_damaged_snapshot_is_an_error_never_a_panic() {
+    let mut devices = Devices::new(3);
+    group_of_three(&mut devices, ContextId([4; 32]));
+    let one = devices.device(1);
+    devices.member(2).ask(Intent::Remove(one));
+    let package = devices.key_package(1);
+    devices.member(2).ask(Intent::Add(Box::new(package)));
+    devices.member(2).ask(Intent::Rename("kept".into()));
+    let seed = devices.seeds[2];
+    let snapshot = devices.member(2).snapshot().unwrap();
+    let bytes = snapshot.as_bytes();
+    assert!(GroupMember::restore(bytes, &seed).is_ok());
+    // Cut anywhere.
+    for cut in (0..bytes.len()).step_by(7) {
+        assert!(
+            GroupMember::restore(&bytes[..cut], &seed).is_err(),
+            "cut at {cut}"
+        );
+    }
+    // Bytes changed anywhere: an error, or (in secret bytes no check covers) a
+    // membership; never a panic.
+    for at in (0..bytes.len()).step_by(5) {
+        let mut changed = bytes.to_vec();
+        changed[at] ^= 0x5a;
+        let _ = GroupMember::restore(&changed, &seed);
+    }
+    let mut longer = bytes.to_vec();
+    longer.push(0);
+    assert!(GroupMember::restore(&longer, &seed).is_err());
+    let huge = vec![0u8; MAX_SNAPSHOT_BYTES + 1];
+    assert!(matches!(
+        GroupMember::restore(&huge, &seed),
+        Err(SnapshotError::TooLarge(_))
+    ));
+    // The memberships of a device, likewise.
+    let held = crate::groups::memberships::Memberships::new(devices.members[2].take().unwrap());
+    let all = held.snapshot().unwrap();
+    let restored = crate::groups::memberships::Memberships::restore(all.as_bytes(), &seed).unwrap();
+    assert_eq!(restored.roster(), held.roster());
+    for cut in (0..all.as_bytes().len()).step_by(11) {
+        assert!(
+            crate::groups::memberships::Memberships::restore(&all.as_bytes()[..cut], &seed)
+                .is_err()
+        );
+    }
+}
