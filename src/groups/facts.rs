@@ -9,7 +9,7 @@
 
 use super::convergence::EpochId;
 use crate::state::codec::{DecodeError, Reader, Writer};
-use crate::state::fact::FactKind;
+use crate::state::fact::{DeviceKey, FactKind};
 
 /// A sealed commit (group context).
 pub const GROUP_COMMIT: FactKind = FactKind {
@@ -43,15 +43,23 @@ pub const GROUP_REJOIN: FactKind = FactKind {
     code: 35,
     schema: 1,
 };
+/// The named device asked to rejoin but is not in the group on the branch the author
+/// follows: it was removed there (group context). The device, stranded where it cannot check
+/// the removal, takes a member's word for it.
+pub const GROUP_DEPARTED: FactKind = FactKind {
+    code: 36,
+    schema: 1,
+};
 
 /// Every kind this module defines.
-pub const KINDS: [FactKind; 6] = [
+pub const KINDS: [FactKind; 7] = [
     GROUP_COMMIT,
     GROUP_MESSAGE,
     GROUP_WELCOME,
     KEY_PACKAGE,
     KEY_PACKAGE_USED,
     GROUP_REJOIN,
+    GROUP_DEPARTED,
 ];
 
 /// Length of a KeyPackage reference (RFC 9420 §5.2, a hash of the suite's length).
@@ -81,6 +89,11 @@ pub enum GroupFact {
     },
     KeyPackageUsed([u8; KEY_PACKAGE_REF_BYTES]),
     Rejoin(Vec<u8>),
+    /// The device is not in the group at the author's epoch (its number).
+    Departed {
+        device: DeviceKey,
+        epoch: u64,
+    },
 }
 
 fn invalid(field: &'static str, detail: impl Into<String>) -> DecodeError {
@@ -126,6 +139,10 @@ impl GroupFact {
             },
             KEY_PACKAGE_USED => Self::KeyPackageUsed(reader.array("key package reference")?),
             GROUP_REJOIN => Self::Rejoin(payload(&mut reader, "key package")?.to_vec()),
+            GROUP_DEPARTED => Self::Departed {
+                device: DeviceKey(reader.array("device")?),
+                epoch: reader.u64("epoch")?,
+            },
             _ => return Ok(None),
         };
         reader.finish()?;
@@ -172,6 +189,10 @@ impl GroupFact {
                 writer.raw(key_package);
                 GROUP_REJOIN
             }
+            Self::Departed { device, epoch } => {
+                writer.raw(&device.0).u64(*epoch);
+                GROUP_DEPARTED
+            }
         };
         (kind, writer.into_bytes())
     }
@@ -202,6 +223,10 @@ mod tests {
             },
             GroupFact::KeyPackageUsed([5; KEY_PACKAGE_REF_BYTES]),
             GroupFact::Rejoin(vec![6; 10]),
+            GroupFact::Departed {
+                device: DeviceKey([7; 32]),
+                epoch: 12,
+            },
         ]
     }
 
@@ -218,6 +243,7 @@ mod tests {
                 GroupFact::KeyPackage { .. } => 1,
                 GroupFact::KeyPackageUsed(_) => KEY_PACKAGE_REF_BYTES - 1,
                 GroupFact::Rejoin(_) => 0,
+                GroupFact::Departed { .. } => 39,
             };
             for cut in 0..=fixed {
                 assert!(
@@ -240,7 +266,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn arbitrary_bodies_never_panic(code in 30u16..36, body in proptest::collection::vec(any::<u8>(), 0..200)) {
+        fn arbitrary_bodies_never_panic(code in 30u16..37, body in proptest::collection::vec(any::<u8>(), 0..200)) {
             let kind = FactKind { code, schema: 1 };
             if let Ok(Some(fact)) = GroupFact::parse(kind, &body) {
                 prop_assert_eq!(fact.encode(), (kind, body));

@@ -8,12 +8,17 @@
 //! that wins, or a branch the group left.
 
 use super::facts::GroupFact;
-use super::member::{GroupMember, Intent, Output};
+use super::member::{GroupMember, Intent, MAX_SNAPSHOT_BYTES, Output, SnapshotError};
 use crate::crypto::group::{Group, GroupError};
+use crate::crypto::secret::Secret;
+use crate::state::codec::{DecodeError, Reader, Writer};
 use crate::state::fact::{ContextId, DeviceKey};
 
 /// Memberships of one group kept at once.
 pub const MAX_MEMBERSHIPS: usize = 3;
+
+/// Format of [`Memberships::snapshot`].
+pub const MEMBERSHIPS_SNAPSHOT_VERSION: u8 = 1;
 
 /// One device's memberships of one group.
 #[derive(Debug)]
@@ -36,10 +41,11 @@ impl Memberships {
 
     /// Takes a membership from another Welcome to this group; when full, the one behind
     /// (removed, else at the earliest epoch) gives way.
-    pub fn add(&mut self, joined: GroupMember) {
+    pub fn add(&mut self, mut joined: GroupMember) {
         if joined.context() != self.context {
             return;
         }
+        self.give_way(&mut joined);
         if self.held.len() >= MAX_MEMBERSHIPS {
             let behind = (0..self.held.len()).min_by_key(|index| {
                 let member = &self.held[*index];
@@ -50,6 +56,48 @@ impl Memberships {
             }
         }
         self.held.push(joined);
+    }
+
+    /// A stranded membership asked to be brought back, and `joined` is its return (or the
+    /// device came back some other way after it): what it was asked for and had not made
+    /// final is asked again there, and it gives way, so that the device is left on no dead
+    /// branch.
+    fn give_way(&mut self, joined: &mut GroupMember) {
+        let (stranded, kept): (Vec<GroupMember>, Vec<GroupMember>) =
+            self.held.drain(..).partition(GroupMember::is_stranded);
+        self.held = kept;
+        for mut member in stranded {
+            for intent in member.take_unmade() {
+                joined.ask(intent);
+            }
+        }
+    }
+
+    /// A membership that said it is stranded after a later one joined gives way to the
+    /// latest: it was brought back already. Its unmade intents go to the latest, or are
+    /// dropped with their reason when the latest is out too.
+    fn retire_stranded(&mut self, outputs: &mut Vec<Output>) {
+        let Some(last) = self.held.len().checked_sub(1) else {
+            return;
+        };
+        let superseded: Vec<usize> = (0..last).filter(|i| self.held[*i].is_stranded()).collect();
+        for index in superseded.into_iter().rev() {
+            let mut member = self.held.remove(index);
+            let unmade = member.take_unmade();
+            let Some(latest) = self.held.last_mut() else {
+                continue;
+            };
+            for intent in unmade {
+                if latest.is_removed() {
+                    outputs.push(Output::Dropped {
+                        intent,
+                        reason: "this device is out of the group".into(),
+                    });
+                } else {
+                    latest.ask(intent);
+                }
+            }
+        }
     }
 
     /// The membership the device acts through: in the group, at the latest epoch.
@@ -74,6 +122,10 @@ impl Memberships {
 
     pub fn group(&self) -> Option<&Group> {
         self.best()?.group()
+    }
+
+    pub fn name(&self) -> Option<String> {
+        self.best()?.name()
     }
 
     pub fn roster(&self) -> Vec<DeviceKey> {
@@ -116,7 +168,71 @@ impl Memberships {
                 }
             }
         }
+        self.retire_stranded(&mut outputs);
         outputs
+    }
+
+    /// Every membership still in the group, written down to resume after a restart (see
+    /// [`GroupMember::snapshot`]): version, count, then each (length, bytes).
+    pub fn snapshot(&self) -> Result<Secret, SnapshotError> {
+        let held: Vec<Secret> = self
+            .held
+            .iter()
+            .filter(|member| !member.is_removed())
+            .map(GroupMember::snapshot)
+            .collect::<Result<_, _>>()?;
+        if held.is_empty() {
+            return Err(SnapshotError::Removed);
+        }
+        let size: usize = held.iter().map(|s| s.len().saturating_add(4)).sum();
+        let mut writer = Writer::with_capacity(size.saturating_add(2));
+        writer
+            .u8(MEMBERSHIPS_SNAPSHOT_VERSION)
+            .u8(u8::try_from(held.len()).unwrap_or(u8::MAX));
+        for member in &held {
+            let len = u32::try_from(member.len()).map_err(|_| SnapshotError::TooLarge(size))?;
+            writer.u32(len).raw(member.as_bytes());
+        }
+        Ok(Secret::new(writer.into_bytes()))
+    }
+
+    /// The memberships of [`Self::snapshot`], for the device of `device_seed`.
+    pub fn restore(bytes: &[u8], device_seed: &[u8; 32]) -> Result<Self, SnapshotError> {
+        let cap = MAX_SNAPSHOT_BYTES.saturating_mul(MAX_MEMBERSHIPS);
+        if bytes.len() > cap {
+            return Err(SnapshotError::TooLarge(bytes.len()));
+        }
+        let mut reader = Reader::new(bytes);
+        let version = reader.u8("version")?;
+        if version != MEMBERSHIPS_SNAPSHOT_VERSION {
+            return Err(DecodeError::UnknownVersion(version).into());
+        }
+        let count = usize::from(reader.u8("membership count")?);
+        if count == 0 || count > MAX_MEMBERSHIPS {
+            return Err(DecodeError::Invalid {
+                field: "membership count",
+                detail: format!("{count}"),
+            }
+            .into());
+        }
+        let mut held = Vec::with_capacity(count);
+        for _ in 0..count {
+            let len = reader.u32("membership length")? as usize;
+            let member = GroupMember::restore(reader.take(len, "membership")?, device_seed)?;
+            held.push(member);
+        }
+        reader.finish()?;
+        let Some(context) = held.first().map(GroupMember::context) else {
+            return Err(SnapshotError::Removed);
+        };
+        if held.iter().any(|member| member.context() != context) {
+            return Err(DecodeError::Invalid {
+                field: "membership",
+                detail: "of another group".into(),
+            }
+            .into());
+        }
+        Ok(Self { context, held })
     }
 
     pub fn poll_timeout(&self) -> Option<u64> {
@@ -137,17 +253,18 @@ mod tests {
     fn the_best_membership_is_in_the_group_at_the_latest_epoch_and_the_one_behind_gives_way() {
         let mut rng = UnwrapErr(SysRng);
         let context = ContextId([4; 32]);
-        let mut ahead = GroupMember::create(context, &[1; 32], &mut rng).unwrap();
+        let mut ahead = GroupMember::create(context, "", &[1; 32], &mut rng).unwrap();
         ahead.ask(Intent::Update);
         ahead.poll(0, &mut rng);
         let ahead_epoch = ahead.epoch();
-        let mut held = Memberships::new(GroupMember::create(context, &[1; 32], &mut rng).unwrap());
+        let mut held =
+            Memberships::new(GroupMember::create(context, "", &[1; 32], &mut rng).unwrap());
         held.add(ahead);
         assert_eq!(held.best().unwrap().epoch(), ahead_epoch);
         // Another group's membership is not taken.
-        held.add(GroupMember::create(ContextId([5; 32]), &[1; 32], &mut rng).unwrap());
+        held.add(GroupMember::create(ContextId([5; 32]), "", &[1; 32], &mut rng).unwrap());
         for _ in 0..MAX_MEMBERSHIPS {
-            held.add(GroupMember::create(context, &[1; 32], &mut rng).unwrap());
+            held.add(GroupMember::create(context, "", &[1; 32], &mut rng).unwrap());
         }
         assert_eq!(held.held.len(), MAX_MEMBERSHIPS);
         assert_eq!(

@@ -9,12 +9,16 @@ use super::convergence::{Applied, ApplyError, Commit, CommitId, EpochId, EpochSt
 use crate::crypto::codec::{Decode, Encode};
 use crate::crypto::commit::{Commit as MlsCommit, HandshakeBodies};
 use crate::crypto::framing::Sender;
-use crate::crypto::group::{CommitOutcome, Group, GroupError};
+use crate::crypto::group::{CommitOutcome, GROUP_NAME_EXTENSION, Group, GroupError};
+use crate::crypto::group_context::Extension;
 use crate::crypto::key_package::KeyPackage;
 use crate::crypto::proposal::{Proposal, ProposalOrRef};
 use crate::crypto::public_message::PublicMessage;
 use crate::crypto::tree_math::LeafIndex;
 use crate::state::fact::DeviceKey;
+
+/// Longest group name, in bytes of UTF-8: a commit that sets a longer one is refused.
+pub const MAX_GROUP_NAME_BYTES: usize = 128;
 
 /// Domain separation of epoch ids and commit ids.
 const EPOCH_ID_LABEL: &[u8] = b"aura group epoch id";
@@ -35,6 +39,35 @@ impl MlsEpoch {
 
     pub fn group(&self) -> &Group {
         &self.group
+    }
+
+    /// The group's name at this epoch, if one was set and reads as a name.
+    pub fn name(&self) -> Option<String> {
+        name_of(&self.group.group_context().extensions)
+            .ok()
+            .flatten()
+    }
+
+    /// This epoch's context extensions with the name set to `name`: what a
+    /// GroupContextExtensions proposal that renames the group carries (the proposal
+    /// replaces them all).
+    pub fn renamed(&self, name: &str) -> Result<Vec<Extension>, GroupError> {
+        if name.len() > MAX_GROUP_NAME_BYTES {
+            return Err(GroupError::InvalidProposal("group name too long"));
+        }
+        let mut extensions: Vec<Extension> = self
+            .group
+            .group_context()
+            .extensions
+            .iter()
+            .filter(|extension| extension.extension_type != GROUP_NAME_EXTENSION)
+            .cloned()
+            .collect();
+        extensions.push(Extension {
+            extension_type: GROUP_NAME_EXTENSION,
+            extension_data: name.as_bytes().to_vec(),
+        });
+        Ok(extensions)
     }
 
     /// The group, to protect or read application messages of this epoch: that moves the
@@ -66,12 +99,31 @@ impl MlsEpoch {
     }
 }
 
-/// What a commit meant to do to the roster, read from the commit against its parent.
+/// The name the extensions carry: `Ok(None)` without one, an error for one that is too
+/// long or not UTF-8.
+fn name_of(extensions: &[Extension]) -> Result<Option<String>, &'static str> {
+    let Some(extension) = extensions
+        .iter()
+        .find(|extension| extension.extension_type == GROUP_NAME_EXTENSION)
+    else {
+        return Ok(None);
+    };
+    if extension.extension_data.len() > MAX_GROUP_NAME_BYTES {
+        return Err("a group name too long");
+    }
+    String::from_utf8(extension.extension_data.clone())
+        .map(Some)
+        .map_err(|_| "a group name that is not UTF-8")
+}
+
+/// What a commit meant to do, read from the commit against its parent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Changes {
     pub author: DeviceKey,
     pub added: Vec<KeyPackage>,
     pub removed: Vec<DeviceKey>,
+    /// The name it gave the group.
+    pub renamed: Option<String>,
 }
 
 impl MlsEpoch {
@@ -95,6 +147,7 @@ impl MlsEpoch {
             author: self.device_at(sender)?,
             added: Vec::new(),
             removed: Vec::new(),
+            renamed: None,
         };
         for proposal in body.proposals {
             match proposal {
@@ -103,6 +156,9 @@ impl MlsEpoch {
                 }
                 ProposalOrRef::Proposal(Proposal::Remove(leaf)) => {
                     changes.removed.extend(self.device_at(leaf));
+                }
+                ProposalOrRef::Proposal(Proposal::GroupContextExtensions(extensions)) => {
+                    changes.renamed = name_of(&extensions).ok().flatten();
                 }
                 _ => {}
             }
@@ -127,6 +183,9 @@ impl EpochState for MlsEpoch {
         let mut next = copy(&self.group).map_err(failed)?;
         match next.process_commit(&opened).map_err(failed)? {
             CommitOutcome::Advanced { .. } => {
+                // The name is shown to people: one that breaks its cap does not verify.
+                name_of(&next.group_context().extensions)
+                    .map_err(|reason| ApplyError(reason.into()))?;
                 Ok(Applied::Next(MlsEpoch::new(next).map_err(failed)?))
             }
             CommitOutcome::Removed => Ok(Applied::Removed),

@@ -75,13 +75,19 @@ pub const GROUP_KEY_LABEL: &[u8] = b"aura group key";
 /// Extension type of `ratchet_tree` in a GroupInfo (RFC 9420 §12.4.3.3).
 pub const RATCHET_TREE_EXTENSION: u16 = 2;
 
-/// Capabilities Aura's leaves advertise: MLS 1.0, suite 3, basic credentials.
+/// Extension type of a group's name in its group context (private use range, RFC 9420
+/// §17.3): every leaf advertises it, so that a GroupContextExtensions proposal that sets
+/// the name is understood by every member (§12.1.7).
+pub const GROUP_NAME_EXTENSION: u16 = 0xF0A0;
+
+/// Capabilities Aura's leaves advertise: MLS 1.0, suite 3, basic credentials, the group
+/// name extension.
 #[must_use]
 pub fn default_capabilities() -> Capabilities {
     Capabilities {
         versions: vec![PROTOCOL_VERSION_MLS10],
         cipher_suites: vec![CIPHER_SUITE_ID],
-        extensions: Vec::new(),
+        extensions: vec![GROUP_NAME_EXTENSION],
         proposals: Vec::new(),
         credentials: vec![1],
     }

@@ -152,6 +152,11 @@ impl<S: EpochState> Convergence<S> {
             .and_then(|node| node.state.as_mut())
     }
 
+    /// Commits waiting for a parent this member has not validated (yet).
+    pub fn waiting(&self) -> impl Iterator<Item = &Commit> {
+        self.waiting.values().flatten().map(|(commit, _)| commit)
+    }
+
     /// Whether no pass is open: only then may this member commit.
     pub fn is_settled(&self) -> bool {
         self.pass.is_none()

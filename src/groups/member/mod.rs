@@ -10,8 +10,9 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::convergence::{Commit, CommitId, Convergence, EpochId, Event};
+use super::convergence::{Commit, CommitId, Convergence, EpochId, Event, REWIND_BOUND};
 use super::facts::GroupFact;
+pub use super::mls_epoch::MAX_GROUP_NAME_BYTES;
 use super::mls_epoch::{MlsEpoch, commit_id};
 use crate::crypto::group::{Group, GroupError, KeyPackageSecrets};
 use crate::crypto::key_package::KeyPackage;
@@ -30,6 +31,9 @@ pub const MAX_PARKED_COMMITS: usize = 1_024;
 pub const MAX_RECENT_COMMITS: usize = 2_048;
 /// Losing commits already looked at for what to ask again.
 pub const MAX_LOSERS_REMEMBERED: usize = 4_096;
+/// Epochs of branches beyond the rewind bound, remembered to judge whether this member is
+/// stranded.
+pub const MAX_UNJOINABLE: usize = 1_024;
 
 /// A membership change a member asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +43,9 @@ pub enum Intent {
     Remove(DeviceKey),
     /// New keys on this member's path (post-compromise security).
     Update,
+    /// Name the group (at most [`MAX_GROUP_NAME_BYTES`] of UTF-8): a GroupContextExtensions
+    /// proposal inside the sealed commit, so only members read it.
+    Rename(String),
     /// Bring back a member stranded on a branch the group left: its old leaf out, the
     /// device in again from a fresh KeyPackage, in one commit.
     Readd {
@@ -74,6 +81,12 @@ pub enum Output {
         welcome: Vec<u8>,
     },
     Read(Read),
+    /// This member committed `intent`, leading to `epoch`. The commit may still lose; then
+    /// the intent is asked again (or dropped with its reason).
+    Committed {
+        intent: Intent,
+        epoch: EpochId,
+    },
     /// The member now follows `epoch` (a pass settled elsewhere than it was).
     Moved {
         epoch: EpochId,
@@ -113,8 +126,24 @@ pub struct GroupMember {
     losers_seen: HashSet<CommitId>,
     /// The epoch this member last said it was stranded at.
     stranded_at: Option<EpochId>,
-    /// Whether a commit beyond the rewind bound arrived since this member last moved.
-    beyond_seen: bool,
+    /// Epochs that commits beyond the rewind bound lead to, with their number and that
+    /// commit: the start of branches this member cannot join. Kept, not cleared when this
+    /// member moves: the journal delivers each commit once, so the evidence never comes back.
+    unjoinable: HashMap<EpochId, (u64, CommitId)>,
+    /// The epoch this device entered the group at: commits before it are history it never
+    /// held, neither to judge nor to park.
+    joined_epoch: u64,
+    /// A member said this device was removed where it could not check (see
+    /// [`GroupFact::Departed`]).
+    departed: bool,
+    /// Intents of commits this member made before it was restored and that may still
+    /// lose: its window is gone, so they are handed over (or dropped with their reason)
+    /// only if it turns out stranded or removed, and forgotten once they are final.
+    restored_pending: Vec<Intent>,
+    /// The epoch number this membership was restored at (0 if it never was).
+    resumed_epoch: u64,
+    /// Devices this member already told they departed.
+    told_departed: HashSet<DeviceKey>,
     outputs: VecDeque<Output>,
 }
 
@@ -133,16 +162,26 @@ fn signing_key(seed: &[u8; 32]) -> Result<SignaturePrivateKey, GroupError> {
 }
 
 impl GroupMember {
-    /// A new group of one, whose MLS group id is its journal context id.
+    /// A new group of one, whose MLS group id is its journal context id. A non-empty
+    /// `name` is set by the group's first commit (MLS starts a group with an empty
+    /// context); a name longer than [`MAX_GROUP_NAME_BYTES`] is refused.
     pub fn create(
         context: ContextId,
+        name: &str,
         device_seed: &[u8; 32],
         rng: &mut impl rand_core::CryptoRng,
     ) -> Result<Self, GroupError> {
+        if name.len() > MAX_GROUP_NAME_BYTES {
+            return Err(GroupError::InvalidProposal("group name too long"));
+        }
         let key = signing_key(device_seed)?;
         let device = DeviceKey(key.public_key().to_bytes());
         let group = Group::create(context.0.to_vec(), device.0.to_vec(), key, rng)?;
-        Self::with(context, device, group)
+        let mut member = Self::with(context, device, group)?;
+        if !name.is_empty() {
+            member.ask(Intent::Rename(name.to_owned()));
+        }
+        Ok(member)
     }
 
     /// Enters a group from a Welcome to `key_package`, whose secrets this device kept.
@@ -180,6 +219,7 @@ impl GroupMember {
     }
 
     fn with(context: ContextId, device: DeviceKey, group: Group) -> Result<Self, GroupError> {
+        let joined_epoch = group.epoch();
         Ok(Self {
             context,
             device,
@@ -192,7 +232,12 @@ impl GroupMember {
             losers: VecDeque::new(),
             losers_seen: HashSet::new(),
             stranded_at: None,
-            beyond_seen: false,
+            unjoinable: HashMap::new(),
+            joined_epoch,
+            departed: false,
+            restored_pending: Vec::new(),
+            resumed_epoch: 0,
+            told_departed: HashSet::new(),
             outputs: VecDeque::new(),
         })
     }
@@ -202,11 +247,14 @@ impl GroupMember {
     }
 
     pub fn is_removed(&self) -> bool {
-        self.convergence.is_removed()
+        self.departed || self.convergence.is_removed()
     }
 
     /// The epoch this member follows and its number, unless it was removed.
     pub fn epoch(&self) -> Option<(EpochId, u64)> {
+        if self.departed {
+            return None;
+        }
         let state = self.convergence.current_state()?;
         Some((self.convergence.current(), state.group().epoch()))
     }
@@ -225,7 +273,7 @@ impl GroupMember {
 
     /// The devices in the group at the epoch this member follows.
     pub fn roster(&self) -> Vec<DeviceKey> {
-        let Some(state) = self.convergence.current_state() else {
+        let Some(state) = self.convergence.current_state().filter(|_| !self.departed) else {
             return Vec::new();
         };
         let group = state.group();
@@ -235,6 +283,14 @@ impl GroupMember {
             .collect();
         roster.sort();
         roster
+    }
+
+    /// The group's name at the epoch this member follows, once one was set.
+    pub fn name(&self) -> Option<String> {
+        if self.departed {
+            return None;
+        }
+        self.convergence.current_state()?.name()
     }
 
     /// The group's state at the epoch this member follows: its tree hash, exporter, …
@@ -271,6 +327,9 @@ impl GroupMember {
                 epoch,
                 sealed,
             } => {
+                if parent_epoch < self.joined_epoch {
+                    return;
+                }
                 if let Some(state) = self.convergence.state(&parent) {
                     let group = state.group();
                     let member = group
@@ -298,6 +357,7 @@ impl GroupMember {
             }
             GroupFact::Message { epoch, message } => self.read(author, epoch, message),
             GroupFact::Rejoin(key_package) => self.rejoin(author, &key_package),
+            GroupFact::Departed { device, epoch } => self.told_departed_by(author, device, epoch),
             GroupFact::Welcome(_) | GroupFact::KeyPackage { .. } | GroupFact::KeyPackageUsed(_) => {
                 self.refuse(author, "a pairwise fact in a group's context");
             }
@@ -347,6 +407,16 @@ impl GroupMember {
         }
         let roster = self.roster();
         if !roster.contains(&author) {
+            // Removed on this branch: every member tells it, once each, since the device
+            // takes the word only of a member of its own (older) epoch, and members
+            // added since the branches parted are not.
+            if roster.contains(&self.device) && self.told_departed.insert(author) {
+                let epoch = self.epoch().map_or(0, |(_, epoch)| epoch);
+                self.outputs.push_back(Output::Write(GroupFact::Departed {
+                    device: author,
+                    epoch,
+                }));
+            }
             return;
         }
         let delegate = roster.iter().find(|device| **device != author);
@@ -360,6 +430,28 @@ impl GroupMember {
                 key_package: Box::new(key_package),
             });
         }
+    }
+
+    /// A member says this device is out at the member's epoch `epoch`. Taken from a member
+    /// of the epoch this device follows, when this membership began before that epoch and
+    /// has not got past it (a membership from a later Welcome is not the one meant): a device
+    /// that can check its removal learns it from convergence instead.
+    fn told_departed_by(&mut self, author: DeviceKey, device: DeviceKey, epoch: u64) {
+        if device != self.device || self.is_removed() || self.joined_epoch >= epoch {
+            return;
+        }
+        if self.epoch().is_some_and(|(_, mine)| mine >= epoch) {
+            return;
+        }
+        if !self.roster().contains(&author) || author == self.device {
+            // An honest member may have joined after the branches parted: not held
+            // against it, and another member's notice is taken instead.
+            tracing::debug!("a departure notice from a device not in this epoch");
+            return;
+        }
+        self.departed = true;
+        self.drop_unmade("this device is out of the group");
+        self.outputs.push_back(Output::Removed);
     }
 
     fn refuse(&mut self, author: DeviceKey, reason: &str) {
@@ -437,7 +529,15 @@ impl GroupMember {
             .collect();
         // A commit gone from the window without losing is final: nothing to ask again.
         self.pending.retain(|(commit, _)| window.contains(commit));
-        if self.convergence.is_settled() && !self.is_removed() {
+        if !self.restored_pending.is_empty()
+            && self.epoch().is_some_and(|(_, epoch)| {
+                epoch >= self.resumed_epoch.saturating_add(REWIND_BOUND as u64)
+            })
+        {
+            self.restored_pending.clear();
+        }
+        // A stranded member makes no commits: they would only lengthen a dead branch.
+        if self.convergence.is_settled() && !self.is_removed() && !self.is_stranded() {
             self.make_next(rng);
         }
     }
@@ -445,7 +545,6 @@ impl GroupMember {
     fn on_event(&mut self, event: Event) {
         match event {
             Event::Moved { to, rewound, .. } => {
-                self.beyond_seen = false;
                 // What this member's losing commits meant to do is asked again, first.
                 let lost: Vec<Intent> = self
                     .pending
@@ -457,38 +556,106 @@ impl GroupMember {
                 for intent in lost.into_iter().rev() {
                     self.intents.push_front(intent);
                 }
-                self.outputs.push_back(if self.convergence.is_removed() {
-                    Output::Removed
+                if self.convergence.is_removed() {
+                    self.drop_unmade("this device is out of the group");
+                    self.outputs.push_back(Output::Removed);
                 } else {
-                    Output::Moved { epoch: to }
-                });
+                    self.outputs.push_back(Output::Moved { epoch: to });
+                }
             }
             Event::Rejected { reason, .. } => {
                 tracing::debug!(%reason, "a commit refused");
             }
-            Event::BeyondBound { parent_epoch, .. } => {
+            Event::BeyondBound {
+                commit,
+                parent_epoch,
+            } => {
                 tracing::info!(parent_epoch, "a commit on a branch beyond the rewind bound");
-                self.beyond_seen = true;
+                // A commit into an epoch this member holds is its own history (a restored
+                // member is offered the commits before the epoch it resumed at).
+                if let Some(known) = self
+                    .recent
+                    .iter()
+                    .find(|c| c.id == commit)
+                    .filter(|c| self.convergence.state(&c.child).is_none())
+                {
+                    self.unjoinable
+                        .insert(known.child, (parent_epoch.saturating_add(1), commit));
+                }
+                while self.unjoinable.len() > MAX_UNJOINABLE {
+                    let lowest = self
+                        .unjoinable
+                        .iter()
+                        .min_by_key(|(_, (epoch, _))| *epoch)
+                        .map(|(id, _)| *id);
+                    if let Some(lowest) = lowest {
+                        self.unjoinable.remove(&lowest);
+                    }
+                }
             }
             Event::Dropped { commit } => self.park(commit),
         }
     }
 
-    /// A branch forked before this member's root (a commit beyond the bound came), and
-    /// commits this member cannot place have gone past its epoch: the group is on a branch
-    /// this member cannot join. Said once per epoch it is stuck at.
+    /// A branch that forked before this member's root (it began with a commit beyond the
+    /// bound) reached further than this member's tip: the group is on a branch this member
+    /// cannot join. At the same epoch number, the lower last commit yields, so that of two
+    /// sides that cannot judge each other exactly one asks to be brought back. The branch is
+    /// followed through the commits this member holds without a parent (waiting, parked).
+    /// Said once per epoch it is stuck at.
     fn check_stranded(&mut self) {
+        if self.unjoinable.is_empty() {
+            return;
+        }
         let Some((current, epoch)) = self.epoch() else {
             return;
         };
-        let past = self
-            .parked
-            .iter()
-            .any(|commit| commit.parent_epoch >= epoch);
-        if self.beyond_seen && past && self.stranded_at != Some(current) {
+        if self.stranded_at == Some(current) {
+            return;
+        }
+        let Some((furthest, last)) = self.unjoinable_reach() else {
+            return;
+        };
+        let mine = self
+            .convergence
+            .window()
+            .into_iter()
+            .find(|(_, _, child)| *child == current)
+            .map(|(commit, _, _)| commit);
+        let behind = furthest > epoch || (furthest == epoch && mine.is_some_and(|m| last < m));
+        if behind {
             self.stranded_at = Some(current);
             self.outputs.push_back(Output::Stranded);
         }
+    }
+
+    /// The furthest epoch number a branch beyond the bound reaches, and the commit that
+    /// reaches it.
+    fn unjoinable_reach(&self) -> Option<(u64, CommitId)> {
+        let mut by_parent: HashMap<EpochId, Vec<&Commit>> = HashMap::new();
+        for commit in self.parked.iter().chain(self.convergence.waiting()) {
+            by_parent.entry(commit.parent).or_default().push(commit);
+        }
+        let mut reached: HashSet<EpochId> = self.unjoinable.keys().copied().collect();
+        let mut stack: Vec<(EpochId, (u64, CommitId))> =
+            self.unjoinable.iter().map(|(id, at)| (*id, *at)).collect();
+        let mut furthest: Option<(u64, CommitId)> = None;
+        while let Some((epoch, (number, commit))) = stack.pop() {
+            let better =
+                furthest.is_none_or(|(far, id)| number > far || (number == far && commit < id));
+            if better {
+                furthest = Some((number, commit));
+            }
+            for child in by_parent.get(&epoch).into_iter().flatten() {
+                if reached.insert(child.child) {
+                    stack.push((
+                        child.child,
+                        (child.parent_epoch.saturating_add(1), child.id),
+                    ));
+                }
+            }
+        }
+        furthest
     }
 
     /// What commits of others that lost meant to do is asked again on the winner by one
@@ -550,6 +717,9 @@ impl GroupMember {
                     self.intents.push_back(Intent::Remove(device));
                 }
             }
+            if let Some(name) = changes.renamed {
+                self.intents.push_back(Intent::Rename(name));
+            }
         }
     }
 
@@ -570,6 +740,16 @@ impl GroupMember {
         let proposals = match &intent {
             Intent::Add(key_package) => vec![Proposal::Add((**key_package).clone())],
             Intent::Update => Vec::new(),
+            Intent::Rename(name) => match state.renamed(name) {
+                Ok(extensions) => vec![Proposal::GroupContextExtensions(extensions)],
+                Err(err) => {
+                    self.outputs.push_back(Output::Dropped {
+                        intent,
+                        reason: failed(err),
+                    });
+                    return;
+                }
+            },
             Intent::Readd {
                 device,
                 key_package,
@@ -629,7 +809,7 @@ impl GroupMember {
         self.outputs.push_back(Output::Write(fact));
         let added = match &intent {
             Intent::Add(key_package) | Intent::Readd { key_package, .. } => Some(key_package),
-            Intent::Update | Intent::Remove(_) => None,
+            Intent::Update | Intent::Remove(_) | Intent::Rename(_) => None,
         };
         if let (Some(key_package), Some(welcome)) = (added, welcome) {
             let to = key_package.leaf_node.signature_key.as_slice().try_into();
@@ -640,7 +820,35 @@ impl GroupMember {
                 });
             }
         }
+        self.outputs.push_back(Output::Committed {
+            intent: intent.clone(),
+            epoch: self.convergence.current(),
+        });
         self.pending.push((id, intent));
+    }
+
+    /// Whether this member said it is stranded at the epoch it follows: a membership from
+    /// a later Welcome takes over from it.
+    pub fn is_stranded(&self) -> bool {
+        self.stranded_at.is_some() && self.stranded_at == self.epoch().map(|(id, _)| id)
+    }
+
+    /// What this member was asked for and has not made final: the intents of its commits
+    /// that may still lose (oldest first), then those not made yet. It keeps none of them.
+    pub fn take_unmade(&mut self) -> Vec<Intent> {
+        let mut unmade: Vec<Intent> = self.restored_pending.drain(..).collect();
+        unmade.extend(self.pending.drain(..).map(|(_, intent)| intent));
+        unmade.extend(self.intents.drain(..));
+        unmade
+    }
+
+    fn drop_unmade(&mut self, reason: &str) {
+        for intent in self.take_unmade() {
+            self.outputs.push_back(Output::Dropped {
+                intent,
+                reason: reason.to_owned(),
+            });
+        }
     }
 
     /// This member's own device key.
@@ -648,6 +856,9 @@ impl GroupMember {
         self.device
     }
 }
+
+mod snapshot;
+pub use snapshot::{MAX_SNAPSHOT_BYTES, SNAPSHOT_VERSION, SnapshotError};
 
 #[cfg(test)]
 mod tests;

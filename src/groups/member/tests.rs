@@ -11,6 +11,7 @@ use rand_core::UnwrapErr;
 use super::*;
 use crate::crypto::codec::Encode;
 use crate::crypto::group::generate_key_package;
+use crate::crypto::group_context::Extension;
 use crate::groups::convergence::SETTLE_QUIET_MS;
 
 /// What members of one epoch share: the epoch, the roster, the tree hash, an exporter
@@ -25,6 +26,7 @@ struct Devices {
     offered: BTreeMap<DeviceKey, (KeyPackage, KeyPackageSecrets)>,
     read: Vec<Vec<Read>>,
     removed: Vec<bool>,
+    dropped: Vec<Vec<(Intent, String)>>,
     now: u64,
     rng: UnwrapErr<SysRng>,
 }
@@ -36,6 +38,7 @@ impl Devices {
             members: (0..count).map(|_| None).collect(),
             read: vec![Vec::new(); usize::from(count)],
             removed: vec![false; usize::from(count)],
+            dropped: vec![Vec::new(); usize::from(count)],
             seeds,
             offered: BTreeMap::new(),
             now: 0,
@@ -90,7 +93,10 @@ impl Devices {
                         Output::Read(read) => self.read[index].push(read),
                         Output::Removed => self.removed[index] = true,
                         Output::Refused { reason, .. } => panic!("{index} refused: {reason}"),
-                        Output::Moved { .. } | Output::Dropped { .. } | Output::Stranded => {}
+                        Output::Dropped { intent, reason } => {
+                            self.dropped[index].push((intent, reason));
+                        }
+                        Output::Moved { .. } | Output::Committed { .. } | Output::Stranded => {}
                     }
                 }
             }
@@ -143,7 +149,8 @@ impl Devices {
 /// Device 0 makes the group `context` and adds devices 1 and 2.
 fn group_of_three(devices: &mut Devices, context: ContextId) {
     let seed = devices.seeds[0];
-    devices.members[0] = Some(GroupMember::create(context, &seed, &mut devices.rng).unwrap());
+    devices.members[0] =
+        Some(GroupMember::create(context, "three", &seed, &mut devices.rng).unwrap());
     for index in 1..=2 {
         let package = devices.key_package(index);
         devices.member(0).ask(Intent::Add(Box::new(package)));
@@ -269,4 +276,183 @@ fn a_member_that_asks_to_rejoin_is_brought_back_by_the_lowest_other_member() {
         devices.member(0).poll_output(),
         Some(Output::Refused { .. })
     ));
+}
+
+#[test]
+fn the_name_is_set_at_creation_read_by_every_member_and_changed_by_a_rename() {
+    let mut devices = Devices::new(3);
+    group_of_three(&mut devices, ContextId([7; 32]));
+    for index in 0..=2 {
+        assert_eq!(devices.member(index).name().as_deref(), Some("three"));
+    }
+    let epoch = devices.agreed(0).0.unwrap().1;
+    devices.member(2).ask(Intent::Rename("renamed".into()));
+    devices.settle();
+    assert_eq!(devices.agreed(0).0.unwrap().1, epoch + 1);
+    for index in 0..=2 {
+        assert_eq!(devices.member(index).name().as_deref(), Some("renamed"));
+        assert_eq!(devices.agreed(index), devices.agreed(0));
+    }
+    // A name over the cap is dropped with its reason and blocks nothing after it.
+    let long = "n".repeat(MAX_GROUP_NAME_BYTES + 1);
+    devices.member(1).ask(Intent::Rename(long.clone()));
+    devices.member(1).ask(Intent::Update);
+    devices.settle();
+    assert_eq!(
+        devices.agreed(0).0.unwrap().1,
+        epoch + 2,
+        "the update was made"
+    );
+    assert!(
+        devices.dropped[1]
+            .iter()
+            .any(|(intent, _)| *intent == Intent::Rename(long.clone())),
+        "{:?}",
+        devices.dropped[1]
+    );
+    assert!(GroupMember::create(ContextId([7; 32]), &long, &[1; 32], &mut devices.rng).is_err());
+}
+
+#[test]
+fn a_rename_that_loses_is_made_again_on_the_winner_and_a_name_over_the_cap_does_not_verify() {
+    let mut devices = Devices::new(3);
+    group_of_three(&mut devices, ContextId([6; 32]));
+    let epoch = devices.agreed(0).0.unwrap().1;
+    // Two renames at once: one loses, and its author makes it again on the winner.
+    devices.member(1).ask(Intent::Rename("one".into()));
+    devices.member(2).ask(Intent::Rename("two".into()));
+    devices.settle();
+    let agreed = devices.agreed(0);
+    assert_eq!(agreed.0.unwrap().1, epoch + 2, "both renames were made");
+    let name = devices.member(0).name().unwrap();
+    assert!(name == "one" || name == "two", "{name}");
+    for index in 1..=2 {
+        assert_eq!(devices.agreed(index), agreed);
+        assert_eq!(devices.member(index).name().unwrap(), name);
+    }
+
+    // A member that sets a name over the cap by hand: its commit does not verify.
+    let long = Extension {
+        extension_type: crate::crypto::group::GROUP_NAME_EXTENSION,
+        extension_data: vec![b'n'; MAX_GROUP_NAME_BYTES + 1],
+    };
+    let state = devices.member(1).convergence.current_state().unwrap();
+    let (commit, _, _) = state
+        .commit(
+            vec![Proposal::GroupContextExtensions(vec![long])],
+            &mut UnwrapErr(SysRng),
+        )
+        .unwrap();
+    let fact = GroupFact::Commit {
+        parent: commit.parent,
+        parent_epoch: commit.parent_epoch,
+        epoch: commit.child,
+        sealed: commit.bytes,
+    };
+    let author = devices.device(1);
+    let now = devices.now;
+    devices.member(0).receive(author, fact, now);
+    devices.settle();
+    assert_eq!(devices.agreed(0), agreed, "the commit was refused");
+}
+
+#[test]
+fn a_member_restored_from_its_snapshot_and_fed_its_journal_again_converges_and_makes_what_it_was_asked()
+ {
+    let mut devices = Devices::new(3);
+    group_of_three(&mut devices, ContextId([5; 32]));
+    // Member 1 is asked for a rename it has not made yet, and stops.
+    devices
+        .member(1)
+        .ask(Intent::Rename("after the restart".into()));
+    let snapshot = devices.member(1).snapshot().unwrap();
+    let seed = devices.seeds[1];
+    devices.members[1] = None;
+    // The group goes on meanwhile.
+    devices.member(0).ask(Intent::Update);
+    devices.settle();
+    // Member 2's journal: every commit it received (member 0's update among them).
+    let written: Vec<GroupFact> = {
+        assert!(!devices.member(2).recent.is_empty());
+        devices
+            .member(2)
+            .recent
+            .iter()
+            .map(|commit| GroupFact::Commit {
+                parent: commit.parent,
+                parent_epoch: commit.parent_epoch,
+                epoch: commit.child,
+                sealed: commit.bytes.clone(),
+            })
+            .collect()
+    };
+    let mut restored = GroupMember::restore(snapshot.as_bytes(), &seed).unwrap();
+    let author = devices.device(0);
+    for fact in written {
+        restored.receive(author, fact, devices.now);
+    }
+    devices.members[1] = Some(restored);
+    devices.settle();
+    let agreed = devices.agreed(0);
+    for index in 1..=2 {
+        assert_eq!(devices.agreed(index), agreed, "member {index}");
+        assert_eq!(
+            devices.member(index).name().as_deref(),
+            Some("after the restart")
+        );
+    }
+    // Another device's seed does not restore it.
+    let snapshot = devices.member(1).snapshot().unwrap();
+    assert!(matches!(
+        GroupMember::restore(snapshot.as_bytes(), &devices.seeds[2]),
+        Err(SnapshotError::WrongDevice)
+    ));
+}
+
+#[test]
+fn a_damaged_snapshot_is_an_error_never_a_panic() {
+    let mut devices = Devices::new(3);
+    group_of_three(&mut devices, ContextId([4; 32]));
+    let one = devices.device(1);
+    devices.member(2).ask(Intent::Remove(one));
+    let package = devices.key_package(1);
+    devices.member(2).ask(Intent::Add(Box::new(package)));
+    devices.member(2).ask(Intent::Rename("kept".into()));
+    let seed = devices.seeds[2];
+    let snapshot = devices.member(2).snapshot().unwrap();
+    let bytes = snapshot.as_bytes();
+    assert!(GroupMember::restore(bytes, &seed).is_ok());
+    // Cut anywhere.
+    for cut in (0..bytes.len()).step_by(7) {
+        assert!(
+            GroupMember::restore(&bytes[..cut], &seed).is_err(),
+            "cut at {cut}"
+        );
+    }
+    // Bytes changed anywhere: an error, or (in secret bytes no check covers) a
+    // membership; never a panic.
+    for at in (0..bytes.len()).step_by(5) {
+        let mut changed = bytes.to_vec();
+        changed[at] ^= 0x5a;
+        let _ = GroupMember::restore(&changed, &seed);
+    }
+    let mut longer = bytes.to_vec();
+    longer.push(0);
+    assert!(GroupMember::restore(&longer, &seed).is_err());
+    let huge = vec![0u8; MAX_SNAPSHOT_BYTES + 1];
+    assert!(matches!(
+        GroupMember::restore(&huge, &seed),
+        Err(SnapshotError::TooLarge(_))
+    ));
+    // The memberships of a device, likewise.
+    let held = crate::groups::memberships::Memberships::new(devices.members[2].take().unwrap());
+    let all = held.snapshot().unwrap();
+    let restored = crate::groups::memberships::Memberships::restore(all.as_bytes(), &seed).unwrap();
+    assert_eq!(restored.roster(), held.roster());
+    for cut in (0..all.as_bytes().len()).step_by(11) {
+        assert!(
+            crate::groups::memberships::Memberships::restore(&all.as_bytes()[..cut], &seed)
+                .is_err()
+        );
+    }
 }
