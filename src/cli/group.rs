@@ -66,6 +66,13 @@ pub enum GroupCommand {
         #[arg(value_name = "PEER")]
         peer: String,
     },
+    /// Give a group a new name; every member sees it.
+    Rename {
+        #[arg(value_name = "GROUP")]
+        group: String,
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
     /// Put new keys on your path in the group now (it happens weekly by itself): keys
     /// stolen from this device stop opening the group's messages.
     Update {
@@ -102,6 +109,7 @@ pub fn group(paths: &ProfilePaths, command: GroupCommand) -> Result<()> {
         GroupCommand::Remove { group, peer } => GroupRequest::Remove { group, peer },
         GroupCommand::Leave { group } => GroupRequest::Leave { group },
         GroupCommand::Update { group } => GroupRequest::Update { group },
+        GroupCommand::Rename { group, name } => GroupRequest::Rename { group, name },
     };
     change(paths, request)
 }

@@ -63,6 +63,10 @@ pub enum GroupRequest {
     Leave {
         group: String,
     },
+    Rename {
+        group: String,
+        name: String,
+    },
     /// New keys on this device's path in the group.
     Update {
         group: String,

@@ -515,7 +515,7 @@ impl Core {
         for row in acceptances {
             core.resume_acceptance(row, now);
         }
-        core.resume_groups(now);
+        core.resume_groups();
         core.redial_due(now, rng);
         core
     }

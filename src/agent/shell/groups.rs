@@ -122,6 +122,13 @@ impl Shell {
                 }
             }
             GroupRequest::Leave { group: target } => GroupCommand::Leave(group(&target)?),
+            GroupRequest::Rename {
+                group: target,
+                name,
+            } => GroupCommand::Rename {
+                group: group(&target)?,
+                name,
+            },
             GroupRequest::Update { group: target } => GroupCommand::Update(group(&target)?),
             GroupRequest::Code {
                 group: target,

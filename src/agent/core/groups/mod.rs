@@ -31,8 +31,7 @@ use crate::state::kinds::KnownBody;
 use crate::state::store::{GroupRow, KeyPackageRow, OutboxRow};
 use crate::state::trust_level::TrustLevel;
 
-/// Longest group name, in bytes of UTF-8.
-pub const MAX_GROUP_NAME_BYTES: usize = 64;
+pub use crate::groups::mls_epoch::MAX_GROUP_NAME_BYTES;
 /// Groups one device takes part in.
 pub const MAX_GROUPS: usize = 1_000;
 /// Messages handed to memberships and not read yet, remembered to find their facts.
@@ -63,6 +62,10 @@ pub enum GroupCommand {
         peer: DeviceKey,
     },
     Leave(ContextId),
+    Rename {
+        group: ContextId,
+        name: String,
+    },
     /// New keys on this member's path now.
     Update(ContextId),
     Send {
@@ -103,6 +106,22 @@ pub(super) struct Held {
     /// Messages read and not acknowledged yet, and when the receipt is due.
     pub receipts_due: Vec<FactId>,
     pub receipt_at: Option<Millis>,
+    /// Resumed from a snapshot at this epoch: the sender ratchet there may have moved on
+    /// after the snapshot was written, so nothing is sent in it again (a key and nonce used
+    /// twice); sends wait for the next epoch, which the member asks for at once.
+    pub hold_sends_at: Option<u64>,
+}
+
+impl Held {
+    fn new(members: Memberships, row: GroupRow) -> Self {
+        Self {
+            members,
+            row,
+            receipts_due: Vec::new(),
+            receipt_at: None,
+            hold_sends_at: None,
+        }
+    }
 }
 
 /// The groups of a node.
@@ -112,6 +131,9 @@ pub(super) struct Groups {
     /// Groups stored but whose state could not be resumed: listed, not acted in.
     pub dormant: HashMap<ContextId, GroupRow>,
     pub packages: KeyPackages,
+    /// Refusals of facts given again to a membership resumed from the store (messages it
+    /// had read already) are not held against their authors.
+    pub quiet_refusals: bool,
     /// Messages given to memberships and not read yet: their digest, fact and time.
     pub fed: HashMap<[u8; 32], (FactId, u64)>,
     fed_order: VecDeque<[u8; 32]>,
@@ -228,6 +250,7 @@ impl Core {
             GroupCommand::Invite { group, peer } => self.invite_to_group(group, peer),
             GroupCommand::Remove { group, peer } => self.remove_from_group(group, peer),
             GroupCommand::Leave(group) => self.leave_group(group, now, rng),
+            GroupCommand::Rename { group, name } => self.rename_group(group, name),
             GroupCommand::Update(group) => self.held_mut(group).map(|held| {
                 held.row.updated_ms = now;
                 held.row.sent_since_update = 0;
@@ -273,19 +296,13 @@ impl Core {
         let mut id = [0; 32];
         rng.fill_bytes(&mut id);
         let context = ContextId(id);
-        let member = GroupMember::create(context, &self.signing_key.to_bytes(), rng)
+        let member = GroupMember::create(context, &name, &self.signing_key.to_bytes(), rng)
             .map_err(|err| NodeError::Fact(err.to_string()))?;
         let mut row = fresh_row(context, name.clone(), now);
         row.roster = vec![self.device];
-        self.groups.held.insert(
-            context,
-            Held {
-                members: Memberships::new(member),
-                row,
-                receipts_due: Vec::new(),
-                receipt_at: None,
-            },
-        );
+        self.groups
+            .held
+            .insert(context, Held::new(Memberships::new(member), row));
         self.join(context, None);
         for peer in with {
             self.invite_to_group(context, *peer)?;
@@ -295,6 +312,22 @@ impl Core {
             id: crate::invite::book::hex(&context.0),
             name,
         })
+    }
+
+    fn rename_group(&mut self, group: ContextId, name: String) -> Result<GroupAnswer, NodeError> {
+        let name = name.trim().to_owned();
+        if name.is_empty() {
+            return Err(refused("give the group a name"));
+        }
+        if name.len() > MAX_GROUP_NAME_BYTES {
+            return Err(refused(format!(
+                "a group name has at most {MAX_GROUP_NAME_BYTES} bytes"
+            )));
+        }
+        self.held_mut(group)?.members.ask(Intent::Rename(name));
+        Ok(GroupAnswer::Done(
+            "renaming; every member sees the new name once the commit lands".into(),
+        ))
     }
 
     /// A contact may be added: trusted at Low at least, and offering a KeyPackage.
@@ -497,7 +530,9 @@ impl Core {
                 self.group_fact(context, fact, resumed, now, rng);
             }
         }
+        self.groups.quiet_refusals = resumed;
         self.poll_groups(now, rng);
+        self.groups.quiet_refusals = false;
     }
 
     fn group_fact(
@@ -637,15 +672,9 @@ impl Core {
                     .dormant
                     .remove(&context)
                     .unwrap_or_else(|| fresh_row(context, String::new(), now));
-                self.groups.held.insert(
-                    context,
-                    Held {
-                        members: Memberships::new(joined),
-                        row,
-                        receipts_due: Vec::new(),
-                        receipt_at: None,
-                    },
-                );
+                self.groups
+                    .held
+                    .insert(context, Held::new(Memberships::new(joined), row));
             }
         }
         self.refresh_group(context);
@@ -720,10 +749,10 @@ impl Core {
         }
     }
 
-    /// At start: the groups kept in the store resume from their snapshots, and the pairwise
-    /// contexts are read for the packages contacts offer.
-    pub(super) fn resume_groups(&mut self, now: Millis) {
-        let _ = now;
+    /// At start: the groups kept in the store resume from their snapshots (and are given
+    /// their journal again), and the pairwise contexts are read for the packages contacts
+    /// offer.
+    pub(super) fn resume_groups(&mut self) {
         let mut contexts: Vec<ContextId> = self.invitations.contacts.values().copied().collect();
         contexts.sort();
         for context in contexts {
@@ -732,15 +761,32 @@ impl Core {
         }
         let mut dormant: Vec<ContextId> = self.groups.dormant.keys().copied().collect();
         dormant.sort();
+        let seed = self.signing_key.to_bytes();
         for context in dormant {
-            if self
-                .groups
-                .dormant
-                .get(&context)
-                .is_some_and(|row| !row.removed)
-            {
-                self.join(context, None);
+            let Some(row) = self.groups.dormant.get(&context) else {
+                continue;
+            };
+            if row.removed {
+                continue;
             }
+            let members = match Memberships::restore(&row.snapshot, &seed) {
+                Ok(members) => members,
+                Err(err) => {
+                    tracing::error!(group = %short(&context), %err, "a group's state does not resume");
+                    self.join(context, None);
+                    continue;
+                }
+            };
+            let Some(row) = self.groups.dormant.remove(&context) else {
+                continue;
+            };
+            let mut held = Held::new(members, row);
+            held.hold_sends_at = Some(held.row.epoch);
+            held.members.ask(Intent::Update);
+            self.groups.held.insert(context, held);
+            self.join(context, None);
+            self.effects
+                .push_back(Effect::LoadGroupFacts { context, ids: None });
         }
     }
 
@@ -766,21 +812,32 @@ impl Core {
             .group()
             .map(|group| group.epoch_authenticator().to_vec())
             .unwrap_or_default();
-        let changed = roster != held.row.roster
+        let name = held.members.name().unwrap_or_else(|| held.row.name.clone());
+        let changed = name != held.row.name
+            || roster != held.row.roster
             || epoch != held.row.epoch
             || removed != held.row.removed
             || authenticator != held.row.authenticator;
         held.row.authenticator = authenticator;
+        held.row.name = name;
         held.row.roster = roster;
         held.row.epoch = epoch;
         held.row.removed = removed;
         changed
     }
 
-    /// Stores a group's row as it is now.
+    /// Stores a group's row as it is now, with the state to resume from.
     pub(super) fn save_group(&mut self, context: ContextId) {
-        if let Some(held) = self.groups.held.get(&context) {
-            self.effects.push_back(Effect::StoreGroup(held.row.clone()));
+        let Some(held) = self.groups.held.get_mut(&context) else {
+            return;
+        };
+        match held.members.snapshot() {
+            Ok(snapshot) => {
+                held.row.snapshot = zeroize::Zeroizing::new(snapshot.as_bytes().to_vec());
+            }
+            // Out of the group: nothing to resume.
+            Err(_) => held.row.snapshot = zeroize::Zeroizing::new(Vec::new()),
         }
+        self.effects.push_back(Effect::StoreGroup(held.row.clone()));
     }
 }

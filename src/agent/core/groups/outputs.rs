@@ -104,12 +104,15 @@ impl Core {
                 writes.push((target, kind, body));
             }
             Output::Read(read) => self.read_message(context, read, messages),
-            Output::Moved { .. } => {}
+            Output::Moved { .. } | Output::Committed { .. } => {}
             Output::Removed => {
                 tracing::info!("removed from a group");
             }
             Output::Dropped { intent, reason } => {
                 tracing::info!(?intent, %reason, "a group change dropped");
+            }
+            Output::Refused { author, reason } if self.groups.quiet_refusals => {
+                tracing::debug!(?author, %reason, "a fact given again after a restart refused");
             }
             Output::Refused { author, reason } => {
                 self.sessions.group_refused += 1;

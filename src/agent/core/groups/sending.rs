@@ -196,6 +196,11 @@ impl Core {
             .held
             .get_mut(&context)
             .ok_or_else(|| refused("no such group"))?;
+        if held.hold_sends_at == Some(held.row.epoch) {
+            return Err(refused(
+                "waiting for the group's next epoch after a restart",
+            ));
+        }
         held.row.sent_since_update += 1;
         let epoch = held.row.epoch;
         let fact = held
