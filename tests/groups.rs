@@ -146,3 +146,55 @@ fn a_removed_member_is_told_and_reads_nothing_written_after() {
         support::cli::text(&sent.stderr)
     );
 }
+
+#[test]
+fn messages_pending_when_the_sender_is_killed_are_sent_after_restart_none_twice() {
+    let alice = person("Alice");
+    let bob = person("Bob");
+    let a = Daemon::start(alice.path());
+    let _b = Daemon::start(bob.path());
+    befriend(alice.path(), bob.path());
+    ok(alice.path(), &["group", "create", "pair", "--with", "Bob"]);
+    let group = group_id(bob.path(), 2);
+
+    // A burst of sends; the node is killed (SIGKILL) in the middle of it. Each send that
+    // returned was acknowledged: in the outbox, or already sent.
+    let (killed_tx, killed_rx) = std::sync::mpsc::channel();
+    let home = alice.path().to_owned();
+    let target = group.clone();
+    let sender = std::thread::spawn(move || {
+        let mut acknowledged = Vec::new();
+        for i in 0..40 {
+            let text = format!("burst {i}");
+            let sent = support::cli::aura(&home, &["send", "--no-wait", &target, &text]);
+            if sent.status.success() {
+                acknowledged.push(text);
+            }
+            if i == 12 {
+                let _ = killed_tx.send(());
+            }
+        }
+        acknowledged
+    });
+    killed_rx.recv().unwrap();
+    drop(a);
+    let acknowledged = sender.join().unwrap();
+    assert!(acknowledged.len() >= 13, "{acknowledged:?}");
+    let _a = Daemon::start(alice.path());
+
+    for home in [bob.path(), alice.path()] {
+        let log = wait_for(
+            home,
+            &["log", &group, "--limit", "1000"],
+            "every burst message",
+            |s| acknowledged.iter().all(|text| texts(s).contains(text)),
+        );
+        for text in texts(&log) {
+            assert_eq!(
+                texts(&log).iter().filter(|t| **t == text).count(),
+                1,
+                "{text} twice:\n{log}"
+            );
+        }
+    }
+}
