@@ -346,6 +346,11 @@ pub fn utc_minute(ms: u64) -> String {
     )
 }
 
+/// `ms` as a UTC date and time to the second.
+pub fn utc_second(ms: u64) -> String {
+    format!("{}:{:02}", utc_minute(ms), (ms / 1_000) % 60)
+}
+
 /// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's algorithm).
 pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
     const DAYS_PER_ERA: u64 = 146_097;

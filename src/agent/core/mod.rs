@@ -683,6 +683,11 @@ impl Core {
         self.invitations.own_context
     }
 
+    /// Why each message of a group's outbox waits, oldest first.
+    pub fn pending_reasons(&self, context: &ContextId) -> Vec<Option<String>> {
+        self.groups.outbox.reasons(context)
+    }
+
     /// This device's key.
     pub fn device(&self) -> DeviceKey {
         self.device

@@ -82,8 +82,18 @@ impl Shell {
                 mark_read,
             } => {
                 let context = group(&target)?;
-                let view = directory::log(&self.store, &me, &self.names()?, &context, limit)?
+                let mut view = directory::log(&self.store, &me, &self.names()?, &context, limit)?
                     .ok_or_else(|| NodeError::Refused("no such group".into()))?;
+                // The store knows a message waits; the node knows why.
+                let reasons = self.core.pending_reasons(&context);
+                let pending = view.messages.iter_mut().filter(|m| {
+                    matches!(m.delivery, Some(crate::groups::views::Delivery::Pending(_)))
+                });
+                for (message, reason) in pending.zip(reasons) {
+                    if let Some(reason) = reason {
+                        message.delivery = Some(crate::groups::views::Delivery::Pending(reason));
+                    }
+                }
                 let last = self.last_message(&context)?;
                 let reply = GroupReply::Log(view);
                 return Ok(match (mark_read, last) {

@@ -59,6 +59,15 @@ impl Outbox {
         }
     }
 
+    /// Why each message of `context` still waits, oldest first (`None`: it is being sent).
+    pub fn reasons(&self, context: &ContextId) -> Vec<Option<String>> {
+        self.waiting
+            .iter()
+            .filter(|w| w.row.context == *context)
+            .map(|w| w.reason.clone())
+            .collect()
+    }
+
     pub fn next_at(&self) -> Option<Millis> {
         if self.waiting.is_empty() {
             None
@@ -159,7 +168,19 @@ impl Core {
                 Err(err) => {
                     // Budgets refill with the next budget epoch: the whole outbox waits,
                     // so that messages keep their order.
-                    message.reason = Some(err.to_string());
+                    let policy = self.guard.policy();
+                    let epoch_ms = policy.epoch_ms.max(crate::state::flow_budget::MIN_EPOCH_MS);
+                    let refill = policy
+                        .clock_epoch(now)
+                        .saturating_add(1)
+                        .saturating_mul(epoch_ms);
+                    message.reason = Some(match err {
+                        NodeError::Denied(_) => format!(
+                            "waiting for budget until {} UTC ({err})",
+                            crate::control::render::utc_second(refill)
+                        ),
+                        other => other.to_string(),
+                    });
                     blocked = true;
                     kept.push_back(message);
                 }
