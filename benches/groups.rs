@@ -131,9 +131,9 @@ async fn group_of(a: &NodeHandle, others: &[&NodeHandle]) -> String {
         }
     };
     for node in others {
-        while !view(node, &id)
+        while view(node, &id)
             .await
-            .is_some_and(|g| g.members == others.len() + 1)
+            .is_none_or(|g| g.members != others.len() + 1)
         {
             assert!(Instant::now() < deadline, "a member never joined");
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -177,11 +177,9 @@ async fn convergence(dir: &std::path::Path) -> Vec<Duration> {
     let mut times = Vec::new();
     for _ in 0..CONVERGENCE_ROUNDS {
         let start = Instant::now();
-        let asks = nodes[1..].iter().map(|node| {
-            node.group(GroupRequest::Update {
-                group: id.clone(),
-            })
-        });
+        let asks = nodes[1..]
+            .iter()
+            .map(|node| node.group(GroupRequest::Update { group: id.clone() }));
         for answer in futures::future::join_all(asks).await {
             answer.expect("update");
         }

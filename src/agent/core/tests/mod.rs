@@ -23,6 +23,8 @@ use super::redial::{LOOK_UP_AFTER_ATTEMPTS, REDIAL_JITTER_PERCENT};
 use super::*;
 use crate::agent::guard::{GuardConfig, KeptLedgers, NodeGuard};
 use crate::agent::session::SessionProtocol;
+use crate::invite::messages::Challenge;
+use crate::net::GossipVerdict;
 use crate::state::hlc::Hlc;
 use crate::state::ingest;
 use crate::state::kinds;
