@@ -6,6 +6,7 @@
 
 mod admission;
 mod gossip;
+mod groups;
 mod invitations;
 mod redial;
 mod strangers;
