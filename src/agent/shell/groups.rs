@@ -84,16 +84,7 @@ impl Shell {
                 let context = group(&target)?;
                 let mut view = directory::log(&self.store, &me, &self.names()?, &context, limit)?
                     .ok_or_else(|| NodeError::Refused("no such group".into()))?;
-                // The store knows a message waits; the node knows why.
-                let reasons = self.core.pending_reasons(&context);
-                let pending = view.messages.iter_mut().filter(|m| {
-                    matches!(m.delivery, Some(crate::groups::views::Delivery::Pending(_)))
-                });
-                for (message, reason) in pending.zip(reasons) {
-                    if let Some(reason) = reason {
-                        message.delivery = Some(crate::groups::views::Delivery::Pending(reason));
-                    }
-                }
+                self.explain_pending(&context, &rows, &mut view);
                 let last = self.last_message(&context)?;
                 let reply = GroupReply::Log(view);
                 return Ok(match (mark_read, last) {
@@ -165,6 +156,48 @@ impl Shell {
             },
         };
         Ok(Prepared::Command(command))
+    }
+
+    /// What only the node knows of a log's messages still waiting: why each waits, and
+    /// whether any member is online to take them.
+    fn explain_pending(
+        &self,
+        context: &ContextId,
+        rows: &[crate::state::store::GroupRow],
+        view: &mut crate::groups::views::LogView,
+    ) {
+        let me = self.core.device();
+        // The store knows a message waits; the node knows why.
+        let reasons = self.core.pending_reasons(context);
+        let pending = view
+            .messages
+            .iter_mut()
+            .filter(|m| matches!(m.delivery, Some(crate::groups::views::Delivery::Pending(_))));
+        for (message, reason) in pending.zip(reasons) {
+            if let Some(reason) = reason {
+                message.delivery = Some(crate::groups::views::Delivery::Pending(reason));
+            }
+        }
+        // A message no member has acknowledged waits for one to come online.
+        let roster = rows
+            .iter()
+            .find(|row| row.context == *context)
+            .map(|row| row.roster.clone())
+            .unwrap_or_default();
+        let connected = self.core.connected();
+        let member_online = roster.iter().any(|device| {
+            *device != me
+                && crate::net::peer_of_device(device).is_some_and(|p| connected.contains(&p))
+        });
+        if !member_online {
+            for message in &mut view.messages {
+                if message.delivery == Some(crate::groups::views::Delivery::Sent) {
+                    message.delivery = Some(crate::groups::views::Delivery::Pending(
+                        "no member is online; it goes when one is".into(),
+                    ));
+                }
+            }
+        }
     }
 
     fn last_message(&self, context: &ContextId) -> Result<Option<(u64, FactId)>, NodeError> {

@@ -37,6 +37,14 @@ impl Core {
                 self.pair_fact(contact, fact, now, rng);
             }
         } else if self.groups.held.contains_key(&context) {
+            // Commits first, in the order they were made, then messages by time: a batch
+            // from anti-entropy (a member back after an absence) brings both, in no useful
+            // order, and a message is read against the epoch its commit leads to.
+            let mut facts = facts;
+            facts.sort_by_key(|fact| {
+                let message = fact.kind() == crate::groups::facts::GROUP_MESSAGE;
+                (message, fact.time(), fact.id())
+            });
             for fact in facts {
                 self.group_fact(context, fact, resumed, now, rng);
             }

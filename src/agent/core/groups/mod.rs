@@ -35,8 +35,9 @@ use crate::state::trust_level::TrustLevel;
 pub use crate::groups::mls_epoch::MAX_GROUP_NAME_BYTES;
 /// Groups one device takes part in.
 pub const MAX_GROUPS: usize = 1_000;
-/// Messages handed to memberships and not read yet, remembered to find their facts.
-pub const MAX_UNREAD_FED: usize = 4_096;
+/// Messages handed to memberships and not read yet, remembered to find their facts: a
+/// member back from an absence may be handed tens of thousands at once.
+pub const MAX_UNREAD_FED: usize = 65_536;
 /// Facts of groups held back by the guard chain at most, waiting to be written.
 pub const MAX_UNWRITTEN: usize = 1_024;
 /// Receipts are sent this long after the first message they acknowledge, together.

@@ -128,7 +128,7 @@ impl Core {
     }
 
     fn read_message(&mut self, context: ContextId, read: Read, messages: &mut Vec<MessageRow>) {
-        let Some((id, time)) = self.groups.fed.get(&read.digest).copied() else {
+        let Some((id, time)) = self.groups.fed.remove(&read.digest) else {
             tracing::debug!("a message read whose fact is not known");
             return;
         };
