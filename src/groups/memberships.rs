@@ -100,6 +100,11 @@ impl Memberships {
         }
     }
 
+    /// Every membership kept, the best among them.
+    pub fn held(&self) -> &[GroupMember] {
+        &self.held
+    }
+
     /// The membership the device acts through: in the group, at the latest epoch.
     pub fn best(&self) -> Option<&GroupMember> {
         self.held

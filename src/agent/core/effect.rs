@@ -130,10 +130,12 @@ pub enum Effect {
     StoreAcceptance(AcceptanceRow),
     ForgetAcceptance(InvitationKey),
     /// Read these facts of `context` (all of them for `None`) and report
-    /// [`Input::GroupFacts`].
+    /// [`Input::GroupFacts`]; `resumed` for a group's whole journal given to a membership
+    /// restored from the store.
     LoadGroupFacts {
         context: ContextId,
         ids: Option<Vec<FactId>>,
+        resumed: bool,
     },
     /// Keep a group's row.
     StoreGroup(GroupRow),

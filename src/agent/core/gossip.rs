@@ -177,6 +177,7 @@ impl Core {
                 self.effects.push_back(Effect::LoadGroupFacts {
                     context,
                     ids: Some(ids.clone()),
+                    resumed: false,
                 });
             }
             self.effects

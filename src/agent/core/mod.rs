@@ -224,7 +224,7 @@ pub enum Input {
         command: GroupCommand,
     },
     /// Facts of a group's or a contact's context the store holds, read as
-    /// [`Effect::LoadGroupFacts`] asked; `resumed` when they are a whole context's.
+    /// [`Effect::LoadGroupFacts`] asked, `resumed` as it said.
     GroupFacts {
         context: ContextId,
         facts: Vec<Fact>,

@@ -259,8 +259,12 @@ impl Shell {
     }
 
     /// Reads facts for the core's groups and hands them over.
-    pub(super) fn load_group_facts(&mut self, context: ContextId, ids: Option<Vec<FactId>>) {
-        let resumed = ids.is_none();
+    pub(super) fn load_group_facts(
+        &mut self,
+        context: ContextId,
+        ids: Option<Vec<FactId>>,
+        resumed: bool,
+    ) {
         let facts = match ids {
             None => self.store.journal_facts_of(context),
             Some(ids) => ids

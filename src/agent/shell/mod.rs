@@ -632,7 +632,11 @@ impl Shell {
                     tracing::error!(%err, "forgetting a finished acceptance");
                 }
             }
-            Effect::LoadGroupFacts { context, ids } => self.load_group_facts(context, ids),
+            Effect::LoadGroupFacts {
+                context,
+                ids,
+                resumed,
+            } => self.load_group_facts(context, ids, resumed),
             Effect::StoreGroup(row) => {
                 if let Err(err) = self.store.put_group(&row) {
                     tracing::error!(%err, "keeping a group's state");

@@ -49,6 +49,11 @@ impl Core {
                 self.group_fact(context, fact, resumed, now, rng);
             }
         }
+        if resumed && let Some(held) = self.groups.held.get_mut(&context) {
+            // Every epoch its own journal leads to, this device may have sent in.
+            let known = held.window_epochs();
+            held.spent_epochs.extend(known);
+        }
         self.groups.quiet_refusals = resumed;
         self.poll_groups(now, rng);
         self.groups.quiet_refusals = false;
@@ -196,8 +201,11 @@ impl Core {
         self.save_group(context);
         self.join(context, None);
         // What the store already holds of the group's context reaches the new membership.
-        self.effects
-            .push_back(Effect::LoadGroupFacts { context, ids: None });
+        self.effects.push_back(Effect::LoadGroupFacts {
+            context,
+            ids: None,
+            resumed: false,
+        });
         self.effects
             .push_back(Effect::Notify(NodeEvent::GroupsChanged));
     }
@@ -275,8 +283,11 @@ impl Core {
         let mut contexts: Vec<ContextId> = self.invitations.contacts.values().copied().collect();
         contexts.sort();
         for context in contexts {
-            self.effects
-                .push_back(Effect::LoadGroupFacts { context, ids: None });
+            self.effects.push_back(Effect::LoadGroupFacts {
+                context,
+                ids: None,
+                resumed: false,
+            });
         }
         let mut dormant: Vec<ContextId> = self.groups.dormant.keys().copied().collect();
         dormant.sort();
@@ -300,12 +311,15 @@ impl Core {
                 continue;
             };
             let mut held = Held::new(members, row);
-            held.hold_sends_at = Some(held.row.epoch);
+            held.spent_epochs = held.window_epochs();
             held.members.ask(Intent::Update);
             self.groups.held.insert(context, held);
             self.join(context, None);
-            self.effects
-                .push_back(Effect::LoadGroupFacts { context, ids: None });
+            self.effects.push_back(Effect::LoadGroupFacts {
+                context,
+                ids: None,
+                resumed: true,
+            });
         }
     }
 }

@@ -17,13 +17,14 @@ pub mod key_packages;
 mod outputs;
 mod sending;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use rand_core::CryptoRng;
 
 use self::key_packages::KeyPackages;
 use super::{Core, Effect, Millis, Reply, RequestId};
 use crate::crypto::keys::SignaturePrivateKey;
+use crate::groups::convergence::EpochId;
 use crate::groups::member::{GroupMember, Intent};
 use crate::groups::memberships::Memberships;
 use crate::groups::payload::Payload;
@@ -108,20 +109,38 @@ pub(super) struct Held {
     /// Messages read and not acknowledged yet, and when the receipt is due.
     pub receipts_due: Vec<FactId>,
     pub receipt_at: Option<Millis>,
-    /// Resumed from a snapshot at this epoch: the sender ratchet there may have moved on
-    /// after the snapshot was written, so nothing is sent in it again (a key and nonce used
-    /// twice); sends wait for the next epoch, which the member asks for at once.
-    pub hold_sends_at: Option<u64>,
+    /// Resumed from a snapshot: the epochs this device may have sent in before it stopped
+    /// (the snapshot's, and every one its journal leads to). Its sender ratchet there may
+    /// have moved on after the snapshot was written, so nothing is sent in them again (a key
+    /// and nonce used twice); sends wait for an epoch made after the restart, which the
+    /// member asks for at once.
+    pub spent_epochs: HashSet<EpochId>,
 }
 
 impl Held {
+    /// The epochs of the memberships' windows, and the ones they follow.
+    pub fn window_epochs(&self) -> HashSet<EpochId> {
+        let mut epochs = HashSet::new();
+        for member in self.members.held() {
+            if let Some((epoch, _)) = member.epoch() {
+                epochs.insert(epoch);
+            }
+            let (window, _) = member.window();
+            for (_, parent, child) in window {
+                epochs.insert(parent);
+                epochs.insert(child);
+            }
+        }
+        epochs
+    }
+
     fn new(members: Memberships, row: GroupRow) -> Self {
         Self {
             members,
             row,
             receipts_due: Vec::new(),
             receipt_at: None,
-            hold_sends_at: None,
+            spent_epochs: HashSet::new(),
         }
     }
 }

@@ -12,6 +12,7 @@ use super::super::writes::Followup;
 use super::super::{BUDGET_TICK_MS, Core, Effect, Millis, Reply, RequestId};
 use super::{GroupAnswer, refused};
 use crate::groups::facts::GroupFact;
+use crate::groups::member::GroupMember;
 use crate::groups::payload::{Payload, check_text};
 use crate::node::NodeError;
 use crate::state::fact::ContextId;
@@ -217,7 +218,8 @@ impl Core {
             .held
             .get_mut(&context)
             .ok_or_else(|| refused("no such group"))?;
-        if held.hold_sends_at == Some(held.row.epoch) {
+        let current = held.members.best().and_then(GroupMember::epoch);
+        if current.is_none_or(|(epoch, _)| held.spent_epochs.contains(&epoch)) {
             return Err(refused(
                 "waiting for the group's next epoch after a restart",
             ));
