@@ -184,7 +184,7 @@ fn a_store_of_schema_v5_migrates_and_reads_read_only_before() {
             .unwrap();
         txn.commit().unwrap();
     }
-    assert_eq!(SCHEMA_VERSION, 7);
+    assert_eq!(SCHEMA_VERSION, 8);
     let before = std::fs::read(&path).unwrap();
     {
         let store = Store::open_read_only(&path, "p").unwrap();

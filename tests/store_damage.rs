@@ -17,7 +17,9 @@ use aura::state::leakage::{
     LeakageCost, LeakageLedger, LeakagePolicy, MessageClass, Relationship, Timing, leakage_cost,
 };
 use aura::state::receive_budget::{OverBudget, ReceiveLedger};
-use aura::state::store::{AcceptanceRow, ContactRow};
+use aura::state::store::{
+    AcceptanceRow, ContactRow, GroupRow, KeyPackageRow, MessageRow, OutboxRow,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use support::{NOW_MS, context, device, key, known, message, messages, time};
@@ -42,6 +44,12 @@ const KNOWN_ADDR: &str = "/dns4/known.example/tcp/7777";
 const CONTACT_PEER: u8 = 0x3C;
 const PAIR_CONTEXT: u8 = 0x9A;
 const ACCEPTANCE_CODE: &str = "aura1recognisablependingacceptancecode";
+const GROUP_CHAT: u8 = 0x6C;
+const GROUP_TITLE: &str = "a recognisable group title";
+const CHAT_LINE: &str = "a recognisable line of a group chat";
+const READER: u8 = 0x7D;
+const KEY_PACKAGE: [u8; 40] = [0x6B; 40];
+const UNSENT: &str = "a recognisable message not sent yet";
 
 /// A folder in memory where there is one: the damaged copies are written and opened
 /// thousands of times, and every read-write open commits, which on a disk waits for a flush.
@@ -119,6 +127,54 @@ fn build(path: &Path) -> FactId {
             code: ACCEPTANCE_CODE.to_owned(),
         })
         .unwrap();
+    let text = |text: &str| aura::groups::payload::Payload::Text(text.into()).encode();
+    store
+        .put_group(&GroupRow {
+            context: context(GROUP_CHAT),
+            joined_ms: NOW_MS,
+            updated_ms: NOW_MS,
+            sent_since_update: 1,
+            epoch: 4,
+            authenticator: vec![0x44; 32],
+            removed: false,
+            name: GROUP_TITLE.into(),
+            roster: vec![device(READER)],
+            read_up_to: None,
+            snapshot: Zeroizing::new(vec![0x55; 64]),
+        })
+        .unwrap();
+    store
+        .put_group_messages(&[MessageRow {
+            context: context(GROUP_CHAT),
+            time: time(NOW_MS - 20, 0).to_u64(),
+            id: FactId([0x4D; 32]),
+            author: device(READER),
+            epoch: 4,
+            payload: text(CHAT_LINE),
+        }])
+        .unwrap();
+    store
+        .add_receipts(&context(GROUP_CHAT), &device(READER), &[FactId([0x4D; 32])])
+        .unwrap();
+    store
+        .put_key_packages(&[KeyPackageRow {
+            reference: [0x52; 32],
+            context: context(PAIR_CONTEXT),
+            last_resort: false,
+            made_ms: NOW_MS,
+            key_package: KEY_PACKAGE.to_vec(),
+            init_key: Zeroizing::new([0x49; 32]),
+            leaf_key: Zeroizing::new([0x4C; 32]),
+        }])
+        .unwrap();
+    store
+        .put_outbox(&OutboxRow {
+            context: context(GROUP_CHAT),
+            submitted_ms: NOW_MS,
+            sequence: 3,
+            payload: text(UNSENT),
+        })
+        .unwrap();
     marked_id
 }
 
@@ -145,6 +201,12 @@ fn read_everything(store: &Store) -> Result<(), StoreError> {
     store.known_peer_addrs()?;
     store.contacts()?;
     store.acceptances()?;
+    store.groups()?;
+    store.group_messages(&context(GROUP_CHAT), 100)?;
+    store.group_messages_after(&context(GROUP_CHAT), None, &device(READER))?;
+    store.readers(&context(GROUP_CHAT), &FactId([0x4D; 32]))?;
+    store.key_packages()?;
+    store.outbox()?;
     Ok(())
 }
 
@@ -292,6 +354,31 @@ fn rows(marked: &FactId) -> Vec<Row> {
             table: "acceptances",
             pattern: text(ACCEPTANCE_CODE),
             field: -2..0,
+        },
+        Row {
+            table: "groups",
+            pattern: text(GROUP_TITLE),
+            field: -2..0,
+        },
+        Row {
+            table: "group_messages",
+            pattern: text(CHAT_LINE),
+            field: 0..1,
+        },
+        Row {
+            table: "receipts",
+            pattern: device(READER).0.to_vec(),
+            field: 0..1,
+        },
+        Row {
+            table: "key_packages",
+            pattern: KEY_PACKAGE.to_vec(),
+            field: -4..0,
+        },
+        Row {
+            table: "outbox",
+            pattern: text(UNSENT),
+            field: 0..1,
         },
     ]
 }
