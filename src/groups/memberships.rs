@@ -235,6 +235,20 @@ impl Memberships {
         Ok(Self { context, held })
     }
 
+    /// The passes settled since this was last called, one at most per membership.
+    pub fn take_settled(&mut self) -> Vec<crate::groups::convergence::SettledPass> {
+        self.held
+            .iter_mut()
+            .filter_map(GroupMember::take_settled)
+            .collect()
+    }
+
+    /// Whether some membership holds the state of `epoch`: a message sent in it can be
+    /// read.
+    pub fn holds_epoch(&self, epoch: &crate::groups::convergence::EpochId) -> bool {
+        self.held.iter().any(|member| member.holds_epoch(epoch))
+    }
+
     pub fn poll_timeout(&self) -> Option<u64> {
         self.held.iter().filter_map(GroupMember::poll_timeout).min()
     }

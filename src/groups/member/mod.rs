@@ -10,7 +10,9 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::convergence::{Commit, CommitId, Convergence, EpochId, Event, REWIND_BOUND};
+use super::convergence::{
+    Commit, CommitId, Convergence, EpochId, Event, REWIND_BOUND, SettledPass,
+};
 use super::facts::GroupFact;
 pub use super::mls_epoch::MAX_GROUP_NAME_BYTES;
 use super::mls_epoch::{MlsEpoch, commit_id};
@@ -263,6 +265,11 @@ impl GroupMember {
         (self.convergence.window(), self.parked.len())
     }
 
+    /// The last pass this member's convergence settled, since this was last called.
+    pub fn take_settled(&mut self) -> Option<SettledPass> {
+        self.convergence.take_settled()
+    }
+
     /// The devices in the group at the epoch this member follows.
     pub fn roster(&self) -> Vec<DeviceKey> {
         let Some(state) = self.convergence.current_state().filter(|_| !self.departed) else {
@@ -347,6 +354,9 @@ impl GroupMember {
                 self.unpark(now);
                 self.read_early();
             }
+            // This device's own messages come back from the journal: it wrote them, and
+            // their keys are used up.
+            GroupFact::Message { .. } if author == self.device => {}
             GroupFact::Message { epoch, message } => self.read(author, epoch, message),
             GroupFact::Rejoin(key_package) => self.rejoin(author, &key_package),
             GroupFact::Departed { device, epoch } => self.told_departed_by(author, device, epoch),
