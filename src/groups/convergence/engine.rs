@@ -151,6 +151,11 @@ impl<S: EpochState> Convergence<S> {
         self.root
     }
 
+    /// The epoch number of the root.
+    pub fn root_epoch(&self) -> u64 {
+        self.node(self.root).epoch
+    }
+
     /// The state of any validated epoch in the window, on any branch: what messages sent on
     /// it are read against.
     pub fn state(&self, epoch: &EpochId) -> Option<&S> {
@@ -471,11 +476,22 @@ impl<S: EpochState> Convergence<S> {
             .filter(|epoch| !keep.contains(epoch))
             .copied()
             .collect();
+        let ancestors: HashSet<EpochId> = chain.iter().copied().collect();
         for epoch in dropped {
             if let Some(node) = self.nodes.remove(&epoch)
                 && let Some((_, commit)) = node.parent
             {
-                self.forget(commit);
+                if ancestors.contains(&epoch) {
+                    self.forget(commit);
+                } else {
+                    // A branch that forks before the new root: it is beyond the bound now,
+                    // and what extends it will never be placed.
+                    self.forget(commit);
+                    self.events.push_back(Event::BeyondBound {
+                        commit,
+                        parent_epoch: node.epoch.saturating_sub(1),
+                    });
+                }
             }
         }
         // The commit into the new root is final too; nothing above it may be applied.

@@ -368,6 +368,18 @@ impl GroupMember {
 
     /// Offers again every parked commit whose parent is now known, until none is.
     fn unpark(&mut self, now: u64) {
+        // A parked commit whose parent is now behind the root will never be placed: it is
+        // on a branch beyond the bound (it waited while the root was still below it).
+        let root = self.convergence.root();
+        let root_epoch = self.convergence.root_epoch();
+        let (behind, parked): (Vec<Commit>, Vec<Commit>) = self
+            .parked
+            .drain(..)
+            .partition(|commit| commit.parent_epoch <= root_epoch && commit.parent != root);
+        self.parked = parked.into();
+        for commit in behind {
+            self.unjoinable(&commit);
+        }
         loop {
             let (ready, waiting): (Vec<Commit>, Vec<Commit>) = self
                 .parked
@@ -572,29 +584,35 @@ impl GroupMember {
                 parent_epoch,
             } => {
                 tracing::info!(parent_epoch, "a commit on a branch beyond the rewind bound");
-                // A commit into an epoch this member holds is its own history (a restored
-                // member is offered the commits before the epoch it resumed at).
-                if let Some(known) = self
-                    .recent
-                    .iter()
-                    .find(|c| c.id == commit)
-                    .filter(|c| self.convergence.state(&c.child).is_none())
-                {
-                    self.unjoinable
-                        .insert(known.child, (parent_epoch.saturating_add(1), commit));
-                }
-                while self.unjoinable.len() > MAX_UNJOINABLE {
-                    let lowest = self
-                        .unjoinable
-                        .iter()
-                        .min_by_key(|(_, (epoch, _))| *epoch)
-                        .map(|(id, _)| *id);
-                    if let Some(lowest) = lowest {
-                        self.unjoinable.remove(&lowest);
-                    }
+                if let Some(known) = self.recent.iter().find(|c| c.id == commit).cloned() {
+                    self.unjoinable(&known);
                 }
             }
             Event::Dropped { commit } => self.park(commit),
+        }
+    }
+
+    /// `commit` is beyond the bound: the epoch it leads to starts a branch this member
+    /// cannot join.
+    fn unjoinable(&mut self, commit: &Commit) {
+        // A commit into an epoch this member holds is its own history (a restored member
+        // is offered the commits before the epoch it resumed at).
+        if self.convergence.state(&commit.child).is_some() {
+            return;
+        }
+        self.unjoinable.insert(
+            commit.child,
+            (commit.parent_epoch.saturating_add(1), commit.id),
+        );
+        while self.unjoinable.len() > MAX_UNJOINABLE {
+            let lowest = self
+                .unjoinable
+                .iter()
+                .min_by_key(|(_, (epoch, _))| *epoch)
+                .map(|(id, _)| *id);
+            if let Some(lowest) = lowest {
+                self.unjoinable.remove(&lowest);
+            }
         }
     }
 
