@@ -73,31 +73,39 @@ impl Memberships {
         }
     }
 
-    /// A membership that said it is stranded after a later one joined gives way to the
-    /// latest: it was brought back already. Its unmade intents go to the latest, or are
-    /// dropped with their reason when the latest is out too.
-    fn retire_stranded(&mut self, outputs: &mut Vec<Output>) {
-        let Some(last) = self.held.len().checked_sub(1) else {
-            return;
-        };
-        let superseded: Vec<usize> = (0..last).filter(|i| self.held[*i].is_stranded()).collect();
-        for index in superseded.into_iter().rev() {
-            let mut member = self.held.remove(index);
-            let unmade = member.take_unmade();
-            let Some(latest) = self.held.last_mut() else {
-                continue;
-            };
-            for intent in unmade {
-                if latest.is_removed() {
-                    outputs.push(Output::Dropped {
-                        intent,
-                        reason: "this device is out of the group".into(),
-                    });
-                } else {
-                    latest.ask(intent);
-                }
+    /// A stranded membership gives way when another of the device's came after it (it was
+    /// brought back already) or is in the group on a live branch: asking to be brought
+    /// back then would only make the group re-add a device that is in it. Its unmade
+    /// intents go to the best membership left, or are dropped with their reason when none
+    /// is in the group.
+    fn retire_stranded(&mut self, outputs: &mut Vec<Output>) -> Vec<usize> {
+        let live = |member: &GroupMember| !member.is_removed() && !member.is_stranded();
+        let count = self.held.len();
+        let retired: Vec<usize> = (0..count)
+            .filter(|i| {
+                self.held[*i].is_stranded()
+                    && (*i + 1 < count
+                        || self
+                            .held
+                            .iter()
+                            .enumerate()
+                            .any(|(j, member)| j != *i && live(member)))
+            })
+            .collect();
+        let mut unmade = Vec::new();
+        for index in retired.iter().rev() {
+            unmade.extend(self.held.remove(*index).take_unmade());
+        }
+        for intent in unmade {
+            match self.best_mut() {
+                Some(best) => best.ask(intent),
+                None => outputs.push(Output::Dropped {
+                    intent,
+                    reason: "this device is out of the group".into(),
+                }),
             }
         }
+        retired
     }
 
     /// The membership the device acts through: in the group, at the latest epoch.
@@ -158,9 +166,14 @@ impl Memberships {
     /// by two of them given once.
     pub fn poll(&mut self, now: u64, rng: &mut impl rand_core::CryptoRng) -> Vec<Output> {
         let mut outputs: Vec<Output> = Vec::new();
-        for member in &mut self.held {
+        let mut stranded = Vec::new();
+        for (index, member) in self.held.iter_mut().enumerate() {
             member.poll(now, rng);
             while let Some(output) = member.poll_output() {
+                if output == Output::Stranded {
+                    stranded.push(index);
+                    continue;
+                }
                 let repeated = matches!(output, Output::Read(_) | Output::Refused { .. })
                     && outputs.contains(&output);
                 if !repeated {
@@ -168,7 +181,10 @@ impl Memberships {
                 }
             }
         }
-        self.retire_stranded(&mut outputs);
+        let retired = self.retire_stranded(&mut outputs);
+        if stranded.iter().any(|index| !retired.contains(index)) {
+            outputs.push(Output::Stranded);
+        }
         outputs
     }
 
