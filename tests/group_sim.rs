@@ -40,6 +40,9 @@ use aura::groups::memberships::Memberships;
 use aura::state::fact::DeviceKey;
 use world::{DEVICES, LONG_SIDE_COMMITS, MAX_DELAY_MS, Sim};
 
+// The long partition must take each side past the other's rewind bound.
+const _: () = assert!(REWIND_BOUND < LONG_SIDE_COMMITS);
+
 /// Seeds run by default: about a second each in the debug test profile on one core.
 const DEFAULT_SEEDS: u64 = 40;
 
@@ -173,10 +176,6 @@ fn run_seed(seed: u64) {
             );
         }
     }
-    assert!(
-        REWIND_BOUND < LONG_SIDE_COMMITS,
-        "the long partition must outlast the bound"
-    );
     eprintln!(
         "seed {seed}: epoch {epoch}, {} members, {} commits asked, {} dropped, {} restarts, {} passes checked, long partition {:?}",
         members.len(),

@@ -52,7 +52,9 @@ impl Memberships {
                 member.epoch().map_or((0, 0), |(_, epoch)| (1, epoch))
             });
             if let Some(behind) = behind {
-                self.held.remove(behind);
+                for intent in self.held.remove(behind).take_unmade() {
+                    joined.ask(intent);
+                }
             }
         }
         self.held.push(joined);

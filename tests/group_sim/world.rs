@@ -296,6 +296,7 @@ impl Sim {
             member.ask(intent.clone());
             self.asked.push((index, intent));
             self.devices[index].dirty = true;
+            self.snapshot(index);
         }
     }
 
@@ -433,6 +434,7 @@ impl Sim {
             Some(held) => held.add(joined),
             None => device.member = Some(Memberships::new(joined)),
         }
+        self.snapshot(index);
     }
 
     fn act(&mut self) {
