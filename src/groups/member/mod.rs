@@ -130,6 +130,8 @@ pub struct GroupMember {
     /// A member said this device was removed where it could not check (see
     /// [`GroupFact::Departed`]).
     departed: bool,
+    /// The epoch number the departure notice spoke of.
+    departed_at: u64,
     /// Intents of commits this member made before it was restored and that may still
     /// lose: its window is gone, so they are handed over (or dropped with their reason)
     /// only if it turns out stranded or removed, and forgotten once they are final.
@@ -229,6 +231,7 @@ impl GroupMember {
             unjoinable: HashMap::new(),
             joined_epoch,
             departed: false,
+            departed_at: 0,
             restored_pending: Vec::new(),
             resumed_epoch: 0,
             told_departed: HashSet::new(),
@@ -464,6 +467,7 @@ impl GroupMember {
             return;
         }
         self.departed = true;
+        self.departed_at = epoch;
         self.drop_unmade("this device is out of the group");
         self.outputs.push_back(Output::Removed);
     }
@@ -532,6 +536,21 @@ impl GroupMember {
             self.recover_losers();
         }
         self.unpark(now);
+        // A notice is a member's word where this one could not check; once convergence
+        // takes it as far as the notice spoke of, still in the group, it checks for itself
+        // (the notice was about an older leaf of this device, or another branch).
+        if self.departed
+            && self
+                .convergence
+                .current_state()
+                .is_some_and(|state| state.group().epoch() >= self.departed_at)
+        {
+            self.departed = false;
+            self.stranded_at = None;
+            self.outputs.push_back(Output::Moved {
+                epoch: self.convergence.current(),
+            });
+        }
         self.check_stranded();
         self.read_early();
         let window: Vec<CommitId> = self
