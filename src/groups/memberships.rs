@@ -25,6 +25,8 @@ pub const MEMBERSHIPS_SNAPSHOT_VERSION: u8 = 1;
 pub struct Memberships {
     context: ContextId,
     held: Vec<GroupMember>,
+    /// Intents asked of a device out of the group, dropped at the next poll.
+    refused: Vec<Intent>,
 }
 
 impl Memberships {
@@ -32,6 +34,7 @@ impl Memberships {
         Self {
             context: first.context(),
             held: vec![first],
+            refused: Vec::new(),
         }
     }
 
@@ -142,9 +145,12 @@ impl Memberships {
         self.best().map(GroupMember::roster).unwrap_or_default()
     }
 
+    /// Asks the best membership for a change; one asked of a device out of the group is
+    /// dropped with its reason at the next poll, never lost.
     pub fn ask(&mut self, intent: Intent) {
-        if let Some(best) = self.best_mut() {
-            best.ask(intent);
+        match self.best_mut() {
+            Some(best) => best.ask(intent),
+            None => self.refused.push(intent),
         }
     }
 
@@ -167,7 +173,14 @@ impl Memberships {
     /// Polls every membership; their outputs, in order, a message read (or a fact refused)
     /// by two of them given once.
     pub fn poll(&mut self, now: u64, rng: &mut impl rand_core::CryptoRng) -> Vec<Output> {
-        let mut outputs: Vec<Output> = Vec::new();
+        let mut outputs: Vec<Output> = self
+            .refused
+            .drain(..)
+            .map(|intent| Output::Dropped {
+                intent,
+                reason: "this device is out of the group".into(),
+            })
+            .collect();
         let mut stranded = Vec::new();
         for (index, member) in self.held.iter_mut().enumerate() {
             member.poll(now, rng);
@@ -250,7 +263,11 @@ impl Memberships {
             }
             .into());
         }
-        Ok(Self { context, held })
+        Ok(Self {
+            context,
+            held,
+            refused: Vec::new(),
+        })
     }
 
     /// The passes settled since this was last called, one at most per membership.

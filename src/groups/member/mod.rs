@@ -10,9 +10,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::convergence::{
-    Commit, CommitId, Convergence, EpochId, Event, REWIND_BOUND, SettledPass,
-};
+use super::convergence::{Commit, CommitId, Convergence, EpochId, Event, SettledPass};
 use super::facts::GroupFact;
 pub use super::mls_epoch::MAX_GROUP_NAME_BYTES;
 use super::mls_epoch::{MlsEpoch, commit_id};
@@ -33,6 +31,9 @@ pub const MAX_PARKED_COMMITS: usize = 1_024;
 pub const MAX_RECENT_COMMITS: usize = 2_048;
 /// Losing commits already looked at for what to ask again.
 pub const MAX_LOSERS_REMEMBERED: usize = 4_096;
+/// This member's commits final for it, remembered (with their epoch numbers) in case it
+/// turns out stranded on their branch.
+pub const MAX_SETTLED_OWN: usize = 256;
 /// Epochs of branches beyond the rewind bound, remembered to judge whether this member is
 /// stranded.
 pub const MAX_UNJOINABLE: usize = 1_024;
@@ -112,6 +113,8 @@ pub struct GroupMember {
     intents: VecDeque<Intent>,
     /// This member's commits that may still lose, and what each meant to do.
     pending: Vec<(CommitId, Intent)>,
+    /// Epoch numbers this member's pending commits led to.
+    pending_epochs: HashMap<CommitId, u64>,
     /// Messages of epochs not known yet: author, epoch, message.
     early: VecDeque<(DeviceKey, EpochId, Vec<u8>)>,
     recent: VecDeque<Commit>,
@@ -132,10 +135,10 @@ pub struct GroupMember {
     departed: bool,
     /// The epoch number the departure notice spoke of.
     departed_at: u64,
-    /// Intents of commits this member made before it was restored and that may still
-    /// lose: its window is gone, so they are handed over (or dropped with their reason)
-    /// only if it turns out stranded or removed, and forgotten once they are final.
-    restored_pending: Vec<Intent>,
+    /// Intents of this member's commits that are final for it (gone from its window, or
+    /// made before it was restored), with the epoch number each led to: if it turns out
+    /// stranded, those after the fork are on the dead branch and are asked again.
+    settled_own: VecDeque<(u64, Intent)>,
     /// The epoch number this membership was restored at (0 if it never was).
     resumed_epoch: u64,
     /// Devices this member already told they departed.
@@ -222,6 +225,7 @@ impl GroupMember {
             convergence: Convergence::new(MlsEpoch::new(group)?),
             intents: VecDeque::new(),
             pending: Vec::new(),
+            pending_epochs: HashMap::new(),
             early: VecDeque::new(),
             recent: VecDeque::new(),
             parked: VecDeque::new(),
@@ -232,7 +236,7 @@ impl GroupMember {
             joined_epoch,
             departed: false,
             departed_at: 0,
-            restored_pending: Vec::new(),
+            settled_own: VecDeque::new(),
             resumed_epoch: 0,
             told_departed: HashSet::new(),
             outputs: VecDeque::new(),
@@ -559,14 +563,17 @@ impl GroupMember {
             .iter()
             .map(|(c, _, _)| *c)
             .collect();
-        // A commit gone from the window without losing is final: nothing to ask again.
-        self.pending.retain(|(commit, _)| window.contains(commit));
-        if !self.restored_pending.is_empty()
-            && self.epoch().is_some_and(|(_, epoch)| {
-                epoch >= self.resumed_epoch.saturating_add(REWIND_BOUND as u64)
-            })
-        {
-            self.restored_pending.clear();
+        // A commit gone from the window without losing is final for this member; it is
+        // kept with its epoch number in case this member turns out stranded, when the
+        // branch it is on is dead after all.
+        let (kept, settled): (Vec<_>, Vec<_>) = self
+            .pending
+            .drain(..)
+            .partition(|(commit, _)| window.contains(commit));
+        self.pending = kept;
+        for (commit, intent) in settled {
+            let epoch = self.pending_epochs.remove(&commit).unwrap_or(0);
+            self.settle_own(epoch, intent);
         }
         // A stranded member makes no commits: they would only lengthen a dead branch.
         if self.convergence.is_settled() && !self.is_removed() && !self.is_stranded() {
@@ -712,6 +719,9 @@ impl GroupMember {
             intent: intent.clone(),
             epoch: self.convergence.current(),
         });
+        if let Some((_, epoch)) = self.epoch() {
+            self.pending_epochs.insert(id, epoch);
+        }
         self.pending.push((id, intent));
     }
 
@@ -724,7 +734,22 @@ impl GroupMember {
     /// What this member was asked for and has not made final: the intents of its commits
     /// that may still lose (oldest first), then those not made yet. It keeps none of them.
     pub fn take_unmade(&mut self) -> Vec<Intent> {
-        let mut unmade: Vec<Intent> = self.restored_pending.drain(..).collect();
+        // A stranded member's own commits after the fork are on the dead branch, final
+        // for it or not; the fork is at most one before the earliest epoch of a branch it
+        // cannot join.
+        let fork = self
+            .unjoinable
+            .values()
+            .map(|(epoch, _)| epoch.saturating_sub(1))
+            .min();
+        let stranded = self.stranded_at.is_some();
+        let mut unmade: Vec<Intent> = self
+            .settled_own
+            .drain(..)
+            .filter(|(epoch, _)| stranded && fork.is_none_or(|fork| *epoch > fork))
+            .map(|(_, intent)| intent)
+            .collect();
+        self.pending_epochs.clear();
         unmade.extend(self.pending.drain(..).map(|(_, intent)| intent));
         unmade.extend(self.intents.drain(..));
         unmade
@@ -737,6 +762,14 @@ impl GroupMember {
                 reason: reason.to_owned(),
             });
         }
+    }
+
+    /// One of this member's commits, for `intent`, is final for it at epoch `epoch`.
+    fn settle_own(&mut self, epoch: u64, intent: Intent) {
+        if self.settled_own.len() >= MAX_SETTLED_OWN {
+            self.settled_own.pop_front();
+        }
+        self.settled_own.push_back((epoch, intent));
     }
 
     /// This member's own device key.
