@@ -25,6 +25,8 @@ pub const MEMBERSHIPS_SNAPSHOT_VERSION: u8 = 1;
 pub struct Memberships {
     context: ContextId,
     held: Vec<GroupMember>,
+    /// Intents asked of a device out of the group, dropped at the next poll.
+    refused: Vec<Intent>,
 }
 
 impl Memberships {
@@ -32,6 +34,7 @@ impl Memberships {
         Self {
             context: first.context(),
             held: vec![first],
+            refused: Vec::new(),
         }
     }
 
@@ -52,7 +55,9 @@ impl Memberships {
                 member.epoch().map_or((0, 0), |(_, epoch)| (1, epoch))
             });
             if let Some(behind) = behind {
-                self.held.remove(behind);
+                for intent in self.held.remove(behind).take_unmade() {
+                    joined.ask(intent);
+                }
             }
         }
         self.held.push(joined);
@@ -73,31 +78,39 @@ impl Memberships {
         }
     }
 
-    /// A membership that said it is stranded after a later one joined gives way to the
-    /// latest: it was brought back already. Its unmade intents go to the latest, or are
-    /// dropped with their reason when the latest is out too.
-    fn retire_stranded(&mut self, outputs: &mut Vec<Output>) {
-        let Some(last) = self.held.len().checked_sub(1) else {
-            return;
-        };
-        let superseded: Vec<usize> = (0..last).filter(|i| self.held[*i].is_stranded()).collect();
-        for index in superseded.into_iter().rev() {
-            let mut member = self.held.remove(index);
-            let unmade = member.take_unmade();
-            let Some(latest) = self.held.last_mut() else {
-                continue;
-            };
-            for intent in unmade {
-                if latest.is_removed() {
-                    outputs.push(Output::Dropped {
-                        intent,
-                        reason: "this device is out of the group".into(),
-                    });
-                } else {
-                    latest.ask(intent);
-                }
+    /// A stranded membership gives way when another of the device's came after it (it was
+    /// brought back already) or is in the group on a live branch: asking to be brought
+    /// back then would only make the group re-add a device that is in it. Its unmade
+    /// intents go to the best membership left, or are dropped with their reason when none
+    /// is in the group.
+    fn retire_stranded(&mut self, outputs: &mut Vec<Output>) -> Vec<usize> {
+        let live = |member: &GroupMember| !member.is_removed() && !member.is_stranded();
+        let count = self.held.len();
+        let retired: Vec<usize> = (0..count)
+            .filter(|i| {
+                self.held[*i].is_stranded()
+                    && (*i + 1 < count
+                        || self
+                            .held
+                            .iter()
+                            .enumerate()
+                            .any(|(j, member)| j != *i && live(member)))
+            })
+            .collect();
+        let mut unmade = Vec::new();
+        for index in retired.iter().rev() {
+            unmade.extend(self.held.remove(*index).take_unmade());
+        }
+        for intent in unmade {
+            match self.best_mut() {
+                Some(best) => best.ask(intent),
+                None => outputs.push(Output::Dropped {
+                    intent,
+                    reason: "this device is out of the group".into(),
+                }),
             }
         }
+        retired
     }
 
     /// Every membership kept, the best among them.
@@ -137,9 +150,12 @@ impl Memberships {
         self.best().map(GroupMember::roster).unwrap_or_default()
     }
 
+    /// Asks the best membership for a change; one asked of a device out of the group is
+    /// dropped with its reason at the next poll, never lost.
     pub fn ask(&mut self, intent: Intent) {
-        if let Some(best) = self.best_mut() {
-            best.ask(intent);
+        match self.best_mut() {
+            Some(best) => best.ask(intent),
+            None => self.refused.push(intent),
         }
     }
 
@@ -162,10 +178,22 @@ impl Memberships {
     /// Polls every membership; their outputs, in order, a message read (or a fact refused)
     /// by two of them given once.
     pub fn poll(&mut self, now: u64, rng: &mut impl rand_core::CryptoRng) -> Vec<Output> {
-        let mut outputs: Vec<Output> = Vec::new();
-        for member in &mut self.held {
+        let mut outputs: Vec<Output> = self
+            .refused
+            .drain(..)
+            .map(|intent| Output::Dropped {
+                intent,
+                reason: "this device is out of the group".into(),
+            })
+            .collect();
+        let mut stranded = Vec::new();
+        for (index, member) in self.held.iter_mut().enumerate() {
             member.poll(now, rng);
             while let Some(output) = member.poll_output() {
+                if output == Output::Stranded {
+                    stranded.push(index);
+                    continue;
+                }
                 let repeated = matches!(output, Output::Read(_) | Output::Refused { .. })
                     && outputs.contains(&output);
                 if !repeated {
@@ -173,7 +201,10 @@ impl Memberships {
                 }
             }
         }
-        self.retire_stranded(&mut outputs);
+        let retired = self.retire_stranded(&mut outputs);
+        if stranded.iter().any(|index| !retired.contains(index)) {
+            outputs.push(Output::Stranded);
+        }
         outputs
     }
 
@@ -237,7 +268,25 @@ impl Memberships {
             }
             .into());
         }
-        Ok(Self { context, held })
+        Ok(Self {
+            context,
+            held,
+            refused: Vec::new(),
+        })
+    }
+
+    /// The passes settled since this was last called, one at most per membership.
+    pub fn take_settled(&mut self) -> Vec<crate::groups::convergence::SettledPass> {
+        self.held
+            .iter_mut()
+            .filter_map(GroupMember::take_settled)
+            .collect()
+    }
+
+    /// Whether some membership holds the state of `epoch`: a message sent in it can be
+    /// read.
+    pub fn holds_epoch(&self, epoch: &crate::groups::convergence::EpochId) -> bool {
+        self.held.iter().any(|member| member.holds_epoch(epoch))
     }
 
     pub fn poll_timeout(&self) -> Option<u64> {

@@ -56,6 +56,16 @@ pub enum Event {
     Dropped { commit: CommitId },
 }
 
+/// What one pass settled on, with the tree it chose from: for checks against an
+/// independent model of the choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettledPass {
+    pub root: EpochId,
+    /// Every validated commit in the window: id, parent epoch, the epoch it leads to.
+    pub commits: Vec<(CommitId, EpochId, EpochId)>,
+    pub tip: EpochId,
+}
+
 /// One validated epoch in the window.
 #[derive(Debug)]
 struct Node<S> {
@@ -89,6 +99,8 @@ pub struct Convergence<S> {
     done_set: HashSet<CommitId>,
     pass: Option<Pass>,
     events: VecDeque<Event>,
+    /// The last pass settled, until taken.
+    settled: Option<SettledPass>,
 }
 
 impl<S: EpochState> Convergence<S> {
@@ -114,6 +126,7 @@ impl<S: EpochState> Convergence<S> {
             done_set: HashSet::new(),
             pass: None,
             events: VecDeque::new(),
+            settled: None,
         }
     }
 
@@ -136,6 +149,11 @@ impl<S: EpochState> Convergence<S> {
     /// The oldest epoch still in the window: final for this member.
     pub fn root(&self) -> EpochId {
         self.root
+    }
+
+    /// The epoch number of the root.
+    pub fn root_epoch(&self) -> u64 {
+        self.node(self.root).epoch
     }
 
     /// The state of any validated epoch in the window, on any branch: what messages sent on
@@ -169,6 +187,11 @@ impl<S: EpochState> Convergence<S> {
                 .saturating_add(SETTLE_QUIET_MS)
                 .min(pass.opened_ms.saturating_add(SETTLE_MAX_MS))
         })
+    }
+
+    /// The last pass settled since this was last called.
+    pub fn take_settled(&mut self) -> Option<SettledPass> {
+        self.settled.take()
     }
 
     pub fn poll_event(&mut self) -> Option<Event> {
@@ -375,6 +398,11 @@ impl<S: EpochState> Convergence<S> {
             .map(|(epoch, node)| (*epoch, node.children.clone()))
             .collect();
         let winner = branch::winning_tip(self.root, &children);
+        self.settled = Some(SettledPass {
+            root: self.root,
+            commits: self.window(),
+            tip: winner,
+        });
         if winner != self.current {
             let (rewound, applied) = self.route(self.current, winner);
             self.events.push_back(Event::Moved {
@@ -448,11 +476,22 @@ impl<S: EpochState> Convergence<S> {
             .filter(|epoch| !keep.contains(epoch))
             .copied()
             .collect();
+        let ancestors: HashSet<EpochId> = chain.iter().copied().collect();
         for epoch in dropped {
             if let Some(node) = self.nodes.remove(&epoch)
                 && let Some((_, commit)) = node.parent
             {
-                self.forget(commit);
+                if ancestors.contains(&epoch) {
+                    self.forget(commit);
+                } else {
+                    // A branch that forks before the new root: it is beyond the bound now,
+                    // and what extends it will never be placed.
+                    self.forget(commit);
+                    self.events.push_back(Event::BeyondBound {
+                        commit,
+                        parent_epoch: node.epoch.saturating_sub(1),
+                    });
+                }
             }
         }
         // The commit into the new root is final too; nothing above it may be applied.

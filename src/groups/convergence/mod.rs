@@ -26,12 +26,14 @@
 
 pub mod branch;
 mod engine;
-#[cfg(test)]
-mod reference;
+/// Written apart from the engine, which never calls it: the unit tests and the group
+/// simulation check every pass against it.
+#[doc(hidden)]
+pub mod reference;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{Applied, ApplyError, Convergence, EpochState, Event};
+pub use engine::{Applied, ApplyError, Convergence, EpochState, Event, SettledPass};
 
 /// Commits a member may undo to follow a winning branch.
 pub const REWIND_BOUND: usize = 4;

@@ -270,14 +270,27 @@ fn a_member_rewinds_up_to_the_bound_to_follow_a_deeper_branch() {
     }
     member.poll(2_000 + SETTLE_QUIET_MS);
     assert_eq!(member.current(), their_tip.id);
+    let events = events(&mut member);
     let Some(Event::Moved {
         rewound, applied, ..
-    }) = events(&mut member).pop()
+    }) = events
+        .iter()
+        .rev()
+        .find(|e| matches!(e, Event::Moved { .. }))
     else {
         panic!("no move");
     };
     assert_eq!(rewound.len(), REWIND_BOUND);
     assert_eq!(applied.len(), REWIND_BOUND + 1);
+    // The branch it left forks before its new root: beyond the bound from now on.
+    let beyond: Vec<CommitId> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::BeyondBound { commit, .. } => Some(*commit),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(beyond.len(), ours.len(), "{events:?}");
 }
 
 #[test]

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::convergence::{Commit, CommitId, Convergence, EpochId, Event, REWIND_BOUND};
+use super::convergence::{Commit, CommitId, Convergence, EpochId, Event, SettledPass};
 use super::facts::GroupFact;
 pub use super::mls_epoch::MAX_GROUP_NAME_BYTES;
 use super::mls_epoch::{MlsEpoch, commit_id};
@@ -31,6 +31,9 @@ pub const MAX_PARKED_COMMITS: usize = 1_024;
 pub const MAX_RECENT_COMMITS: usize = 2_048;
 /// Losing commits already looked at for what to ask again.
 pub const MAX_LOSERS_REMEMBERED: usize = 4_096;
+/// This member's commits final for it, remembered (with their epoch numbers) in case it
+/// turns out stranded on their branch.
+pub const MAX_SETTLED_OWN: usize = 256;
 /// Epochs of branches beyond the rewind bound, remembered to judge whether this member is
 /// stranded.
 pub const MAX_UNJOINABLE: usize = 1_024;
@@ -118,6 +121,8 @@ pub struct GroupMember {
     intents: VecDeque<Intent>,
     /// This member's commits that may still lose, and what each meant to do.
     pending: Vec<(CommitId, Intent)>,
+    /// Epoch numbers this member's pending commits led to.
+    pending_epochs: HashMap<CommitId, u64>,
     /// Messages of epochs not known yet: author, epoch, message.
     early: VecDeque<(DeviceKey, EpochId, Vec<u8>)>,
     recent: VecDeque<Commit>,
@@ -136,10 +141,12 @@ pub struct GroupMember {
     /// A member said this device was removed where it could not check (see
     /// [`GroupFact::Departed`]).
     departed: bool,
-    /// Intents of commits this member made before it was restored and that may still
-    /// lose: its window is gone, so they are handed over (or dropped with their reason)
-    /// only if it turns out stranded or removed, and forgotten once they are final.
-    restored_pending: Vec<Intent>,
+    /// The epoch number the departure notice spoke of.
+    departed_at: u64,
+    /// Intents of this member's commits that are final for it (gone from its window, or
+    /// made before it was restored), with the epoch number each led to: if it turns out
+    /// stranded, those after the fork are on the dead branch and are asked again.
+    settled_own: VecDeque<(u64, Intent)>,
     /// The epoch number this membership was restored at (0 if it never was).
     resumed_epoch: u64,
     /// Devices this member already told they departed.
@@ -226,6 +233,7 @@ impl GroupMember {
             convergence: Convergence::new(MlsEpoch::new(group)?),
             intents: VecDeque::new(),
             pending: Vec::new(),
+            pending_epochs: HashMap::new(),
             early: VecDeque::new(),
             recent: VecDeque::new(),
             parked: VecDeque::new(),
@@ -235,7 +243,8 @@ impl GroupMember {
             unjoinable: HashMap::new(),
             joined_epoch,
             departed: false,
-            restored_pending: Vec::new(),
+            departed_at: 0,
+            settled_own: VecDeque::new(),
             resumed_epoch: 0,
             told_departed: HashSet::new(),
             outputs: VecDeque::new(),
@@ -269,6 +278,11 @@ impl GroupMember {
     /// how many it keeps parked for want of a parent.
     pub fn window(&self) -> (Vec<(CommitId, EpochId, EpochId)>, usize) {
         (self.convergence.window(), self.parked.len())
+    }
+
+    /// The last pass this member's convergence settled, since this was last called.
+    pub fn take_settled(&mut self) -> Option<SettledPass> {
+        self.convergence.take_settled()
     }
 
     /// The devices in the group at the epoch this member follows.
@@ -355,6 +369,9 @@ impl GroupMember {
                 self.unpark(now);
                 self.read_early();
             }
+            // This device's own messages come back from the journal: it wrote them, and
+            // their keys are used up.
+            GroupFact::Message { .. } if author == self.device => {}
             GroupFact::Message { epoch, message } => self.read(author, epoch, message),
             GroupFact::Rejoin(key_package) => self.rejoin(author, &key_package),
             GroupFact::Departed { device, epoch } => self.told_departed_by(author, device, epoch),
@@ -366,6 +383,18 @@ impl GroupMember {
 
     /// Offers again every parked commit whose parent is now known, until none is.
     fn unpark(&mut self, now: u64) {
+        // A parked commit whose parent is now behind the root will never be placed: it is
+        // on a branch beyond the bound (it waited while the root was still below it).
+        let root = self.convergence.root();
+        let root_epoch = self.convergence.root_epoch();
+        let (behind, parked): (Vec<Commit>, Vec<Commit>) = self
+            .parked
+            .drain(..)
+            .partition(|commit| commit.parent_epoch <= root_epoch && commit.parent != root);
+        self.parked = parked.into();
+        for commit in behind {
+            self.unjoinable(&commit);
+        }
         loop {
             let (ready, waiting): (Vec<Commit>, Vec<Commit>) = self
                 .parked
@@ -450,6 +479,7 @@ impl GroupMember {
             return;
         }
         self.departed = true;
+        self.departed_at = epoch;
         self.drop_unmade("this device is out of the group");
         self.outputs.push_back(Output::Removed);
     }
@@ -519,6 +549,21 @@ impl GroupMember {
             self.recover_losers();
         }
         self.unpark(now);
+        // A notice is a member's word where this one could not check; once convergence
+        // takes it as far as the notice spoke of, still in the group, it checks for itself
+        // (the notice was about an older leaf of this device, or another branch).
+        if self.departed
+            && self
+                .convergence
+                .current_state()
+                .is_some_and(|state| state.group().epoch() >= self.departed_at)
+        {
+            self.departed = false;
+            self.stranded_at = None;
+            self.outputs.push_back(Output::Moved {
+                epoch: self.convergence.current(),
+            });
+        }
         self.check_stranded();
         self.read_early();
         let window: Vec<CommitId> = self
@@ -527,14 +572,17 @@ impl GroupMember {
             .iter()
             .map(|(c, _, _)| *c)
             .collect();
-        // A commit gone from the window without losing is final: nothing to ask again.
-        self.pending.retain(|(commit, _)| window.contains(commit));
-        if !self.restored_pending.is_empty()
-            && self.epoch().is_some_and(|(_, epoch)| {
-                epoch >= self.resumed_epoch.saturating_add(REWIND_BOUND as u64)
-            })
-        {
-            self.restored_pending.clear();
+        // A commit gone from the window without losing is final for this member; it is
+        // kept with its epoch number in case this member turns out stranded, when the
+        // branch it is on is dead after all.
+        let (kept, settled): (Vec<_>, Vec<_>) = self
+            .pending
+            .drain(..)
+            .partition(|(commit, _)| window.contains(commit));
+        self.pending = kept;
+        for (commit, intent) in settled {
+            let epoch = self.pending_epochs.remove(&commit).unwrap_or(0);
+            self.settle_own(epoch, intent);
         }
         // A stranded member makes no commits: they would only lengthen a dead branch.
         if self.convergence.is_settled() && !self.is_removed() && !self.is_stranded() {
@@ -571,155 +619,11 @@ impl GroupMember {
                 parent_epoch,
             } => {
                 tracing::info!(parent_epoch, "a commit on a branch beyond the rewind bound");
-                // A commit into an epoch this member holds is its own history (a restored
-                // member is offered the commits before the epoch it resumed at).
-                if let Some(known) = self
-                    .recent
-                    .iter()
-                    .find(|c| c.id == commit)
-                    .filter(|c| self.convergence.state(&c.child).is_none())
-                {
-                    self.unjoinable
-                        .insert(known.child, (parent_epoch.saturating_add(1), commit));
-                }
-                while self.unjoinable.len() > MAX_UNJOINABLE {
-                    let lowest = self
-                        .unjoinable
-                        .iter()
-                        .min_by_key(|(_, (epoch, _))| *epoch)
-                        .map(|(id, _)| *id);
-                    if let Some(lowest) = lowest {
-                        self.unjoinable.remove(&lowest);
-                    }
+                if let Some(known) = self.recent.iter().find(|c| c.id == commit).cloned() {
+                    self.unjoinable(&known);
                 }
             }
             Event::Dropped { commit } => self.park(commit),
-        }
-    }
-
-    /// A branch that forked before this member's root (it began with a commit beyond the
-    /// bound) reached further than this member's tip: the group is on a branch this member
-    /// cannot join. At the same epoch number, the lower last commit yields, so that of two
-    /// sides that cannot judge each other exactly one asks to be brought back. The branch is
-    /// followed through the commits this member holds without a parent (waiting, parked).
-    /// Said once per epoch it is stuck at.
-    fn check_stranded(&mut self) {
-        if self.unjoinable.is_empty() {
-            return;
-        }
-        let Some((current, epoch)) = self.epoch() else {
-            return;
-        };
-        if self.stranded_at == Some(current) {
-            return;
-        }
-        let Some((furthest, last)) = self.unjoinable_reach() else {
-            return;
-        };
-        let mine = self
-            .convergence
-            .window()
-            .into_iter()
-            .find(|(_, _, child)| *child == current)
-            .map(|(commit, _, _)| commit);
-        let behind = furthest > epoch || (furthest == epoch && mine.is_some_and(|m| last < m));
-        if behind {
-            self.stranded_at = Some(current);
-            self.outputs.push_back(Output::Stranded);
-        }
-    }
-
-    /// The furthest epoch number a branch beyond the bound reaches, and the commit that
-    /// reaches it.
-    fn unjoinable_reach(&self) -> Option<(u64, CommitId)> {
-        let mut by_parent: HashMap<EpochId, Vec<&Commit>> = HashMap::new();
-        for commit in self.parked.iter().chain(self.convergence.waiting()) {
-            by_parent.entry(commit.parent).or_default().push(commit);
-        }
-        let mut reached: HashSet<EpochId> = self.unjoinable.keys().copied().collect();
-        let mut stack: Vec<(EpochId, (u64, CommitId))> =
-            self.unjoinable.iter().map(|(id, at)| (*id, *at)).collect();
-        let mut furthest: Option<(u64, CommitId)> = None;
-        while let Some((epoch, (number, commit))) = stack.pop() {
-            let better =
-                furthest.is_none_or(|(far, id)| number > far || (number == far && commit < id));
-            if better {
-                furthest = Some((number, commit));
-            }
-            for child in by_parent.get(&epoch).into_iter().flatten() {
-                if reached.insert(child.child) {
-                    stack.push((
-                        child.child,
-                        (child.parent_epoch.saturating_add(1), child.id),
-                    ));
-                }
-            }
-        }
-        furthest
-    }
-
-    /// What commits of others that lost meant to do is asked again on the winner by one
-    /// member: the author if it is still in the group (it asks again through its own
-    /// pending commits, so nothing here), else the member with the lowest device key, so
-    /// that a change is not lost with an author who left, nor made twice.
-    fn recover_losers(&mut self) {
-        let window = self.convergence.window();
-        let parent_of: HashMap<EpochId, (CommitId, EpochId)> = window
-            .iter()
-            .map(|(commit, parent, child)| (*child, (*commit, *parent)))
-            .collect();
-        let mut winning = HashSet::new();
-        let mut epoch = self.convergence.current();
-        while let Some((commit, parent)) = parent_of.get(&epoch) {
-            winning.insert(*commit);
-            epoch = *parent;
-        }
-        let roster = self.roster();
-        let Some(lowest) = roster.first().copied() else {
-            return;
-        };
-        for (commit, parent, _) in window {
-            if winning.contains(&commit) || !self.losers_seen.insert(commit) {
-                continue;
-            }
-            self.losers.push_back(commit);
-            while self.losers.len() > MAX_LOSERS_REMEMBERED {
-                if let Some(old) = self.losers.pop_front() {
-                    self.losers_seen.remove(&old);
-                }
-            }
-            let Some(bytes) = self.recent.iter().find(|c| c.id == commit) else {
-                continue;
-            };
-            let Some(changes) = self
-                .convergence
-                .state(&parent)
-                .and_then(|state| state.changes(bytes))
-            else {
-                continue;
-            };
-            let delegate = if roster.contains(&changes.author) {
-                changes.author
-            } else {
-                lowest
-            };
-            if delegate != self.device || changes.author == self.device {
-                continue;
-            }
-            for key_package in changes.added {
-                let device = key_package.leaf_node.signature_key.as_slice().try_into();
-                if device.is_ok_and(|d| !roster.contains(&DeviceKey(d))) {
-                    self.intents.push_back(Intent::Add(Box::new(key_package)));
-                }
-            }
-            for device in changes.removed {
-                if roster.contains(&device) {
-                    self.intents.push_back(Intent::Remove(device));
-                }
-            }
-            if let Some(name) = changes.renamed {
-                self.intents.push_back(Intent::Rename(name));
-            }
         }
     }
 
@@ -824,6 +728,9 @@ impl GroupMember {
             intent: intent.clone(),
             epoch: self.convergence.current(),
         });
+        if let Some((_, epoch)) = self.epoch() {
+            self.pending_epochs.insert(id, epoch);
+        }
         self.pending.push((id, intent));
     }
 
@@ -836,7 +743,22 @@ impl GroupMember {
     /// What this member was asked for and has not made final: the intents of its commits
     /// that may still lose (oldest first), then those not made yet. It keeps none of them.
     pub fn take_unmade(&mut self) -> Vec<Intent> {
-        let mut unmade: Vec<Intent> = self.restored_pending.drain(..).collect();
+        // A stranded member's own commits after the fork are on the dead branch, final
+        // for it or not; the fork is at most one before the earliest epoch of a branch it
+        // cannot join.
+        let fork = self
+            .unjoinable
+            .values()
+            .map(|(epoch, _)| epoch.saturating_sub(1))
+            .min();
+        let stranded = self.stranded_at.is_some();
+        let mut unmade: Vec<Intent> = self
+            .settled_own
+            .drain(..)
+            .filter(|(epoch, _)| stranded && fork.is_none_or(|fork| *epoch > fork))
+            .map(|(_, intent)| intent)
+            .collect();
+        self.pending_epochs.clear();
         unmade.extend(self.pending.drain(..).map(|(_, intent)| intent));
         unmade.extend(self.intents.drain(..));
         unmade
@@ -851,12 +773,21 @@ impl GroupMember {
         }
     }
 
+    /// One of this member's commits, for `intent`, is final for it at epoch `epoch`.
+    fn settle_own(&mut self, epoch: u64, intent: Intent) {
+        if self.settled_own.len() >= MAX_SETTLED_OWN {
+            self.settled_own.pop_front();
+        }
+        self.settled_own.push_back((epoch, intent));
+    }
+
     /// This member's own device key.
     pub fn device(&self) -> DeviceKey {
         self.device
     }
 }
 
+mod branches;
 mod snapshot;
 pub use snapshot::{MAX_SNAPSHOT_BYTES, SNAPSHOT_VERSION, SnapshotError};
 

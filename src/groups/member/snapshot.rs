@@ -15,8 +15,8 @@
 //!
 //! Layout (big-endian): version; context id; device key; the epoch number the membership
 //! joined at; the epoch number it resumes at; departed (0 or 1); the exported state
-//! (length, bytes); intents of commits that may still lose (count, each); intents not made
-//! yet (count, each). An intent is a tag and its body. Decoding bytes from a damaged store
+//! (length, bytes); intents of this member's commits not known to have won (count, then
+//! each with the epoch number its commit led to); intents not made yet (count, each). An intent is a tag and its body. Decoding bytes from a damaged store
 //! is an error, never a panic, and every length is capped before anything is allocated.
 
 use super::{GroupMember, Intent, MAX_GROUP_NAME_BYTES, signing_key};
@@ -184,12 +184,23 @@ impl GroupMember {
             .u64(epoch)
             .u8(u8::from(self.departed));
         write_bytes(&mut writer, state.as_bytes())?;
-        let pending = self
-            .restored_pending
+        // Commits that may still lose and those final for this member alike, with the epoch
+        // number each led to: after the restart its window is gone, so all are final.
+        let own: Vec<(u64, &Intent)> = self
+            .settled_own
             .iter()
-            .chain(self.pending.iter().map(|(_, intent)| intent));
-        let pending: Vec<&Intent> = pending.collect();
-        write_intents(&mut writer, pending.into_iter())?;
+            .map(|(epoch, intent)| (*epoch, intent))
+            .chain(self.pending.iter().map(|(commit, intent)| {
+                let epoch = self.pending_epochs.get(commit).copied().unwrap_or(epoch);
+                (epoch, intent)
+            }))
+            .collect();
+        let count = own.len().min(MAX_SNAPSHOT_INTENTS);
+        writer.u32(u32::try_from(count).unwrap_or(u32::MAX));
+        for (at, intent) in own.into_iter().take(count) {
+            writer.u64(at);
+            write_intent(&mut writer, intent)?;
+        }
         write_intents(&mut writer, self.intents.iter())?;
         Ok(Secret::new(writer.into_bytes()))
     }
@@ -215,7 +226,13 @@ impl GroupMember {
             other => return Err(damaged("departed", format!("{other}"))),
         };
         let state = read_bytes(&mut reader, "state", MAX_SNAPSHOT_BYTES)?;
-        let pending = read_intents(&mut reader)?;
+        let count = reader.u32("own intent count")? as usize;
+        if count > MAX_SNAPSHOT_INTENTS {
+            return Err(damaged("own intent count", format!("{count}")));
+        }
+        let own = (0..count)
+            .map(|_| Ok((reader.u64("own intent epoch")?, read_intent(&mut reader)?)))
+            .collect::<Result<std::collections::VecDeque<_>, SnapshotError>>()?;
         let intents = read_intents(&mut reader)?;
         reader.finish()?;
 
@@ -239,7 +256,7 @@ impl GroupMember {
         let mut member = Self::with(context, device, group)?;
         member.joined_epoch = joined_epoch.min(resumed_epoch);
         member.departed = departed;
-        member.restored_pending = pending;
+        member.settled_own = own;
         member.resumed_epoch = resumed_epoch;
         member.intents = intents.into();
         Ok(member)
