@@ -198,3 +198,38 @@ fn messages_pending_when_the_sender_is_killed_are_sent_after_restart_none_twice(
         }
     }
 }
+
+#[test]
+fn a_member_that_leaves_is_removed_by_the_next_member_online() {
+    let alice = person("Alice");
+    let bob = person("Bob");
+    let carol = person("Carol");
+    let _a = Daemon::start(alice.path());
+    let _b = Daemon::start(bob.path());
+    let _c = Daemon::start(carol.path());
+    befriend(alice.path(), bob.path());
+    befriend(alice.path(), carol.path());
+    ok(
+        alice.path(),
+        &[
+            "group", "create", "walkers", "--with", "Bob", "--with", "Carol",
+        ],
+    );
+    let group = group_id(carol.path(), 3);
+    group_id(bob.path(), 3);
+    let left = ok(carol.path(), &["group", "leave", &group]);
+    assert!(left.contains("asked to leave"), "{left}");
+    // A member cannot commit its own removal: another does, and Carol learns she is out.
+    wait_for(carol.path(), &["group", "list"], "Carol to be out", |s| {
+        s.contains("you were removed")
+    });
+    for home in [alice.path(), bob.path()] {
+        group_id(home, 2);
+    }
+    ok(alice.path(), &["send", &group, "without Carol"]);
+    wait_for(bob.path(), &["log", &group], "Bob to read", |s| {
+        s.contains("without Carol")
+    });
+    let log = ok(carol.path(), &["log", &group]);
+    assert!(!log.contains("without Carol"), "{log}");
+}
