@@ -8,6 +8,7 @@ use rand_core::CryptoRng;
 use super::super::writes::Followup;
 use super::super::{Core, Effect, Millis};
 use super::{Held, fresh_row, short};
+use crate::groups::convergence::EpochId;
 use crate::groups::facts::GroupFact;
 use crate::groups::member::{GroupMember, Intent, message_digest};
 use crate::groups::memberships::Memberships;
@@ -51,7 +52,11 @@ impl Core {
         }
         if resumed && let Some(held) = self.groups.held.get_mut(&context) {
             // Every epoch its own journal leads to, this device may have sent in.
-            let known = held.window_epochs();
+            let known: Vec<EpochId> = held
+                .window_epochs()
+                .into_iter()
+                .filter(|epoch| !held.fresh_epochs.contains(epoch))
+                .collect();
             held.spent_epochs.extend(known);
         }
         self.groups.quiet_refusals = resumed;

@@ -115,6 +115,8 @@ pub(super) struct Held {
     /// and nonce used twice); sends wait for an epoch made after the restart, which the
     /// member asks for at once.
     pub spent_epochs: HashSet<EpochId>,
+    /// Epochs this device's own commits made since it started: never spent.
+    pub fresh_epochs: HashSet<EpochId>,
 }
 
 impl Held {
@@ -141,6 +143,7 @@ impl Held {
             receipts_due: Vec::new(),
             receipt_at: None,
             spent_epochs: HashSet::new(),
+            fresh_epochs: HashSet::new(),
         }
     }
 }

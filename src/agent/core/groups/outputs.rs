@@ -104,7 +104,14 @@ impl Core {
                 writes.push((target, kind, body));
             }
             Output::Read(read) => self.read_message(context, read, messages),
-            Output::Moved { .. } | Output::Committed { .. } => {}
+            Output::Committed { epoch, .. } => {
+                // Made after the start: this device never sent in it before.
+                if let Some(held) = self.groups.held.get_mut(&context) {
+                    held.fresh_epochs.insert(epoch);
+                    held.spent_epochs.remove(&epoch);
+                }
+            }
+            Output::Moved { .. } => {}
             Output::Removed => {
                 tracing::info!("removed from a group");
             }
