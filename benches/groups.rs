@@ -19,7 +19,6 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use aura::agent::GuardConfig;
 use aura::agent::core::GroupAnswer;
 use aura::node::{GroupReply, GroupRequest, Node, NodeClient, NodeEvent, NodeHandle, NodeOptions};
 use tokio::sync::broadcast;
@@ -33,28 +32,6 @@ const CONVERGENCE_ROUNDS: usize = 5;
 const TIMEOUT: Duration = Duration::from_secs(120);
 const TEXT: &str = "a short chat message of about sixty bytes, as people write";
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Budgets out of the way: the benchmark measures the path of a message, not the budgets.
-fn unthrottled() -> GuardConfig {
-    const UNLIMITED: u64 = 1 << 40;
-    let mut budgets = aura::config::defaults().expect("defaults").config.budgets;
-    budgets.limit_none = UNLIMITED;
-    budgets.limit_low = UNLIMITED;
-    budgets.limit_medium = UNLIMITED;
-    budgets.limit_high = UNLIMITED;
-    budgets.limit_complete = UNLIMITED;
-    budgets.leakage_external = UNLIMITED;
-    budgets.leakage_neighbour = UNLIMITED;
-    budgets.leakage_group = UNLIMITED;
-    GuardConfig::from_config(&budgets)
-}
-
 async fn start(path: &std::path::Path) -> NodeHandle {
     start_with(path, Duration::from_secs(3600)).await
 }
@@ -62,7 +39,7 @@ async fn start(path: &std::path::Path) -> NodeHandle {
 async fn start_with(path: &std::path::Path, sync_interval: Duration) -> NodeHandle {
     let mut options = NodeOptions::loopback(path).expect("options");
     options.sync_interval = sync_interval;
-    options.guard = unthrottled();
+    options.guard = support::unthrottled();
     Node::start(options).await.expect("node")
 }
 
@@ -252,9 +229,9 @@ async fn catch_up(dir: &std::path::Path, messages: usize, commits: usize) -> Dur
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let latency_n = env_usize("AURA_BENCH_LATENCY_N", DEFAULT_LATENCY_N);
-    let throughput_n = env_usize("AURA_BENCH_THROUGHPUT_N", DEFAULT_THROUGHPUT_N);
-    let window = env_usize("AURA_BENCH_WINDOW", DEFAULT_WINDOW);
+    let latency_n = support::env_usize("AURA_BENCH_LATENCY_N", DEFAULT_LATENCY_N);
+    let throughput_n = support::env_usize("AURA_BENCH_THROUGHPUT_N", DEFAULT_THROUGHPUT_N);
+    let window = support::env_usize("AURA_BENCH_WINDOW", DEFAULT_WINDOW);
     let dir = tempfile::tempdir().expect("tempdir");
     let a = start(&dir.path().join("a.redb")).await;
     let b = start(&dir.path().join("b.redb")).await;
@@ -305,8 +282,9 @@ async fn main() {
     drop(b.stop().await.expect("stop"));
     let mut converged = convergence(dir.path()).await;
     converged.sort();
-    let catch_up_n = env_usize("AURA_BENCH_CATCH_UP_N", DEFAULT_CATCH_UP_N);
-    let catch_up_commits = env_usize("AURA_BENCH_CATCH_UP_COMMITS", DEFAULT_CATCH_UP_COMMITS);
+    let catch_up_n = support::env_usize("AURA_BENCH_CATCH_UP_N", DEFAULT_CATCH_UP_N);
+    let catch_up_commits =
+        support::env_usize("AURA_BENCH_CATCH_UP_COMMITS", DEFAULT_CATCH_UP_COMMITS);
     let caught_up = catch_up(dir.path(), catch_up_n, catch_up_commits).await;
 
     println!("| measure | result |");

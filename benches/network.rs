@@ -15,7 +15,6 @@ mod support;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use aura::agent::GuardConfig;
 use aura::node::{Node, NodeEvent, NodeHandle, NodeOptions};
 use aura::state::fact::{ContextId, FactId};
 use aura::state::kinds;
@@ -30,34 +29,11 @@ const DEFAULT_WINDOW: usize = 512;
 const TIMEOUT: Duration = Duration::from_secs(120);
 const BODY: &[u8] = b"a short chat message of about sixty bytes, as people write";
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Budgets out of the way: the benchmark measures propagation, and a sustained 10,000 facts
-/// per second is far beyond what any default budget lets one peer send.
-fn unthrottled() -> GuardConfig {
-    const UNLIMITED: u64 = 1 << 40;
-    let mut budgets = aura::config::defaults().expect("defaults").config.budgets;
-    budgets.limit_none = UNLIMITED;
-    budgets.limit_low = UNLIMITED;
-    budgets.limit_medium = UNLIMITED;
-    budgets.limit_high = UNLIMITED;
-    budgets.limit_complete = UNLIMITED;
-    budgets.leakage_external = UNLIMITED;
-    budgets.leakage_neighbour = UNLIMITED;
-    budgets.leakage_group = UNLIMITED;
-    GuardConfig::from_config(&budgets)
-}
-
 async fn start(path: &std::path::Path, dial: Vec<Multiaddr>) -> (NodeHandle, Multiaddr) {
     let mut options = NodeOptions::loopback(path).expect("options");
     options.dial = dial;
     options.sync_interval = Duration::from_secs(3600);
-    options.guard = unthrottled();
+    options.guard = support::unthrottled();
     let node = Node::start(options).await.expect("node");
     node.join_context(CONTEXT).await.expect("join");
     let addr = node.dialable_addr().await.expect("address");
@@ -82,9 +58,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let latency_n = env_usize("AURA_BENCH_LATENCY_N", DEFAULT_LATENCY_N);
-    let throughput_n = env_usize("AURA_BENCH_THROUGHPUT_N", DEFAULT_THROUGHPUT_N);
-    let window = env_usize("AURA_BENCH_WINDOW", DEFAULT_WINDOW);
+    let latency_n = support::env_usize("AURA_BENCH_LATENCY_N", DEFAULT_LATENCY_N);
+    let throughput_n = support::env_usize("AURA_BENCH_THROUGHPUT_N", DEFAULT_THROUGHPUT_N);
+    let window = support::env_usize("AURA_BENCH_WINDOW", DEFAULT_WINDOW);
     let dir = tempfile::tempdir().expect("tempdir");
     let (b, b_addr) = start(&dir.path().join("b.redb"), Vec::new()).await;
     let (a, _) = start(&dir.path().join("a.redb"), vec![b_addr]).await;

@@ -10,14 +10,7 @@ mod support;
 
 use std::path::Path;
 
-use support::cli::{Daemon, ok, person, wait_for};
-
-/// `inviter` invites `invitee`; both see each other as contacts.
-fn befriend(inviter: &Path, invitee: &Path) {
-    let code = ok(inviter, &["invite", "create"]);
-    let accepted = ok(invitee, &["invite", "accept", code.trim()]);
-    assert!(accepted.contains("is now a contact"), "{accepted}");
-}
+use support::cli::{Daemon, befriend, ok, person, wait_for};
 
 /// The id prefix `aura group list` ends each group's line with, once `home` is in a group
 /// of `members` members.
@@ -37,6 +30,26 @@ fn texts(log: &str) -> Vec<String> {
         .filter_map(|line| line.split_once(": ").map(|(_, rest)| rest))
         .map(|rest| rest.split("   [").next().unwrap_or(rest).to_owned())
         .collect()
+}
+
+/// Alice, Bob and Carol with daemons running, Bob and Carol contacts of Alice's, in a group
+/// Alice made with them both; returns the homes, the daemons and the group's id prefix.
+fn trio(name: &str) -> ([tempfile::TempDir; 3], [Daemon; 3], String) {
+    let homes = [person("Alice"), person("Bob"), person("Carol")];
+    let daemons = [
+        Daemon::start(homes[0].path()),
+        Daemon::start(homes[1].path()),
+        Daemon::start(homes[2].path()),
+    ];
+    befriend(homes[0].path(), homes[1].path());
+    befriend(homes[0].path(), homes[2].path());
+    ok(
+        homes[0].path(),
+        &["group", "create", name, "--with", "Bob", "--with", "Carol"],
+    );
+    let group = group_id(homes[1].path(), 3);
+    group_id(homes[2].path(), 3);
+    (homes, daemons, group)
 }
 
 #[test]
@@ -104,22 +117,7 @@ fn three_people_see_the_same_messages_in_the_same_order() {
 
 #[test]
 fn a_removed_member_is_told_and_reads_nothing_written_after() {
-    let alice = person("Alice");
-    let bob = person("Bob");
-    let carol = person("Carol");
-    let _a = Daemon::start(alice.path());
-    let _b = Daemon::start(bob.path());
-    let _c = Daemon::start(carol.path());
-    befriend(alice.path(), bob.path());
-    befriend(alice.path(), carol.path());
-    ok(
-        alice.path(),
-        &[
-            "group", "create", "trio", "--with", "Bob", "--with", "Carol",
-        ],
-    );
-    let group = group_id(bob.path(), 3);
-    group_id(carol.path(), 3);
+    let ([alice, bob, carol], _daemons, group) = trio("trio");
     ok(alice.path(), &["send", &group, "before"]);
     wait_for(bob.path(), &["log", &group], "the first message", |s| {
         s.contains("before")
@@ -206,22 +204,7 @@ fn messages_pending_when_the_sender_is_killed_are_sent_after_restart_none_twice(
 
 #[test]
 fn a_member_that_leaves_is_removed_by_the_next_member_online() {
-    let alice = person("Alice");
-    let bob = person("Bob");
-    let carol = person("Carol");
-    let _a = Daemon::start(alice.path());
-    let _b = Daemon::start(bob.path());
-    let _c = Daemon::start(carol.path());
-    befriend(alice.path(), bob.path());
-    befriend(alice.path(), carol.path());
-    ok(
-        alice.path(),
-        &[
-            "group", "create", "walkers", "--with", "Bob", "--with", "Carol",
-        ],
-    );
-    let group = group_id(carol.path(), 3);
-    group_id(bob.path(), 3);
+    let ([alice, bob, carol], _daemons, group) = trio("walkers");
     let left = ok(carol.path(), &["group", "leave", &group]);
     assert!(left.contains("asked to leave"), "{left}");
     // A member cannot commit its own removal: another does, and Carol learns she is out.

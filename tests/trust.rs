@@ -12,19 +12,12 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::cli::{Daemon, ok, peer_id, person_with, wait_for};
+use support::cli::{Daemon, befriend, ok, peer_id, person_with, wait_for};
 
 const SYNC_SECS: u64 = 5;
 
 fn person(name: &str) -> tempfile::TempDir {
     person_with(name, 0, &format!("sync_interval_secs = {SYNC_SECS}\n"))
-}
-
-/// `inviter` invites `invitee`; both see each other as contacts.
-fn befriend(inviter: &Path, invitee: &Path) {
-    let code = ok(inviter, &["invite", "create"]);
-    let accepted = ok(invitee, &["invite", "accept", code.trim()]);
-    assert!(accepted.contains("is now a contact"), "{accepted}");
 }
 
 #[test]

@@ -71,6 +71,13 @@ pub fn wait_for(home: &Path, args: &[&str], what: &str, check: impl Fn(&str) -> 
     }
 }
 
+/// `inviter` invites `invitee` with `aura invite`; both see each other as contacts.
+pub fn befriend(inviter: &Path, invitee: &Path) {
+    let code = ok(inviter, &["invite", "create"]);
+    let accepted = ok(invitee, &["invite", "accept", code.trim()]);
+    assert!(accepted.contains("is now a contact"), "{accepted}");
+}
+
 /// `aura daemon` on a home, killed on drop unless stopped.
 pub struct Daemon {
     child: Child,

@@ -59,3 +59,27 @@ pub fn messages(context: ContextId, first_ms: u64, count: usize) -> Vec<Fact> {
         })
         .collect()
 }
+
+/// A number from the environment, or `default`: sample sizes of the benchmarks.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Budgets out of the way: a benchmark that measures propagation sends far beyond what any
+/// default budget lets one peer send.
+pub fn unthrottled() -> aura::agent::GuardConfig {
+    const UNLIMITED: u64 = 1 << 40;
+    let mut budgets = aura::config::defaults().expect("defaults").config.budgets;
+    budgets.limit_none = UNLIMITED;
+    budgets.limit_low = UNLIMITED;
+    budgets.limit_medium = UNLIMITED;
+    budgets.limit_high = UNLIMITED;
+    budgets.limit_complete = UNLIMITED;
+    budgets.leakage_external = UNLIMITED;
+    budgets.leakage_neighbour = UNLIMITED;
+    budgets.leakage_group = UNLIMITED;
+    aura::agent::GuardConfig::from_config(&budgets)
+}
