@@ -178,6 +178,15 @@ impl Core {
                 }
             };
         let context = joined.context();
+        let known = self.groups.held.contains_key(&context);
+        if !known && self.groups.held.len() + self.groups.dormant.len() >= super::MAX_GROUPS {
+            // A contact may make groups with this device's last-resort package without end.
+            tracing::warn!(
+                ?from,
+                "a Welcome refused: this device is in too many groups"
+            );
+            return;
+        }
         tracing::info!(group = %short(&context), "joined a group from a Welcome");
         if first_use && !last_resort {
             let (kind, body) = GroupFact::KeyPackageUsed(reference).encode();
