@@ -88,12 +88,28 @@ pub enum GroupFact {
         key_package: Vec<u8>,
     },
     KeyPackageUsed([u8; KEY_PACKAGE_REF_BYTES]),
-    Rejoin(Vec<u8>),
+    /// A member stranded on a branch the group left asks to be brought back: a fresh
+    /// KeyPackage, and digests ([`leaf_digest`]) of the leaves it held there. The member
+    /// that brings it back replaces its leaf only when the leaf it holds on the live branch
+    /// is one of those (a request that arrives after the device came back is stale).
+    Rejoin {
+        key_package: Vec<u8>,
+        leaves: Vec<[u8; 32]>,
+    },
     /// The device is not in the group at the author's epoch (its number).
     Departed {
         device: DeviceKey,
         epoch: u64,
     },
+}
+
+/// Leaves a request to be brought back names, at most.
+pub const MAX_REJOIN_LEAVES: usize = 32;
+
+/// The name of a leaf in a request to be brought back: a digest of its HPKE key.
+pub fn leaf_digest(encryption_key: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(encryption_key).into()
 }
 
 fn invalid(field: &'static str, detail: impl Into<String>) -> DecodeError {
@@ -138,7 +154,22 @@ impl GroupFact {
                 key_package: payload(&mut reader, "key package")?.to_vec(),
             },
             KEY_PACKAGE_USED => Self::KeyPackageUsed(reader.array("key package reference")?),
-            GROUP_REJOIN => Self::Rejoin(payload(&mut reader, "key package")?.to_vec()),
+            GROUP_REJOIN => {
+                let count = usize::from(reader.u8("leaf count")?);
+                if count > MAX_REJOIN_LEAVES {
+                    return Err(invalid(
+                        "leaf count",
+                        format!("{count} over {MAX_REJOIN_LEAVES}"),
+                    ));
+                }
+                let leaves = (0..count)
+                    .map(|_| reader.array("leaf"))
+                    .collect::<Result<_, _>>()?;
+                Self::Rejoin {
+                    leaves,
+                    key_package: payload(&mut reader, "key package")?.to_vec(),
+                }
+            }
             GROUP_DEPARTED => Self::Departed {
                 device: DeviceKey(reader.array("device")?),
                 epoch: reader.u64("epoch")?,
@@ -185,7 +216,15 @@ impl GroupFact {
                 writer.raw(reference);
                 KEY_PACKAGE_USED
             }
-            Self::Rejoin(key_package) => {
+            Self::Rejoin {
+                key_package,
+                leaves,
+            } => {
+                let count = leaves.len().min(MAX_REJOIN_LEAVES);
+                writer.u8(u8::try_from(count).unwrap_or(u8::MAX));
+                for leaf in &leaves[..count] {
+                    writer.raw(leaf);
+                }
                 writer.raw(key_package);
                 GROUP_REJOIN
             }
@@ -222,7 +261,10 @@ mod tests {
                 key_package: vec![4; 20],
             },
             GroupFact::KeyPackageUsed([5; KEY_PACKAGE_REF_BYTES]),
-            GroupFact::Rejoin(vec![6; 10]),
+            GroupFact::Rejoin {
+                key_package: vec![6; 10],
+                leaves: vec![[8; 32], [9; 32]],
+            },
             GroupFact::Departed {
                 device: DeviceKey([7; 32]),
                 epoch: 12,
@@ -242,7 +284,7 @@ mod tests {
                 GroupFact::Welcome(_) => 0,
                 GroupFact::KeyPackage { .. } => 1,
                 GroupFact::KeyPackageUsed(_) => KEY_PACKAGE_REF_BYTES - 1,
-                GroupFact::Rejoin(_) => 0,
+                GroupFact::Rejoin { .. } => 1 + 2 * 32,
                 GroupFact::Departed { .. } => 39,
             };
             for cut in 0..=fixed {

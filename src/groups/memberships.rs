@@ -187,11 +187,15 @@ impl Memberships {
             })
             .collect();
         let mut stranded = Vec::new();
+        let mut own_commits = Vec::new();
         for (index, member) in self.held.iter_mut().enumerate() {
             member.poll(now, rng);
             while let Some(output) = member.poll_output() {
-                if output == Output::Stranded {
-                    stranded.push(index);
+                if let Output::Write(fact @ GroupFact::Commit { .. }) = &output {
+                    own_commits.push((index, member.device(), fact.clone()));
+                }
+                if let Output::Stranded { leaves } = output {
+                    stranded.push((index, leaves));
                     continue;
                 }
                 let repeated = matches!(output, Output::Read(_) | Output::Refused { .. })
@@ -201,9 +205,32 @@ impl Memberships {
                 }
             }
         }
+        // The journal does not give a device its own facts back: a commit one membership
+        // made is given to the others here, or one on the branch it lost to would never
+        // learn that it is stranded.
+        for (from, device, fact) in own_commits {
+            for (index, member) in self.held.iter_mut().enumerate() {
+                if index != from {
+                    member.receive(device, fact.clone(), now);
+                }
+            }
+        }
         let retired = self.retire_stranded(&mut outputs);
-        if stranded.iter().any(|index| !retired.contains(index)) {
-            outputs.push(Output::Stranded);
+        // One request for the device, naming the leaves of every membership still stranded.
+        let mut leaves: Vec<[u8; 32]> = Vec::new();
+        for (_, held) in stranded
+            .iter()
+            .filter(|(index, _)| !retired.contains(index))
+        {
+            leaves.extend(
+                held.iter()
+                    .filter(|leaf| !leaves.contains(leaf))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        if stranded.iter().any(|(index, _)| !retired.contains(index)) {
+            leaves.truncate(crate::groups::facts::MAX_REJOIN_LEAVES);
+            outputs.push(Output::Stranded { leaves });
         }
         outputs
     }

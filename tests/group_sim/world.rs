@@ -93,6 +93,24 @@ pub struct Sim {
     pub now: u64,
 }
 
+fn trace_on() -> bool {
+    std::env::var_os("AURA_MLS_SIM_TRACE").is_some()
+}
+
+fn hex4(bytes: &[u8]) -> String {
+    bytes[..2].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn intent_name(intent: &Intent) -> String {
+    match intent {
+        Intent::Add(package) => format!("add {}", hex4(&package.leaf_node.signature_key)),
+        Intent::Remove(device) => format!("remove {}", hex4(&device.0)),
+        Intent::Update => "update".into(),
+        Intent::Rename(name) => format!("rename {name:?}"),
+        Intent::Readd { device, .. } => format!("readd {}", hex4(&device.0)),
+    }
+}
+
 pub fn fact_bytes(fact: &GroupFact) -> Vec<u8> {
     let (kind, mut body) = fact.encode();
     body.extend_from_slice(&kind.code.to_be_bytes());
@@ -293,6 +311,9 @@ impl Sim {
 
     fn ask(&mut self, index: usize, intent: Intent) {
         if let Some(member) = self.devices[index].member.as_mut() {
+            if trace_on() {
+                eprintln!("{:>7} d{index:<2} asks {}", self.now, intent_name(&intent));
+            }
             member.ask(intent.clone());
             self.asked.push((index, intent));
             self.devices[index].dirty = true;
@@ -312,7 +333,7 @@ impl Sim {
 
     /// The device's process restarts: its memberships are dropped and restored from the
     /// last snapshot, and it is offered again the commits of its journal, the departure
-    /// notices and the messages it has not read.
+    /// notices, the requests to be brought back and the messages it has not read.
     fn restart(&mut self, index: usize) {
         let device = &self.devices[index];
         let (Some(bytes), Some(_)) = (device.snapshot.as_ref(), device.member.as_ref()) else {
@@ -328,7 +349,9 @@ impl Sim {
                 continue;
             }
             let again = match fact {
-                GroupFact::Commit { .. } | GroupFact::Departed { .. } => true,
+                GroupFact::Commit { .. }
+                | GroupFact::Departed { .. }
+                | GroupFact::Rejoin { .. } => true,
                 GroupFact::Message { .. } => self.message_of.get(&bytes).is_some_and(|m| {
                     let sent = &self.sent[*m];
                     let key = (self.devices[sent.author].key, sent.plaintext.clone());
@@ -343,6 +366,9 @@ impl Sim {
         self.devices[index].member = Some(restored);
         self.devices[index].dirty = true;
         self.restarts += 1;
+        if trace_on() {
+            eprintln!("{:>7} d{index:<2} restarts", self.now);
+        }
     }
 
     /// Polls every membership and acts on what it asks.
@@ -374,6 +400,58 @@ impl Sim {
     }
 
     fn output(&mut self, index: usize, output: Output) {
+        if trace_on() && !matches!(output, Output::Read(_)) {
+            let epoch = self.devices[index]
+                .member
+                .as_ref()
+                .and_then(|m| m.best())
+                .and_then(GroupMember::epoch)
+                .map(|(id, n)| format!("{n}:{}", hex4(&id.0)));
+            let what = match &output {
+                Output::Write(GroupFact::Commit {
+                    parent,
+                    parent_epoch,
+                    epoch,
+                    ..
+                }) => format!(
+                    "commit {}:{} -> {}",
+                    parent_epoch,
+                    hex4(&parent.0),
+                    hex4(&epoch.0)
+                ),
+                Output::Write(fact) => format!("write {:?}", fact.encode().0.code),
+                Output::Welcome { to, .. } => format!("welcome to {}", self.name(to)),
+                Output::Committed { intent, epoch } => {
+                    format!("committed {} -> {}", intent_name(intent), hex4(&epoch.0))
+                }
+                Output::Dropped { intent, reason } => {
+                    format!("dropped {}: {reason}", intent_name(intent))
+                }
+                other => format!("{other:?}"),
+            };
+            let held: Vec<String> = self.devices[index]
+                .member
+                .as_ref()
+                .map(|m| {
+                    m.held()
+                        .iter()
+                        .map(|h| match h.epoch() {
+                            Some((id, n)) => format!(
+                                "{n}:{}{}",
+                                hex4(&id.0),
+                                if h.is_stranded() { "s" } else { "" }
+                            ),
+                            None => "out".into(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            eprintln!(
+                "{:>7} d{index:<2} [{}] {what}   held {held:?}",
+                self.now,
+                epoch.unwrap_or_default()
+            );
+        }
         match output {
             Output::Write(fact) => {
                 if matches!(fact, GroupFact::Commit { .. }) && self.split() {
@@ -392,10 +470,16 @@ impl Sim {
             }
             Output::Dropped { intent, reason } => self.dropped.push((index, intent, reason)),
             Output::Committed { intent, epoch } => self.committed.push((index, intent, epoch)),
-            Output::Stranded => {
+            Output::Stranded { leaves } => {
                 let package = self.key_package(index);
-                let bytes = aura::crypto::codec::Encode::to_tls_bytes(&package).unwrap();
-                self.gossip(index, GroupFact::Rejoin(bytes));
+                let key_package = aura::crypto::codec::Encode::to_tls_bytes(&package).unwrap();
+                self.gossip(
+                    index,
+                    GroupFact::Rejoin {
+                        key_package,
+                        leaves,
+                    },
+                );
             }
             Output::Moved { .. } | Output::Removed => {}
         }
@@ -419,7 +503,14 @@ impl Sim {
         };
         let package = package.clone();
         let seed = device.seed;
-        let Ok(mut joined) = GroupMember::join(welcome, &package, secrets, &seed) else {
+        let joined = GroupMember::join(welcome, &package, secrets, &seed);
+        if trace_on() {
+            let epoch = joined
+                .as_ref()
+                .map(|j| j.epoch().map(|(id, n)| format!("{n}:{}", hex4(&id.0))));
+            eprintln!("{:>7} d{index:<2} joins: {epoch:?}", self.now);
+        }
+        let Ok(mut joined) = joined else {
             return;
         };
         // The new membership reads what the device's journal already holds.
@@ -512,6 +603,11 @@ impl Sim {
     }
 
     pub fn run(&mut self) {
+        if trace_on() {
+            for (index, device) in self.devices.iter().enumerate() {
+                eprintln!("d{index} is {}", hex4(&device.key.0));
+            }
+        }
         let context = ContextId([3; 32]);
         let seed = self.devices[0].seed;
         self.devices[0].member = Some(Memberships::new(

@@ -4,8 +4,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{DeviceKey, GroupMember, Intent, MAX_LOSERS_REMEMBERED, MAX_UNJOINABLE, Output};
+use super::{
+    DeviceKey, GroupMember, Intent, MAX_LOSERS_REMEMBERED, MAX_UNJOINABLE, Output,
+    STRANDED_GRACE_MS,
+};
+use crate::crypto::key_package::KeyPackage;
 use crate::groups::convergence::{Commit, CommitId, EpochId};
+use crate::groups::facts::leaf_digest;
 
 impl GroupMember {
     /// `commit` is beyond the bound: the epoch it leads to starts a branch this member
@@ -37,18 +42,21 @@ impl GroupMember {
     /// cannot join. At the same epoch number, the lower last commit yields, so that of two
     /// sides that cannot judge each other exactly one asks to be brought back. The branch is
     /// followed through the commits this member holds without a parent (waiting, parked).
-    /// Said once per epoch it is stuck at.
-    pub(super) fn check_stranded(&mut self) {
-        if self.unjoinable.is_empty() {
-            return;
-        }
+    /// Said once per epoch it is stuck at, and only once it stayed behind for
+    /// [`STRANDED_GRACE_MS`]: a branch that seems further for a moment may be overtaken by
+    /// this member's own (a newcomer, whose window begins at its Welcome, sees a sibling
+    /// branch of the commit that added it as one beyond the bound), and a member that says
+    /// it is stranded is brought back at the cost of a commit.
+    pub(super) fn check_stranded(&mut self, now: u64) {
         let Some((current, epoch)) = self.epoch() else {
+            self.behind_since = None;
             return;
         };
         if self.stranded_at == Some(current) {
             return;
         }
         let Some((furthest, last)) = self.unjoinable_reach() else {
+            self.behind_since = None;
             return;
         };
         let mine = self
@@ -58,9 +66,17 @@ impl GroupMember {
             .find(|(_, _, child)| *child == current)
             .map(|(commit, _, _)| commit);
         let behind = furthest > epoch || (furthest == epoch && mine.is_some_and(|m| last < m));
-        if behind {
+        if !behind {
+            self.behind_since = None;
+            return;
+        }
+        let since = *self.behind_since.get_or_insert(now);
+        if now.saturating_sub(since) >= STRANDED_GRACE_MS {
+            self.behind_since = None;
             self.stranded_at = Some(current);
-            self.outputs.push_back(Output::Stranded);
+            self.outputs.push_back(Output::Stranded {
+                leaves: self.own_leaves.iter().copied().collect(),
+            });
         }
     }
 
@@ -91,6 +107,50 @@ impl GroupMember {
             }
         }
         furthest
+    }
+
+    /// The KeyPackage to bring `device` back from, when it asked to be and still holds, at
+    /// the epoch this member follows, a leaf its request names (the latest such request).
+    pub(super) fn still_stranded(&self, device: &DeviceKey) -> Option<&KeyPackage> {
+        let leaf = leaf_digest(&self.leaf_key(device)?);
+        self.rejoining
+            .get(device)?
+            .iter()
+            .rev()
+            .find(|request| request.leaves.contains(&leaf))
+            .map(|request| &*request.key_package)
+    }
+
+    /// Members that asked to be brought back are re-added by one member: the one with the
+    /// lowest device key among those not asking themselves (the lowest of all may be
+    /// stranded too, and would never do it). Every member judges again as requests arrive
+    /// and its epoch moves, so that when the delegate turns out to be stranded as well,
+    /// the next one takes over.
+    pub(super) fn bring_back(&mut self) {
+        let roster = self.roster();
+        let asking: Vec<(DeviceKey, KeyPackage)> = roster
+            .iter()
+            .filter_map(|device| Some((*device, self.still_stranded(device)?.clone())))
+            .collect();
+        let delegate = roster
+            .iter()
+            .find(|device| asking.iter().all(|(asker, _)| asker != *device));
+        if delegate != Some(&self.device) {
+            return;
+        }
+        for (device, key_package) in asking {
+            let queued = self
+                .intents
+                .iter()
+                .chain(self.pending.iter().map(|(_, intent)| intent))
+                .any(|intent| matches!(intent, Intent::Readd { device: d, .. } if *d == device));
+            if !queued {
+                self.intents.push_back(Intent::Readd {
+                    device,
+                    key_package: Box::new(key_package),
+                });
+            }
+        }
     }
 
     /// What commits of others that lost meant to do is asked again on the winner by one
@@ -141,15 +201,27 @@ impl GroupMember {
             if delegate != self.device || changes.author == self.device {
                 continue;
             }
-            for key_package in changes.added {
-                let device = key_package.leaf_node.signature_key.as_slice().try_into();
-                if device.is_ok_and(|d| !roster.contains(&DeviceKey(d))) {
-                    self.intents.push_back(Intent::Add(Box::new(key_package)));
+            let added: Vec<(DeviceKey, KeyPackage)> = changes
+                .added
+                .into_iter()
+                .filter_map(|package| {
+                    let device = package.leaf_node.signature_key.as_slice().try_into().ok()?;
+                    Some((DeviceKey(device), package))
+                })
+                .collect();
+            // A device both removed and added was being brought back: its request to be
+            // brought back stands on the winner, and is answered there (`bring_back`).
+            let readded = |device: &DeviceKey| changes.removed.contains(device);
+            for (device, key_package) in &added {
+                if !roster.contains(device) && !readded(device) {
+                    self.intents
+                        .push_back(Intent::Add(Box::new(key_package.clone())));
                 }
             }
-            for device in changes.removed {
-                if roster.contains(&device) {
-                    self.intents.push_back(Intent::Remove(device));
+            for device in &changes.removed {
+                let brought_back = added.iter().any(|(added, _)| added == device);
+                if roster.contains(device) && !brought_back {
+                    self.intents.push_back(Intent::Remove(*device));
                 }
             }
             if let Some(name) = changes.renamed {

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::convergence::{Commit, CommitId, Convergence, EpochId, Event, SettledPass};
-use super::facts::GroupFact;
+use super::facts::{GroupFact, MAX_REJOIN_LEAVES, leaf_digest};
 pub use super::mls_epoch::MAX_GROUP_NAME_BYTES;
 use super::mls_epoch::{MlsEpoch, commit_id};
 use crate::crypto::group::{Group, GroupError, KeyPackageSecrets};
@@ -34,6 +34,19 @@ pub const MAX_LOSERS_REMEMBERED: usize = 4_096;
 /// This member's commits final for it, remembered (with their epoch numbers) in case it
 /// turns out stranded on their branch.
 pub const MAX_SETTLED_OWN: usize = 256;
+/// How long a member stays behind a branch it cannot join before it says it is stranded.
+pub const STRANDED_GRACE_MS: u64 = super::convergence::SETTLE_MAX_MS;
+/// Members asking to be brought back, remembered at once, and requests kept of each.
+pub const MAX_REJOINING: usize = 64;
+pub const MAX_REQUESTS_PER_REJOINING: usize = 4;
+
+/// A request to be brought back: the KeyPackage to add the device from, and digests of the
+/// leaves it held on the branch it is stranded on.
+#[derive(Debug, Clone)]
+struct Rejoining {
+    key_package: Box<KeyPackage>,
+    leaves: Vec<[u8; 32]>,
+}
 /// Epochs of branches beyond the rewind bound, remembered to judge whether this member is
 /// stranded.
 pub const MAX_UNJOINABLE: usize = 1_024;
@@ -108,8 +121,11 @@ pub enum Output {
     },
     /// This member follows a branch the group seems to have left beyond its rewind bound:
     /// the device should ask to be added again ([`GroupFact::Rejoin`] with a fresh
-    /// KeyPackage). Said once per epoch it is stuck at.
-    Stranded,
+    /// KeyPackage, naming `leaves`, digests of the leaves it held). Said once per epoch it is
+    /// stuck at.
+    Stranded {
+        leaves: Vec<[u8; 32]>,
+    },
 }
 
 /// One device's membership of one group.
@@ -131,6 +147,8 @@ pub struct GroupMember {
     losers_seen: HashSet<CommitId>,
     /// The epoch this member last said it was stranded at.
     stranded_at: Option<EpochId>,
+    /// Since when a branch this member cannot join reaches further than its own.
+    behind_since: Option<u64>,
     /// Epochs that commits beyond the rewind bound lead to, with their number and that
     /// commit: the start of branches this member cannot join. Kept, not cleared when this
     /// member moves: the journal delivers each commit once, so the evidence never comes back.
@@ -151,6 +169,12 @@ pub struct GroupMember {
     resumed_epoch: u64,
     /// Devices this member already told they departed.
     told_departed: HashSet<DeviceKey>,
+    /// Members that asked to be brought back (a few requests each, the latest last). One
+    /// asks while its leaf at the epoch this member follows is one its request names.
+    rejoining: HashMap<DeviceKey, Vec<Rejoining>>,
+    /// Digests of the leaves this membership held, oldest first: a request to be brought
+    /// back names them.
+    own_leaves: VecDeque<[u8; 32]>,
     outputs: VecDeque<Output>,
 }
 
@@ -227,7 +251,7 @@ impl GroupMember {
 
     fn with(context: ContextId, device: DeviceKey, group: Group) -> Result<Self, GroupError> {
         let joined_epoch = group.epoch();
-        Ok(Self {
+        let mut member = Self {
             context,
             device,
             convergence: Convergence::new(MlsEpoch::new(group)?),
@@ -240,6 +264,7 @@ impl GroupMember {
             losers: VecDeque::new(),
             losers_seen: HashSet::new(),
             stranded_at: None,
+            behind_since: None,
             unjoinable: HashMap::new(),
             joined_epoch,
             departed: false,
@@ -247,8 +272,27 @@ impl GroupMember {
             settled_own: VecDeque::new(),
             resumed_epoch: 0,
             told_departed: HashSet::new(),
+            rejoining: HashMap::new(),
+            own_leaves: VecDeque::new(),
             outputs: VecDeque::new(),
-        })
+        };
+        member.note_own_leaf();
+        Ok(member)
+    }
+
+    /// Remembers the leaf this member holds at the epoch it follows.
+    fn note_own_leaf(&mut self) {
+        let Some(key) = self.leaf_key(&self.device) else {
+            return;
+        };
+        let digest = leaf_digest(&key);
+        if self.own_leaves.back() == Some(&digest) {
+            return;
+        }
+        if self.own_leaves.len() >= MAX_REJOIN_LEAVES {
+            self.own_leaves.pop_front();
+        }
+        self.own_leaves.push_back(digest);
     }
 
     pub fn context(&self) -> ContextId {
@@ -373,7 +417,10 @@ impl GroupMember {
             // their keys are used up.
             GroupFact::Message { .. } if author == self.device => {}
             GroupFact::Message { epoch, message } => self.read(author, epoch, message),
-            GroupFact::Rejoin(key_package) => self.rejoin(author, &key_package),
+            GroupFact::Rejoin {
+                key_package,
+                leaves,
+            } => self.rejoin(author, &key_package, leaves),
             GroupFact::Departed { device, epoch } => self.told_departed_by(author, device, epoch),
             GroupFact::Welcome(_) | GroupFact::KeyPackage { .. } | GroupFact::KeyPackageUsed(_) => {
                 self.refuse(author, "a pairwise fact in a group's context");
@@ -424,7 +471,7 @@ impl GroupMember {
 
     /// A member asks to be added again: if it is in the group at the epoch this member
     /// follows, the member with the lowest device key other than it brings it back.
-    fn rejoin(&mut self, author: DeviceKey, key_package: &[u8]) {
+    fn rejoin(&mut self, author: DeviceKey, key_package: &[u8], leaves: Vec<[u8; 32]>) {
         use crate::crypto::codec::Decode;
         let Ok(key_package) = KeyPackage::from_tls_bytes(key_package) else {
             self.refuse(author, "a rejoin request that is not a KeyPackage");
@@ -448,17 +495,29 @@ impl GroupMember {
             }
             return;
         }
-        let delegate = roster.iter().find(|device| **device != author);
-        let queued = self
-            .intents
-            .iter()
-            .any(|intent| matches!(intent, Intent::Readd { device, .. } if *device == author));
-        if delegate == Some(&self.device) && !queued {
-            self.intents.push_back(Intent::Readd {
-                device: author,
-                key_package: Box::new(key_package),
-            });
+        if self.rejoining.len() >= MAX_REJOINING && !self.rejoining.contains_key(&author) {
+            tracing::debug!("too many members asking to be brought back at once");
+            return;
         }
+        let requests = self.rejoining.entry(author).or_default();
+        if requests.len() >= MAX_REQUESTS_PER_REJOINING {
+            requests.remove(0);
+        }
+        requests.push(Rejoining {
+            key_package: Box::new(key_package),
+            leaves,
+        });
+        self.bring_back();
+    }
+
+    /// The HPKE key of `device`'s leaf at the epoch this member follows: it changes when
+    /// the device commits or is added again.
+    fn leaf_key(&self, device: &DeviceKey) -> Option<Vec<u8>> {
+        let group = self.convergence.current_state()?.group();
+        group
+            .members()
+            .find(|(leaf, _)| device_of(group, *leaf) == Some(*device))
+            .map(|(_, node)| node.encryption_key.clone())
     }
 
     /// A member says this device is out at the member's epoch `epoch`. Taken from a member
@@ -564,7 +623,7 @@ impl GroupMember {
                 epoch: self.convergence.current(),
             });
         }
-        self.check_stranded();
+        self.check_stranded(now);
         self.read_early();
         let window: Vec<CommitId> = self
             .convergence
@@ -586,6 +645,7 @@ impl GroupMember {
         }
         // A stranded member makes no commits: they would only lengthen a dead branch.
         if self.convergence.is_settled() && !self.is_removed() && !self.is_stranded() {
+            self.bring_back();
             self.make_next(rng);
         }
     }
@@ -658,6 +718,13 @@ impl GroupMember {
                 device,
                 key_package,
             } => match leaf_of(device) {
+                Some(_) if self.still_stranded(device).is_none() => {
+                    self.outputs.push_back(Output::Dropped {
+                        intent,
+                        reason: "brought back already".into(),
+                    });
+                    return;
+                }
                 Some(leaf) => vec![
                     Proposal::Remove(leaf),
                     Proposal::Add((**key_package).clone()),
@@ -710,6 +777,7 @@ impl GroupMember {
             tracing::debug!(%err, "a commit made on a state that moved");
             return;
         }
+        self.note_own_leaf();
         self.outputs.push_back(Output::Write(fact));
         let added = match &intent {
             Intent::Add(key_package) | Intent::Readd { key_package, .. } => Some(key_package),

@@ -16,7 +16,9 @@
 //! Layout (big-endian): version; context id; device key; the epoch number the membership
 //! joined at; the epoch number it resumes at; departed (0 or 1); the exported state
 //! (length, bytes); intents of this member's commits not known to have won (count, then
-//! each with the epoch number its commit led to); intents not made yet (count, each). An intent is a tag and its body. Decoding bytes from a damaged store
+//! each with the epoch number its commit led to); intents not made yet (count, each); digests
+//! of the leaves the membership held (count, 32 bytes each; absent from older snapshots).
+//! An intent is a tag and its body. Decoding bytes from a damaged store
 //! is an error, never a panic, and every length is capped before anything is allocated.
 
 use super::{GroupMember, Intent, MAX_GROUP_NAME_BYTES, signing_key};
@@ -24,6 +26,7 @@ use crate::crypto::codec::{Decode, Encode};
 use crate::crypto::group::{Group, GroupError};
 use crate::crypto::key_package::KeyPackage;
 use crate::crypto::secret::Secret;
+use crate::groups::facts::MAX_REJOIN_LEAVES;
 use crate::state::codec::{DecodeError, Reader, Writer};
 use crate::state::fact::{ContextId, DeviceKey};
 
@@ -202,6 +205,11 @@ impl GroupMember {
             write_intent(&mut writer, intent)?;
         }
         write_intents(&mut writer, self.intents.iter())?;
+        let leaves = self.own_leaves.len().min(MAX_REJOIN_LEAVES);
+        writer.u8(u8::try_from(leaves).unwrap_or(u8::MAX));
+        for leaf in self.own_leaves.iter().skip(self.own_leaves.len() - leaves) {
+            writer.raw(leaf);
+        }
         Ok(Secret::new(writer.into_bytes()))
     }
 
@@ -234,6 +242,17 @@ impl GroupMember {
             .map(|_| Ok((reader.u64("own intent epoch")?, read_intent(&mut reader)?)))
             .collect::<Result<std::collections::VecDeque<_>, SnapshotError>>()?;
         let intents = read_intents(&mut reader)?;
+        // Snapshots written before the leaves were kept end here.
+        let mut leaves = std::collections::VecDeque::new();
+        if reader.remaining() > 0 {
+            let count = usize::from(reader.u8("own leaf count")?);
+            if count > MAX_REJOIN_LEAVES {
+                return Err(damaged("own leaf count", format!("{count}")));
+            }
+            for _ in 0..count {
+                leaves.push_back(reader.array("own leaf")?);
+            }
+        }
         reader.finish()?;
 
         let key = signing_key(device_seed)?;
@@ -259,6 +278,16 @@ impl GroupMember {
         member.settled_own = own;
         member.resumed_epoch = resumed_epoch;
         member.intents = intents.into();
+        // The leaf of the state restored was noted by `with`; it is the latest.
+        let current = member.own_leaves.pop_back();
+        member.own_leaves = leaves;
+        if let Some(current) = current {
+            member.own_leaves.retain(|leaf| *leaf != current);
+            member.own_leaves.push_back(current);
+        }
+        while member.own_leaves.len() > MAX_REJOIN_LEAVES {
+            member.own_leaves.pop_front();
+        }
         Ok(member)
     }
 }

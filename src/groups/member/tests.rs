@@ -96,7 +96,9 @@ impl Devices {
                         Output::Dropped { intent, reason } => {
                             self.dropped[index].push((intent, reason));
                         }
-                        Output::Moved { .. } | Output::Committed { .. } | Output::Stranded => {}
+                        Output::Moved { .. }
+                        | Output::Committed { .. }
+                        | Output::Stranded { .. } => {}
                     }
                 }
             }
@@ -254,8 +256,19 @@ fn a_member_that_asks_to_rejoin_is_brought_back_by_the_lowest_other_member() {
     // Member 2 asks to be added again with a fresh KeyPackage (as a stranded member
     // does); its old membership is dropped for the new one it joins.
     let package = devices.key_package(2);
-    let request = GroupFact::Rejoin(package.to_tls_bytes().unwrap());
     let author = devices.device(2);
+    let leaf = {
+        let group = devices.member(2).group().unwrap();
+        let (_, node) = group
+            .members()
+            .find(|(_, node)| node.signature_key == author.0)
+            .unwrap();
+        crate::groups::facts::leaf_digest(&node.encryption_key)
+    };
+    let request = GroupFact::Rejoin {
+        key_package: package.to_tls_bytes().unwrap(),
+        leaves: vec![leaf],
+    };
     devices.members[2] = None;
     let now = devices.now;
     for index in 0..=1 {
@@ -269,8 +282,40 @@ fn a_member_that_asks_to_rejoin_is_brought_back_by_the_lowest_other_member() {
     for index in 1..=2 {
         assert_eq!(devices.agreed(index), after, "member {index}");
     }
+    // A second request that names the same leaf (made by another of its memberships, and
+    // arriving late, once the return is final) names a leaf member 2 no longer holds:
+    // nothing is done.
+    let updates = crate::groups::convergence::REWIND_BOUND + 1;
+    for _ in 0..updates {
+        devices.member(0).ask(Intent::Update);
+        devices.settle();
+    }
+    let epoch = after.0.unwrap().1;
+    let after = devices.agreed(0);
+    assert_eq!(
+        after.0.unwrap().1,
+        epoch + updates as u64,
+        "the updates, no return again"
+    );
+    let late = GroupFact::Rejoin {
+        key_package: devices.key_package(2).to_tls_bytes().unwrap(),
+        leaves: vec![leaf],
+    };
+    let now = devices.now;
+    for index in 0..=1 {
+        devices.member(index).receive(author, late.clone(), now);
+    }
+    devices.settle();
+    assert_eq!(
+        devices.agreed(0),
+        after,
+        "a stale request brings nobody back"
+    );
     // A request in another device's name is refused.
-    let forged = GroupFact::Rejoin(devices.key_package(1).to_tls_bytes().unwrap());
+    let forged = GroupFact::Rejoin {
+        key_package: devices.key_package(1).to_tls_bytes().unwrap(),
+        leaves: vec![leaf],
+    };
     devices.member(0).receive(author, forged, now);
     assert!(matches!(
         devices.member(0).poll_output(),

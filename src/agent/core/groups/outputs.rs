@@ -125,8 +125,8 @@ impl Core {
                 self.sessions.group_refused += 1;
                 tracing::info!(?author, %reason, "a group fact refused");
             }
-            Output::Stranded => {
-                if let Some(fact) = self.rejoin_request(context, now, rng) {
+            Output::Stranded { leaves } => {
+                if let Some(fact) = self.rejoin_request(context, leaves, now, rng) {
                     let (kind, body) = fact.encode();
                     writes.push((context, kind, body));
                 }
@@ -249,10 +249,11 @@ impl Core {
     }
 
     /// A fresh KeyPackage for a membership stranded on a branch the group left, its secrets
-    /// kept like those offered to contacts.
+    /// kept like those offered to contacts; it names the `leaves` the device held there.
     fn rejoin_request(
         &mut self,
         context: ContextId,
+        leaves: Vec<[u8; 32]>,
         now: Millis,
         rng: &mut impl CryptoRng,
     ) -> Option<GroupFact> {
@@ -279,6 +280,9 @@ impl Core {
             },
         );
         self.effects.push_back(Effect::StoreKeyPackages(vec![row]));
-        Some(GroupFact::Rejoin(bytes))
+        Some(GroupFact::Rejoin {
+            key_package: bytes,
+            leaves,
+        })
     }
 }
