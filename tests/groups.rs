@@ -1,7 +1,8 @@
 //! Groups between real processes, driven through the CLI as a user would: A makes a group
 //! with B (a contact), C joins with a group code of A's, all three write; each one's
 //! `aura log` shows the same messages in the same order, A's own delivered to 2 of 2. A
-//! member removed learns it, and reads nothing written after.
+//! member removed learns it, and reads nothing written after. A change the group's policy
+//! does not grant is refused with the reason; leaving needs no capability.
 
 // Tests measure real time; only the node's core must not read the clock.
 #![allow(clippy::disallowed_methods)]
@@ -204,7 +205,28 @@ fn messages_pending_when_the_sender_is_killed_are_sent_after_restart_none_twice(
 
 #[test]
 fn a_member_that_leaves_is_removed_by_the_next_member_online() {
-    let ([alice, bob, carol], _daemons, group) = trio("walkers");
+    let ([alice, bob, carol], daemons, group) = trio("walkers");
+    // Alice lets nobody remove others: Bob is told so at once; Carol may still leave.
+    let set = ok(
+        alice.path(),
+        &["group", "policy", &group, "--default", "add,rename,policy"],
+    );
+    assert!(set.contains("changing the group's policy"), "{set}");
+    for home in [bob.path(), carol.path()] {
+        let shown = wait_for(home, &["group", "policy", &group], "the policy", |s| {
+            s.contains("every member may add, rename, policy")
+        });
+        assert!(shown.contains("you may add, rename, policy"), "{shown}");
+    }
+    let refused = support::cli::aura(bob.path(), &["group", "remove", &group, "Alice"]);
+    assert!(!refused.status.success());
+    assert!(
+        support::cli::text(&refused.stderr).contains(
+            "you may not remove members of this group: the group's policy does not grant you `remove`"
+        ),
+        "{}",
+        support::cli::text(&refused.stderr)
+    );
     let left = ok(carol.path(), &["group", "leave", &group]);
     assert!(left.contains("asked to leave"), "{left}");
     // A member cannot commit its own removal: another does, and Carol learns she is out.
@@ -220,4 +242,12 @@ fn a_member_that_leaves_is_removed_by_the_next_member_online() {
     });
     let log = ok(carol.path(), &["log", &group]);
     assert!(!log.contains("without Carol"), "{log}");
+    // With no node running, the policy is read from the store.
+    let [_alice_node, bob_node, _carol_node] = daemons;
+    drop(bob_node);
+    let shown = ok(bob.path(), &["group", "policy", &group]);
+    assert!(
+        shown.contains("every member may add, rename, policy"),
+        "{shown}"
+    );
 }

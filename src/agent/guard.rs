@@ -7,13 +7,16 @@
 //! peers the core serves (contacts, and peers a path reaches) are admitted to a context; a
 //! contact whose level the shell has not computed yet is held at [`MEMBER_TRUST`].
 
-use crate::protocol::guard::{BroadcastEffects, Denial, GuardState, SendRequest};
+use crate::protocol::guard::{
+    BroadcastEffects, Denial, GuardChain, GuardState, SendRequest, Snapshot,
+};
 use crate::protocol::guarded::SharedGuard;
 use crate::state::capability::{Capability, CapabilitySet};
 use crate::state::fact::{ContextId, DeviceKey};
 use crate::state::flow_budget::{BudgetPolicy, ContextBudgetSettings, Epoch, FlowBudgets};
 use crate::state::leakage::{LeakageLedger, LeakagePolicy, MessageClass, Relationship, Timing};
 use crate::state::receive_budget::{OverBudget, ReceiveLedger, Verdict};
+use crate::state::semilattice::Meet;
 use crate::state::trust_level::TrustLevel;
 use crate::state::{Store, StoreError};
 
@@ -24,6 +27,9 @@ pub const SYNC_CAPABILITY: &str = "sync";
 /// The capability relationship formation's annotations ask for: every device may run the
 /// invitation handshake with anyone (a stranger gets it and nothing else).
 pub const INVITE_CAPABILITY: &str = "invite";
+/// The group capabilities (add, remove, rename, policy): a device holds them all, and each
+/// group's policy narrows them by meet ([`NodeGuard::authorize_group_change`]).
+pub use crate::groups::policy::GROUP_CAPABILITIES;
 /// Flow units one gossiped fact costs toward each subscribed peer.
 pub const PUBLISH_FLOW_COST: u64 = 1;
 /// Flow units a peer spends toward this device by opening a session: the cost of the
@@ -95,11 +101,12 @@ impl NodeGuard {
             leakage,
             received,
         } = kept.as_of(&config, now_ms);
-        let capabilities = CapabilitySet::new([
-            Capability::new(PUBLISH_CAPABILITY),
-            Capability::new(SYNC_CAPABILITY),
-            Capability::new(INVITE_CAPABILITY),
-        ]);
+        let capabilities = CapabilitySet::new(
+            [PUBLISH_CAPABILITY, SYNC_CAPABILITY, INVITE_CAPABILITY]
+                .into_iter()
+                .chain(GROUP_CAPABILITIES)
+                .map(Capability::new),
+        );
         Self {
             shared: SharedGuard::new(GuardState {
                 capabilities,
@@ -231,6 +238,26 @@ impl NodeGuard {
             self.denied_publishes += 1;
         }
         result
+    }
+
+    /// The capability guard for a change of a group this device asks for: the device's
+    /// own capabilities met with what the group's policy grants it (`granted`) must hold
+    /// `capability`. Nothing is charged: the commit that carries the change is, when it is
+    /// written.
+    pub fn authorize_group_change(
+        &self,
+        granted: &CapabilitySet,
+        capability: &str,
+    ) -> Result<(), Denial> {
+        self.shared.with(|state| {
+            let capabilities = state.capabilities.meet(granted);
+            let snapshot = Snapshot {
+                capabilities: &capabilities,
+                budgets: &state.budgets,
+                leakage: &state.leakage,
+            };
+            GuardChain::check_capability(&snapshot, capability)
+        })
     }
 
     /// Accounts `cost` from `peer`; `false` when the peer is over its budget and the message

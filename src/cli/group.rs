@@ -13,7 +13,7 @@ use super::{ask, note, open_profile, print, start_node};
 use crate::control::render::{self, Source};
 use crate::control::render_group;
 use crate::control::{ControlRequest, ControlResponse, client};
-use crate::node::{GroupReply, GroupRequest};
+use crate::node::{GroupReply, GroupRequest, PolicyEdit};
 use crate::paths::ProfilePaths;
 
 /// Messages a log shows unless told otherwise.
@@ -84,6 +84,33 @@ pub enum GroupCommand {
         #[arg(value_name = "GROUP")]
         group: String,
     },
+    /// Who may add, remove, rename and change the policy: shown, or changed. Every member
+    /// holds the default grant; a member's own grant narrows it (never widens it). Without
+    /// a policy every member may do everything. CAPABILITIES is a comma-separated list of
+    /// add, remove, rename, policy, or `none`.
+    Policy {
+        #[arg(value_name = "GROUP")]
+        group: String,
+        /// Set the grant every member holds.
+        #[arg(
+            long = "default",
+            value_name = "CAPABILITIES",
+            conflicts_with = "member"
+        )]
+        default: Option<String>,
+        /// The member whose own grant `--grant` sets or `--reset` takes away.
+        #[arg(long, value_name = "PEER")]
+        member: Option<String>,
+        #[arg(
+            long,
+            value_name = "CAPABILITIES",
+            requires = "member",
+            conflicts_with = "reset"
+        )]
+        grant: Option<String>,
+        #[arg(long, requires = "member")]
+        reset: bool,
+    },
 }
 
 pub fn group(paths: &ProfilePaths, command: GroupCommand) -> Result<()> {
@@ -110,6 +137,35 @@ pub fn group(paths: &ProfilePaths, command: GroupCommand) -> Result<()> {
         GroupCommand::Leave { group } => GroupRequest::Leave { group },
         GroupCommand::Update { group } => GroupRequest::Update { group },
         GroupCommand::Rename { group, name } => GroupRequest::Rename { group, name },
+        GroupCommand::Policy {
+            group,
+            default,
+            member,
+            grant,
+            reset,
+        } => {
+            let change = match (default, member, grant) {
+                (Some(list), _, _) => PolicyEdit::Default(list),
+                (None, Some(peer), Some(capabilities)) => PolicyEdit::Grant { peer, capabilities },
+                (None, Some(peer), None) if reset => PolicyEdit::Reset { peer },
+                (None, Some(_), None) => {
+                    anyhow::bail!("with --member, say --grant CAPABILITIES or --reset")
+                }
+                (None, None, _) => {
+                    return read(
+                        paths,
+                        GroupRequest::Policy {
+                            group,
+                            change: None,
+                        },
+                    );
+                }
+            };
+            GroupRequest::Policy {
+                group,
+                change: Some(change),
+            }
+        }
     };
     change(paths, request)
 }

@@ -291,6 +291,22 @@ impl Backend for StoreBackend<'_> {
                     .map(GroupReply::Log)
                     .ok_or_else(missing)
             }
+            GroupRequest::Policy {
+                group,
+                change: None,
+            } => {
+                let context = resolve(&group)?;
+                let row = rows
+                    .iter()
+                    .find(|row| row.context == context)
+                    .ok_or_else(missing)?;
+                let policy = groups::stored_policy(row, &identity.signing_key().to_bytes())
+                    .map_err(ControlFailure::Failed)?;
+                groups::policy(store, &me, &names, &context, &policy)
+                    .map_err(failed)?
+                    .map(GroupReply::Policy)
+                    .ok_or_else(missing)
+            }
             _ => Err(ControlFailure::NeedsNode(
                 "this needs a running node of the profile".to_owned(),
             )),

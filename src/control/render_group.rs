@@ -4,7 +4,7 @@
 
 use super::render::utc_minute;
 use crate::agent::core::GroupAnswer;
-use crate::groups::views::{Delivery, GroupView, LogView, MembersView, MessageView};
+use crate::groups::views::{Delivery, GroupView, LogView, MembersView, MessageView, PolicyView};
 use crate::node::GroupReply;
 use crate::ui::text::sanitize;
 
@@ -15,6 +15,7 @@ pub fn group(reply: &GroupReply) -> String {
         GroupReply::List(groups) => list(groups),
         GroupReply::Members(view) => members(view),
         GroupReply::Log(view) => log(view),
+        GroupReply::Policy(view) => policy(view),
     }
 }
 
@@ -89,6 +90,41 @@ fn members(view: &MembersView) -> String {
                 "  (not a contact)"
             }
         ));
+    }
+    out
+}
+
+fn capabilities(names: &[String]) -> String {
+    if names.is_empty() {
+        "nothing".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn policy(view: &PolicyView) -> String {
+    let mut out = format!("{}: ", sanitize(&view.group.name));
+    if view.set {
+        out.push_str(&format!(
+            "every member may {}\n",
+            capabilities(&view.default)
+        ));
+    } else {
+        out.push_str("no policy: every member may add, remove, rename and change the policy\n");
+    }
+    for member in &view.members {
+        let own = match &member.grant {
+            Some(grant) => format!("   (own grant: {})", capabilities(grant)),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "  {:<24} may {}{own}\n",
+            sanitize(&member.label),
+            capabilities(&member.effective)
+        ));
+    }
+    if let Some(you) = view.members.iter().find(|member| member.you) {
+        out.push_str(&format!("you may {}\n", capabilities(&you.effective)));
     }
     out
 }

@@ -4,7 +4,11 @@
 use std::collections::HashMap;
 
 use super::payload::Payload;
-use super::views::{Delivery, GroupView, LogView, MemberView, MembersView, MessageView};
+use super::policy::{self, GroupPolicy};
+use super::views::{
+    Delivery, GroupView, LogView, MemberPolicyView, MemberView, MembersView, MessageView,
+    PolicyView,
+};
 use crate::invite::book::hex;
 use crate::invite::directory::peer_id_text;
 use crate::invite::names::short_peer;
@@ -127,6 +131,62 @@ pub fn members(
         group: view(store, &row, me)?,
         members,
     }))
+}
+
+/// A group's policy as `policy` says, for each member of the roster the store holds.
+pub fn policy(
+    store: &Store,
+    me: &DeviceKey,
+    names: &HashMap<DeviceKey, String>,
+    context: &ContextId,
+    policy: &GroupPolicy,
+) -> Result<Option<PolicyView>, StoreError> {
+    let Some(row) = row_of(store, context)? else {
+        return Ok(None);
+    };
+    let named = |set: &crate::state::capability::CapabilitySet| {
+        policy::names(set).into_iter().map(str::to_owned).collect()
+    };
+    let members = row
+        .roster
+        .iter()
+        .map(|device| {
+            let grant = policy
+                .grants()
+                .find(|(granted, _)| *granted == device)
+                .map(|(_, grant)| named(grant));
+            MemberPolicyView {
+                peer_id: peer_id_text(device),
+                label: label(device, me, names),
+                you: device == me,
+                grant,
+                effective: named(&policy.effective(device)),
+            }
+        })
+        .collect();
+    Ok(Some(PolicyView {
+        group: view(store, &row, me)?,
+        set: *policy != GroupPolicy::default(),
+        default: named(policy.default_grant()),
+        members,
+    }))
+}
+
+/// The policy a group's stored state holds, read with this device's key (`device_seed`):
+/// what the CLI shows when no node runs.
+pub fn stored_policy(row: &GroupRow, device_seed: &[u8; 32]) -> Result<GroupPolicy, String> {
+    if row.removed {
+        return Err("you were removed from this group".into());
+    }
+    let members = super::memberships::Memberships::restore(&row.snapshot, device_seed)
+        .map_err(|err| format!("this group's state could not be read: {err}"))?;
+    let group = members
+        .group()
+        .ok_or_else(|| "you were removed from this group".to_owned())?;
+    Ok(
+        GroupPolicy::of(&group.group_context().extensions)
+            .unwrap_or_else(|_| GroupPolicy::nobody()),
+    )
 }
 
 /// The last `limit` messages of a group, then this device's messages still pending.

@@ -1,7 +1,9 @@
 //! The MLS group state as convergence sees it: an epoch named by a hash of its group
 //! context (which carries the epoch, the tree hash and the transcript of every commit so
 //! far, so two branches never share a name), and commits, sealed to their parent epoch
-//! ([`super::seal`]), opened and applied to a copy, never in place.
+//! ([`super::seal`]), opened and applied to a copy, never in place. A commit is taken only
+//! if the group's policy at its parent epoch lets its author make it ([`super::policy`]):
+//! every member judges it from the same epoch, so every member rejects the same commits.
 
 use sha2::{Digest, Sha256};
 
@@ -15,7 +17,9 @@ use crate::crypto::key_package::KeyPackage;
 use crate::crypto::proposal::{Proposal, ProposalOrRef};
 use crate::crypto::public_message::PublicMessage;
 use crate::crypto::tree_math::LeafIndex;
-use crate::state::fact::DeviceKey;
+use crate::groups::leave::LeaveRequest;
+use crate::groups::policy::{self, Actions, GroupPolicy, PolicyChange, PolicyError};
+use crate::state::fact::{ContextId, DeviceKey};
 
 /// Longest group name, in bytes of UTF-8: a commit that sets a longer one is refused.
 pub const MAX_GROUP_NAME_BYTES: usize = 128;
@@ -70,6 +74,75 @@ impl MlsEpoch {
         Ok(extensions)
     }
 
+    /// The group's policy at this epoch; a policy that does not read lets nobody do
+    /// anything (it cannot be in an epoch a member took, see [`EpochState::apply`]).
+    pub fn policy(&self) -> GroupPolicy {
+        GroupPolicy::of(&self.group.group_context().extensions)
+            .unwrap_or_else(|_| GroupPolicy::nobody())
+    }
+
+    /// This epoch's context extensions with the policy changed by `change` (grants of
+    /// devices no longer in the group dropped): what a GroupContextExtensions proposal that
+    /// changes the policy carries. The name is kept.
+    pub fn with_policy(&self, change: &PolicyChange) -> Result<Vec<Extension>, PolicyError> {
+        let roster: Vec<DeviceKey> = self
+            .group
+            .members()
+            .filter_map(|(leaf, _)| self.device_at(leaf))
+            .collect();
+        let extensions = &self.group.group_context().extensions;
+        GroupPolicy::of(extensions)?
+            .changed(change, &roster)?
+            .into_extensions(extensions)
+    }
+
+    /// Whether the policy of this epoch lets `author` commit `proposals` on it (`None` for
+    /// one by reference), with `authenticated_data` in the commit: the check every member
+    /// makes of a commit before taking it.
+    pub fn permits<'a>(
+        &self,
+        author: &DeviceKey,
+        proposals: impl IntoIterator<Item = Option<&'a Proposal>>,
+        authenticated_data: &[u8],
+    ) -> Result<(), PolicyError> {
+        let actions = self.actions(proposals, authenticated_data)?;
+        policy::check(&self.policy(), author, &actions)
+    }
+
+    /// What `proposals` do, as far as the policy is concerned.
+    fn actions<'a>(
+        &self,
+        proposals: impl IntoIterator<Item = Option<&'a Proposal>>,
+        authenticated_data: &[u8],
+    ) -> Result<Actions, PolicyError> {
+        let before = &self.group.group_context().extensions;
+        let mut actions = Actions::default();
+        for proposal in proposals {
+            match proposal {
+                None => actions.by_reference = true,
+                Some(Proposal::Add(key_package)) => {
+                    let key = key_package.leaf_node.signature_key.as_slice().try_into();
+                    actions.added.push(key.ok().map(DeviceKey));
+                }
+                Some(Proposal::Remove(leaf)) => actions.removed.push(self.device_at(*leaf)),
+                Some(Proposal::GroupContextExtensions(extensions)) => {
+                    actions.renames |= name_of(extensions) != name_of(before);
+                    let policy = GroupPolicy::of(extensions)?;
+                    actions.changes_policy |=
+                        policy != self.policy() || others(extensions) != others(before);
+                }
+                Some(_) => {}
+            }
+        }
+        let context = self.group.group_id().try_into().ok().map(ContextId);
+        if let (Ok(request), Some(context)) = (LeaveRequest::decode(authenticated_data), context) {
+            if request.covers(&context, self.group.epoch()) {
+                actions.leaving = Some(request.device);
+            }
+        }
+        Ok(actions)
+    }
+
     /// The group, to protect or read application messages of this epoch: that moves the
     /// secret tree on and leaves the epoch (its context) as it was.
     pub fn group_mut(&mut self) -> &mut Group {
@@ -84,8 +157,19 @@ impl MlsEpoch {
         proposals: Vec<Proposal>,
         rng: &mut impl rand_core::CryptoRng,
     ) -> Result<(Commit, MlsEpoch, Option<Vec<u8>>), GroupError> {
+        self.commit_with_data(proposals, Vec::new(), rng)
+    }
+
+    /// [`Self::commit`] with `authenticated_data` signed into the commit (a request to
+    /// leave, say).
+    pub fn commit_with_data(
+        &self,
+        proposals: Vec<Proposal>,
+        authenticated_data: Vec<u8>,
+        rng: &mut impl rand_core::CryptoRng,
+    ) -> Result<(Commit, MlsEpoch, Option<Vec<u8>>), GroupError> {
         let mut next = copy(&self.group)?;
-        let output = next.commit(proposals, rng)?;
+        let output = next.commit_with_data(proposals, authenticated_data, rng)?;
         let sealed = super::seal::seal_commit(&self.group, &self.id, &output.commit, rng)?;
         let next = MlsEpoch::new(next)?;
         let commit = Commit {
@@ -114,6 +198,18 @@ fn name_of(extensions: &[Extension]) -> Result<Option<String>, &'static str> {
     String::from_utf8(extension.extension_data.clone())
         .map(Some)
         .map_err(|_| "a group name that is not UTF-8")
+}
+
+/// The extensions other than the name and the policy: changing them takes the `policy`
+/// capability.
+fn others(extensions: &[Extension]) -> Vec<&Extension> {
+    extensions
+        .iter()
+        .filter(|extension| {
+            extension.extension_type != GROUP_NAME_EXTENSION
+                && extension.extension_type != policy::GROUP_POLICY_EXTENSION
+        })
+        .collect()
 }
 
 /// What a commit meant to do, read from the commit against its parent.
@@ -158,7 +254,11 @@ impl MlsEpoch {
                     changes.removed.extend(self.device_at(leaf));
                 }
                 ProposalOrRef::Proposal(Proposal::GroupContextExtensions(extensions)) => {
-                    changes.renamed = name_of(&extensions).ok().flatten();
+                    // A change of the policy alone keeps the name: no rename to ask again.
+                    let name = name_of(&extensions).ok().flatten();
+                    if name != self.name() {
+                        changes.renamed = name;
+                    }
                 }
                 _ => {}
             }
@@ -181,15 +281,40 @@ impl EpochState for MlsEpoch {
         let opened = super::seal::open_commit(&self.group, &self.id, &commit.bytes)
             .map_err(|_| ApplyError("not sealed for this epoch".into()))?;
         let mut next = copy(&self.group).map_err(failed)?;
-        match next.process_commit(&opened).map_err(failed)? {
+        let outcome = next.process_commit(&opened).map_err(failed)?;
+        // Verified: now whether its author may make it, at this epoch, removed or not.
+        self.check_policy(&opened)
+            .map_err(|err| ApplyError(format!("against the group's policy: {err}")))?;
+        match outcome {
             CommitOutcome::Advanced { .. } => {
                 // The name is shown to people: one that breaks its cap does not verify.
                 name_of(&next.group_context().extensions)
                     .map_err(|reason| ApplyError(reason.into()))?;
+                GroupPolicy::of(&next.group_context().extensions)
+                    .map_err(|err| ApplyError(err.to_string()))?;
                 Ok(Applied::Next(MlsEpoch::new(next).map_err(failed)?))
             }
             CommitOutcome::Removed => Ok(Applied::Removed),
         }
+    }
+}
+
+impl MlsEpoch {
+    /// The policy check of a commit (opened, verified against this epoch).
+    fn check_policy(&self, opened: &[u8]) -> Result<(), PolicyError> {
+        let message = PublicMessage::from_mls_message_bytes(opened, &HandshakeBodies)
+            .map_err(|_| PolicyError::Unreadable)?;
+        let Sender::Member(sender) = message.content.sender else {
+            return Err(PolicyError::Unreadable);
+        };
+        let author = self.device_at(sender).ok_or(PolicyError::Unreadable)?;
+        let body = MlsCommit::from_tls_bytes(&message.content.body)
+            .map_err(|_| PolicyError::Unreadable)?;
+        let proposals = body.proposals.iter().map(|proposal| match proposal {
+            ProposalOrRef::Proposal(proposal) => Some(proposal),
+            ProposalOrRef::Reference(_) => None,
+        });
+        self.permits(&author, proposals, &message.content.authenticated_data)
     }
 }
 

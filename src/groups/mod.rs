@@ -6,6 +6,9 @@
 //!   run with the MLS group state of [`crate::crypto::group`].
 //! - [`mls_epoch`] — that MLS state as convergence sees it: epochs named by a hash of their
 //!   group context, commits opened and applied to a copy.
+//! - [`policy`] — who may add, remove, rename and change the policy: a default grant and
+//!   members' own grants in the group context, combined by meet, checked on every commit;
+//!   [`leave`] — a member's signed request to leave, which lets any member remove it.
 //! - [`member`] — one device's membership of one group, sans-IO: facts in, facts to write,
 //!   Welcomes to deliver and messages read out; membership changes asked for as intents,
 //!   made on a settled state and asked again when their commit lost.
@@ -21,9 +24,11 @@
 pub mod convergence;
 pub mod directory;
 pub mod facts;
+pub mod leave;
 pub mod member;
 pub mod memberships;
 pub mod mls_epoch;
 pub mod payload;
+pub mod policy;
 pub mod seal;
 pub mod views;

@@ -9,7 +9,8 @@
 //! | rest | the body of that tag |
 //!
 //! Text (1) is UTF-8; a receipt (2) is a count (2, big-endian) and that many fact ids (32
-//! each); a request to leave (3) has no body.
+//! each); a request to leave (3) is the signed request of [`super::leave`] (empty from
+//! builds before it, whose requests only a member that may remove carries out).
 
 use crate::state::codec::{DecodeError, Reader, Writer};
 use crate::state::fact::FactId;
@@ -19,6 +20,8 @@ use crate::state::fact::FactId;
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 /// Most messages one receipt acknowledges; a reader with more to acknowledge sends more.
 pub const MAX_RECEIPT_IDS: usize = 256;
+/// Largest body of a request to leave.
+pub const MAX_LEAVE_BYTES: usize = 1_024;
 
 const TEXT: u8 = 1;
 const RECEIPT: u8 = 2;
@@ -30,8 +33,9 @@ pub enum Payload {
     Text(String),
     /// The author read these messages (delivery receipts, batched).
     Receipt(Vec<FactId>),
-    /// The author asks to be removed: a member cannot commit its own removal.
-    Leave,
+    /// The author asks to be removed (a member cannot commit its own removal), with its
+    /// signed request ([`super::leave::LeaveRequest`]), which any member may commit.
+    Leave(Vec<u8>),
     /// A kind of a newer build: its tag, its body unread.
     Unknown(u8),
 }
@@ -57,8 +61,8 @@ impl Payload {
                     writer.raw(&id.0);
                 }
             }
-            Self::Leave => {
-                writer.u8(LEAVE);
+            Self::Leave(request) => {
+                writer.u8(LEAVE).raw(request);
             }
             Self::Unknown(tag) => {
                 writer.u8(*tag);
@@ -95,7 +99,16 @@ impl Payload {
                     .collect::<Result<_, _>>()?;
                 Self::Receipt(ids)
             }
-            LEAVE => Self::Leave,
+            LEAVE => {
+                let request = reader.rest();
+                if request.len() > MAX_LEAVE_BYTES {
+                    return Err(invalid(
+                        "leave request",
+                        format!("{} bytes exceed {MAX_LEAVE_BYTES}", request.len()),
+                    ));
+                }
+                Self::Leave(request.to_vec())
+            }
             other => return Ok(Self::Unknown(other)),
         };
         reader.finish()?;
@@ -129,7 +142,8 @@ mod tests {
             Payload::Text("héllo 👋".into()),
             Payload::Receipt(vec![FactId([1; 32]), FactId([2; 32])]),
             Payload::Receipt(Vec::new()),
-            Payload::Leave,
+            Payload::Leave(Vec::new()),
+            Payload::Leave(vec![1; 137]),
         ] {
             assert_eq!(Payload::decode(&payload.encode()), Ok(payload));
         }

@@ -70,3 +70,26 @@ pub struct MembersView {
     pub group: GroupView,
     pub members: Vec<MemberView>,
 }
+
+/// What one member may do in a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberPolicyView {
+    pub peer_id: String,
+    pub label: String,
+    pub you: bool,
+    /// Its own grant, when it has one.
+    pub grant: Option<Vec<String>>,
+    /// What it may do: the meet of the default grant and its own.
+    pub effective: Vec<String>,
+}
+
+/// A group's policy: who may add, remove, rename and change the policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyView {
+    pub group: GroupView,
+    /// Whether the group has a policy; without one every member may do everything.
+    pub set: bool,
+    /// The grant every member holds.
+    pub default: Vec<String>,
+    pub members: Vec<MemberPolicyView>,
+}

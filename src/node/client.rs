@@ -71,6 +71,12 @@ pub enum GroupRequest {
     Update {
         group: String,
     },
+    /// The group's policy (who may add, remove, rename, change the policy), shown, or
+    /// changed as `change` says.
+    Policy {
+        group: String,
+        change: Option<PolicyEdit>,
+    },
     /// A code that makes whoever accepts it a contact, then adds them to the group.
     Code {
         group: String,
@@ -94,10 +100,28 @@ pub enum GroupRequest {
     },
 }
 
+/// A change of a group's policy, as the user typed it: capabilities as a comma-separated
+/// list (or `none`), a member as `aura contact` or `aura group members` names one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PolicyEdit {
+    /// The grant every member holds.
+    Default(String),
+    /// A member's own grant, which narrows the default.
+    Grant { peer: String, capabilities: String },
+    /// Takes a member's own grant away.
+    Reset { peer: String },
+}
+
 impl GroupRequest {
     /// Whether the store can answer it without a node (a log is then not marked read).
     pub fn reads_only(&self) -> bool {
-        matches!(self, Self::List | Self::Members { .. } | Self::Log { .. })
+        matches!(
+            self,
+            Self::List
+                | Self::Members { .. }
+                | Self::Log { .. }
+                | Self::Policy { change: None, .. }
+        )
     }
 }
 
@@ -110,6 +134,7 @@ pub enum GroupReply {
     List(Vec<crate::groups::views::GroupView>),
     Members(crate::groups::views::MembersView),
     Log(crate::groups::views::LogView),
+    Policy(crate::groups::views::PolicyView),
 }
 
 /// A question about trust, peers named as the user typed them.

@@ -21,7 +21,9 @@ use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::broadcast;
 
-pub use client::{GroupReply, GroupRequest, InviteOptions, InviteRequest, NodeClient, TrustQuery};
+pub use client::{
+    GroupReply, GroupRequest, InviteOptions, InviteRequest, NodeClient, PolicyEdit, TrustQuery,
+};
 pub use error::NodeError;
 pub use event::NodeEvent;
 pub use status::{NodeStatus, PeerAdded, PeerEntry, Reach, SessionCounters};

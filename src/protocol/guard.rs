@@ -90,6 +90,19 @@ impl GuardChain {
         Self::evaluate_for(snapshot, request, &[request.peer], true)
     }
 
+    /// The capability guard alone: whether the snapshot's capabilities hold `capability`.
+    /// What a change is checked with when it is asked for, before anything is made (the
+    /// messages that carry it pass the whole chain when they are sent).
+    pub fn check_capability(snapshot: &Snapshot<'_>, capability: &str) -> Result<(), Denial> {
+        if snapshot.capabilities.allows_name(capability) {
+            Ok(())
+        } else {
+            Err(Denial::MissingCapability {
+                capability: capability.to_owned(),
+            })
+        }
+    }
+
     /// The chain with the flow guard run for each of `flow_peers`, and the leakage guard only
     /// when something is sent.
     fn evaluate_for(
@@ -98,11 +111,7 @@ impl GuardChain {
         flow_peers: &[DeviceKey],
         sent: bool,
     ) -> Result<Effects, Denial> {
-        if !snapshot.capabilities.allows_name(request.capability) {
-            return Err(Denial::MissingCapability {
-                capability: request.capability.to_owned(),
-            });
-        }
+        Self::check_capability(snapshot, request.capability)?;
         for peer in flow_peers {
             snapshot
                 .budgets

@@ -108,6 +108,7 @@ fn intent_name(intent: &Intent) -> String {
         Intent::Update => "update".into(),
         Intent::Rename(name) => format!("rename {name:?}"),
         Intent::Readd { device, .. } => format!("readd {}", hex4(&device.0)),
+        other => format!("{other:?}"),
     }
 }
 

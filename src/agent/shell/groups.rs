@@ -10,8 +10,9 @@ use super::invitations::resolve_contact;
 use super::{Shell, Waiting, now_ms};
 use crate::agent::core::{GroupCommand, Input};
 use crate::groups::directory;
+use crate::groups::policy::{self, PolicyChange};
 use crate::invite::directory as contacts;
-use crate::node::{GroupReply, GroupRequest, InviteOptions, InviteRequest, NodeError};
+use crate::node::{GroupReply, GroupRequest, InviteOptions, InviteRequest, NodeError, PolicyEdit};
 use crate::state::fact::{ContextId, DeviceKey, FactId};
 
 /// A group request made ready.
@@ -131,6 +132,29 @@ impl Shell {
                 name,
             },
             GroupRequest::Update { group: target } => GroupCommand::Update(group(&target)?),
+            GroupRequest::Policy {
+                group: target,
+                change: None,
+            } => {
+                let context = group(&target)?;
+                let policy = self
+                    .core
+                    .group_policy(&context)
+                    .ok_or_else(|| NodeError::Refused("you are not in this group".into()))?;
+                let view = directory::policy(&self.store, &me, &self.names()?, &context, &policy)?
+                    .ok_or_else(|| NodeError::Refused("no such group".into()))?;
+                return Ok(Prepared::Reply(GroupReply::Policy(view)));
+            }
+            GroupRequest::Policy {
+                group: target,
+                change: Some(edit),
+            } => {
+                let context = group(&target)?;
+                GroupCommand::Policy {
+                    group: context,
+                    change: self.policy_change(&rows, &context, edit)?,
+                }
+            }
             GroupRequest::Code {
                 group: target,
                 valid_for_ms,
@@ -212,6 +236,29 @@ impl Shell {
         let me = self.core.device();
         let relationships = contacts::relationships(&self.store, &me)?;
         resolve_contact(target, &relationships, self.core.profile())
+    }
+
+    /// A policy change as the core takes it: capabilities parsed, the member resolved.
+    fn policy_change(
+        &self,
+        rows: &[crate::state::store::GroupRow],
+        context: &ContextId,
+        edit: PolicyEdit,
+    ) -> Result<PolicyChange, NodeError> {
+        let capabilities = |list: &str| {
+            policy::parse_list(list).map_err(|err| NodeError::Refused(err.to_string()))
+        };
+        Ok(match edit {
+            PolicyEdit::Default(list) => PolicyChange::Default(capabilities(&list)?),
+            PolicyEdit::Grant {
+                peer,
+                capabilities: list,
+            } => PolicyChange::Grant {
+                device: self.member(rows, context, &peer)?,
+                capabilities: capabilities(&list)?,
+            },
+            PolicyEdit::Reset { peer } => PolicyChange::Reset(self.member(rows, context, &peer)?),
+        })
     }
 
     /// A member of a group: a contact by name, or any member by the start of its peer id.

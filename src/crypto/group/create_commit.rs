@@ -80,8 +80,19 @@ impl Group {
         proposals: Vec<Proposal>,
         rng: &mut impl rand_core::CryptoRng,
     ) -> Result<CommitOutput, GroupError> {
+        self.commit_with_data(proposals, Vec::new(), rng)
+    }
+
+    /// [`Self::commit`] with `authenticated_data` in the commit's framed content: signed
+    /// by this member with the commit, readable by every member that processes it.
+    pub fn commit_with_data(
+        &mut self,
+        proposals: Vec<Proposal>,
+        authenticated_data: Vec<u8>,
+        rng: &mut impl rand_core::CryptoRng,
+    ) -> Result<CommitOutput, GroupError> {
         self.tree.begin_staging();
-        let staged = match self.stage_own_commit(proposals, rng) {
+        let staged = match self.stage_own_commit(proposals, authenticated_data, rng) {
             Ok(staged) => staged,
             Err(error) => {
                 self.tree.rollback_staging()?;
@@ -100,6 +111,7 @@ impl Group {
     fn stage_own_commit(
         &mut self,
         proposals: Vec<Proposal>,
+        authenticated_data: Vec<u8>,
         rng: &mut impl rand_core::CryptoRng,
     ) -> Result<StagedOwnCommit, GroupError> {
         self.check_epoch_available()?;
@@ -153,7 +165,7 @@ impl Group {
             group_id: self.context.group_id.clone(),
             epoch: self.context.epoch,
             sender: Sender::Member(self.own_leaf),
-            authenticated_data: Vec::new(),
+            authenticated_data,
             content_type: ContentType::Commit,
             body: commit.to_tls_bytes()?,
         };

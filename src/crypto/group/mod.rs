@@ -80,14 +80,20 @@ pub const RATCHET_TREE_EXTENSION: u16 = 2;
 /// the name is understood by every member (§12.1.7).
 pub const GROUP_NAME_EXTENSION: u16 = 0xF0A0;
 
+/// Extension type of a group's capability policy in its group context (private use range):
+/// who may add, remove, rename and change the policy. Advertised by every leaf, like the
+/// name, so that a GroupContextExtensions proposal that sets it is understood by every
+/// member.
+pub const GROUP_POLICY_EXTENSION: u16 = 0xF0A1;
+
 /// Capabilities Aura's leaves advertise: MLS 1.0, suite 3, basic credentials, the group
-/// name extension.
+/// name and policy extensions.
 #[must_use]
 pub fn default_capabilities() -> Capabilities {
     Capabilities {
         versions: vec![PROTOCOL_VERSION_MLS10],
         cipher_suites: vec![CIPHER_SUITE_ID],
-        extensions: vec![GROUP_NAME_EXTENSION],
+        extensions: vec![GROUP_NAME_EXTENSION, GROUP_POLICY_EXTENSION],
         proposals: Vec::new(),
         credentials: vec![1],
     }

@@ -12,8 +12,10 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::convergence::{Commit, CommitId, Convergence, EpochId, Event, SettledPass};
 use super::facts::{GroupFact, MAX_REJOIN_LEAVES, leaf_digest};
+use super::leave::LeaveRequest;
 pub use super::mls_epoch::MAX_GROUP_NAME_BYTES;
 use super::mls_epoch::{MlsEpoch, commit_id};
+use super::policy::PolicyChange;
 use crate::crypto::group::{Group, GroupError, KeyPackageSecrets};
 use crate::crypto::key_package::KeyPackage;
 use crate::crypto::keys::SignaturePrivateKey;
@@ -68,6 +70,12 @@ pub enum Intent {
         device: DeviceKey,
         key_package: Box<KeyPackage>,
     },
+    /// Change the group's policy (a GroupContextExtensions proposal, the name kept), made
+    /// on the policy of the epoch it is committed on.
+    SetPolicy(PolicyChange),
+    /// Remove the device that signed this request to leave: the request travels in the
+    /// commit, so the removal needs no capability.
+    RemoveLeaving(Box<LeaveRequest>),
 }
 
 /// An application message read.
@@ -278,6 +286,28 @@ impl GroupMember {
         };
         member.note_own_leaf();
         Ok(member)
+    }
+
+    /// Digests of the leaves this membership held (and those it took over from the
+    /// device's other memberships of the group), oldest first.
+    pub fn own_leaves(&self) -> impl Iterator<Item = &[u8; 32]> {
+        self.own_leaves.iter()
+    }
+
+    /// Takes over `leaves` the device held in another membership that gives way: a request
+    /// to be brought back names them too, since the group may hold the device at one of
+    /// them.
+    pub fn inherit_leaves<'a>(&mut self, leaves: impl IntoIterator<Item = &'a [u8; 32]>) {
+        let mut older: VecDeque<[u8; 32]> = leaves
+            .into_iter()
+            .filter(|leaf| !self.own_leaves.contains(leaf))
+            .copied()
+            .collect();
+        older.extend(self.own_leaves.drain(..));
+        while older.len() > MAX_REJOIN_LEAVES {
+            older.pop_front();
+        }
+        self.own_leaves = older;
     }
 
     /// Remembers the leaf this member holds at the epoch it follows.
@@ -701,8 +731,32 @@ impl GroupMember {
                 .find(|(leaf, _)| device_of(group, *leaf) == Some(*device))
                 .map(|(leaf, _)| leaf)
         };
+        let mut authenticated_data = Vec::new();
         let proposals = match &intent {
             Intent::Add(key_package) => vec![Proposal::Add((**key_package).clone())],
+            Intent::SetPolicy(change) => match state.with_policy(change) {
+                Ok(extensions) => vec![Proposal::GroupContextExtensions(extensions)],
+                Err(err) => {
+                    self.outputs.push_back(Output::Dropped {
+                        intent,
+                        reason: err.to_string(),
+                    });
+                    return;
+                }
+            },
+            Intent::RemoveLeaving(request) => match leaf_of(&request.device) {
+                Some(leaf) => {
+                    authenticated_data = request.encode();
+                    vec![Proposal::Remove(leaf)]
+                }
+                None => {
+                    self.outputs.push_back(Output::Dropped {
+                        intent,
+                        reason: "not a member any more".into(),
+                    });
+                    return;
+                }
+            },
             Intent::Update => Vec::new(),
             Intent::Rename(name) => match state.renamed(name) {
                 Ok(extensions) => vec![Proposal::GroupContextExtensions(extensions)],
@@ -754,7 +808,17 @@ impl GroupMember {
                 }
             }
         };
-        let made = state.commit(proposals, rng);
+        // What every member would reject is not made: an intent the policy no longer
+        // allows (one asked again after its commit lost, say) is dropped.
+        let own = proposals.iter().map(Some);
+        if let Err(err) = state.permits(&self.device, own, &authenticated_data) {
+            self.outputs.push_back(Output::Dropped {
+                intent,
+                reason: err.to_string(),
+            });
+            return;
+        }
+        let made = state.commit_with_data(proposals, authenticated_data, rng);
         let (commit, next, welcome) = match made {
             Ok(made) => made,
             Err(err) => {
@@ -781,7 +845,7 @@ impl GroupMember {
         self.outputs.push_back(Output::Write(fact));
         let added = match &intent {
             Intent::Add(key_package) | Intent::Readd { key_package, .. } => Some(key_package),
-            Intent::Update | Intent::Remove(_) | Intent::Rename(_) => None,
+            _ => None,
         };
         if let (Some(key_package), Some(welcome)) = (added, welcome) {
             let to = key_package.leaf_node.signature_key.as_slice().try_into();

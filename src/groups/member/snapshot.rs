@@ -27,6 +27,8 @@ use crate::crypto::group::{Group, GroupError};
 use crate::crypto::key_package::KeyPackage;
 use crate::crypto::secret::Secret;
 use crate::groups::facts::MAX_REJOIN_LEAVES;
+use crate::groups::leave::{LEAVE_REQUEST_BYTES, LeaveRequest};
+use crate::groups::policy::PolicyChange;
 use crate::state::codec::{DecodeError, Reader, Writer};
 use crate::state::fact::{ContextId, DeviceKey};
 
@@ -44,6 +46,10 @@ const REMOVE: u8 = 1;
 const UPDATE: u8 = 2;
 const RENAME: u8 = 3;
 const READD: u8 = 4;
+const SET_POLICY: u8 = 5;
+const REMOVE_LEAVING: u8 = 6;
+/// Largest policy change an intent carries.
+const MAX_POLICY_CHANGE_BYTES: usize = 1_024;
 
 /// Why a snapshot could not be written or restored.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +122,14 @@ fn write_intent(writer: &mut Writer, intent: &Intent) -> Result<(), SnapshotErro
             writer.u8(READD).raw(&device.0);
             write_bytes(writer, &package(key_package)?)?;
         }
+        Intent::SetPolicy(change) => {
+            writer.u8(SET_POLICY);
+            write_bytes(writer, &change.encode())?;
+        }
+        Intent::RemoveLeaving(request) => {
+            writer.u8(REMOVE_LEAVING);
+            write_bytes(writer, &request.encode())?;
+        }
     }
     Ok(())
 }
@@ -141,6 +155,20 @@ fn read_intent(reader: &mut Reader<'_>) -> Result<Intent, SnapshotError> {
             device: DeviceKey(reader.array("re-added device")?),
             key_package: package(reader)?,
         },
+        SET_POLICY => {
+            let change = read_bytes(reader, "policy change", MAX_POLICY_CHANGE_BYTES)?;
+            Intent::SetPolicy(
+                PolicyChange::decode(change)
+                    .map_err(|err| damaged("policy change", err.to_string()))?,
+            )
+        }
+        REMOVE_LEAVING => {
+            let request = read_bytes(reader, "leave request", LEAVE_REQUEST_BYTES)?;
+            Intent::RemoveLeaving(Box::new(
+                LeaveRequest::decode(request)
+                    .map_err(|err| damaged("leave request", err.to_string()))?,
+            ))
+        }
         other => return Err(damaged("intent", format!("unknown tag {other}"))),
     })
 }

@@ -14,6 +14,8 @@ use crate::crypto::group::generate_key_package;
 use crate::crypto::group_context::Extension;
 use crate::groups::convergence::SETTLE_QUIET_MS;
 
+mod policy;
+
 /// What members of one epoch share: the epoch, the roster, the tree hash, an exporter
 /// secret.
 type Agreement = (Option<(EpochId, u64)>, Vec<DeviceKey>, Vec<u8>, Vec<u8>);

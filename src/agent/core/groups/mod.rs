@@ -9,12 +9,15 @@
 //!   Welcomes; groups resumed at start;
 //! - [`key_packages`] — the packages this device offers each contact and those they offer it;
 //! - [`outputs`] — what the memberships ask for, as effects;
+//! - [`policy`] — the group's policy: each change this device asks for passes the guard
+//!   chain's capability check with what the policy grants it, or is refused at once;
 //! - [`sending`] — the outbox: a message submitted is kept in the store before the command
 //!   returns, sent when it can be, and leaves the outbox in the transaction that stores it.
 
 mod arrivals;
 pub mod key_packages;
 mod outputs;
+mod policy;
 mod sending;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -71,6 +74,11 @@ pub enum GroupCommand {
     },
     /// New keys on this member's path now.
     Update(ContextId),
+    /// Change who may add, remove, rename and change the policy.
+    Policy {
+        group: ContextId,
+        change: crate::groups::policy::PolicyChange,
+    },
     Send {
         group: ContextId,
         text: String,
@@ -275,6 +283,7 @@ impl Core {
             GroupCommand::Remove { group, peer } => self.remove_from_group(group, peer),
             GroupCommand::Leave(group) => self.leave_group(group, now, rng),
             GroupCommand::Rename { group, name } => self.rename_group(group, name),
+            GroupCommand::Policy { group, change } => self.set_policy(group, change),
             GroupCommand::Update(group) => self.held_mut(group).map(|held| {
                 held.row.updated_ms = now;
                 held.row.sent_since_update = 0;
@@ -348,6 +357,8 @@ impl Core {
                 "a group name has at most {MAX_GROUP_NAME_BYTES} bytes"
             )));
         }
+        self.held_mut(group)?;
+        self.may_change(group, crate::groups::policy::RENAME)?;
         self.held_mut(group)?.members.ask(Intent::Rename(name));
         Ok(GroupAnswer::Done(
             "renaming; every member sees the new name once the commit lands".into(),
@@ -380,7 +391,8 @@ impl Core {
 
     /// A group code may be made for a group this device is in.
     pub(super) fn check_group_code(&mut self, group: ContextId) -> Result<(), NodeError> {
-        self.held_mut(group).map(drop)
+        self.held_mut(group)?;
+        self.may_change(group, crate::groups::policy::ADD)
     }
 
     /// Adds `peer` (who accepted a group code) to `group` once it offers a KeyPackage:
@@ -446,6 +458,7 @@ impl Core {
         {
             return Err(refused("already a member of this group"));
         }
+        self.may_change(group, crate::groups::policy::ADD)?;
         self.check_addable(&peer)?;
         let package = self
             .groups
@@ -473,7 +486,8 @@ impl Core {
         if peer == held.members.best().map(GroupMember::device).unwrap_or(peer) {
             return Err(refused("to leave a group, use `aura group leave`"));
         }
-        held.members.ask(Intent::Remove(peer));
+        self.may_change(group, crate::groups::policy::REMOVE)?;
+        self.held_mut(group)?.members.ask(Intent::Remove(peer));
         Ok(GroupAnswer::Done(
             "removing them; the group's keys change with the commit".into(),
         ))
@@ -504,9 +518,13 @@ impl Core {
         }
         // A member cannot commit its own removal (it would hold the next epoch's keys): it
         // asks the group, in a message only members read, and the member with the lowest
-        // key commits it.
+        // key commits it. The request is signed, and travels in that commit: any member may
+        // carry it out, whatever the group's policy lets it do.
         let context = held.row.context;
-        self.send_now(context, &Payload::Leave, now, rng)?;
+        let epoch = held.row.epoch;
+        let request = crate::groups::leave::LeaveRequest::sign(context, epoch, &self.signing()?)
+            .map_err(|err| NodeError::Fact(err.to_string()))?;
+        self.send_now(context, &Payload::Leave(request.encode()), now, rng)?;
         Ok(GroupAnswer::Done(
             "you asked to leave; the next member online removes you".into(),
         ))

@@ -11,6 +11,7 @@ use super::RECEIPT_BATCH_MS;
 use crate::crypto::codec::Encode;
 use crate::crypto::group::generate_key_package;
 use crate::groups::facts::GroupFact;
+use crate::groups::leave::LeaveRequest;
 use crate::groups::member::{Intent, Output, Read};
 use crate::groups::payload::{MAX_RECEIPT_IDS, Payload};
 use crate::node::NodeEvent;
@@ -162,7 +163,7 @@ impl Core {
                         messages: 0,
                     }));
             }
-            Payload::Leave => {
+            Payload::Leave(request) => {
                 let lowest_other = held
                     .row
                     .roster
@@ -170,7 +171,15 @@ impl Core {
                     .find(|device| **device != read.sender)
                     .copied();
                 if lowest_other == Some(self.device) && held.row.roster.contains(&read.sender) {
-                    held.members.ask(Intent::Remove(read.sender));
+                    // The sender's own signed request lets this member remove it, whatever
+                    // the policy; an older build's unsigned one needs `remove`.
+                    let intent = match LeaveRequest::decode(&request) {
+                        Ok(signed) if signed.device == read.sender && signed.context == context => {
+                            Intent::RemoveLeaving(Box::new(signed))
+                        }
+                        _ => Intent::Remove(read.sender),
+                    };
+                    held.members.ask(intent);
                 }
             }
             Payload::Text(_) | Payload::Unknown(_) => {

@@ -207,3 +207,100 @@ fn a_message_is_kept_in_the_outbox_before_the_answer_and_leaves_it_with_its_fact
         "{effects:?}"
     );
 }
+
+/// The answer `command` gets.
+fn answer(node: &mut Driver, request: u64, command: GroupCommand) -> Result<GroupAnswer, String> {
+    let effects = node.handle(Input::Group {
+        request: RequestId(request),
+        command,
+    });
+    effects
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Reply {
+                reply: Reply::Group(answer),
+                ..
+            } => Some(answer.map_err(|err| err.to_string())),
+            _ => None,
+        })
+        .expect("an answer")
+}
+
+#[test]
+fn a_change_the_groups_policy_does_not_grant_is_refused_at_once_with_the_reason() {
+    use crate::groups::policy::{PolicyChange, parse_list};
+    let mut node = Driver::new(Vec::new(), Vec::new());
+    let context = own_group(&mut node);
+    // A policy no member could change again is refused before anything is asked.
+    let locked = answer(
+        &mut node,
+        2,
+        GroupCommand::Policy {
+            group: context,
+            change: PolicyChange::Default(parse_list("add,remove,rename").unwrap()),
+        },
+    );
+    assert!(
+        locked
+            .as_ref()
+            .is_err_and(|err| err.contains("no member could change the policy")),
+        "{locked:?}"
+    );
+    let set = answer(
+        &mut node,
+        3,
+        GroupCommand::Policy {
+            group: context,
+            change: PolicyChange::Default(parse_list("add,remove,policy").unwrap()),
+        },
+    );
+    assert!(set.is_ok(), "{set:?}");
+    node.tick_at(node.now + SETTLE_MAX_MS);
+    let policy = node.core.group_policy(&context).unwrap();
+    assert!(!policy.allows(&node.core.device(), crate::groups::policy::RENAME));
+
+    // The guard chain's capability check refuses a rename, and says why.
+    let renamed = answer(
+        &mut node,
+        4,
+        GroupCommand::Rename {
+            group: context,
+            name: "hikers".into(),
+        },
+    );
+    assert_eq!(
+        renamed,
+        Err(
+            "you may not rename this group: the group's policy does not grant you `rename`"
+                .to_owned()
+        )
+    );
+    // Nothing was asked: the group keeps its name and epoch.
+    let effects = node.tick_at(node.now + SETTLE_MAX_MS);
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::StoreGroup(row) if row.name == "hikers")),
+        "{effects:?}"
+    );
+    // Giving it back makes it possible again.
+    let back = answer(
+        &mut node,
+        5,
+        GroupCommand::Policy {
+            group: context,
+            change: PolicyChange::Default(crate::groups::policy::all_capabilities()),
+        },
+    );
+    assert!(back.is_ok(), "{back:?}");
+    node.tick_at(node.now + SETTLE_MAX_MS);
+    let renamed = answer(
+        &mut node,
+        6,
+        GroupCommand::Rename {
+            group: context,
+            name: "hikers".into(),
+        },
+    );
+    assert!(renamed.is_ok(), "{renamed:?}");
+}
