@@ -27,6 +27,9 @@ pub struct Memberships {
     held: Vec<GroupMember>,
     /// Intents asked of a device out of the group, dropped at the next poll.
     refused: Vec<Intent>,
+    /// What memberships that gave way had not given out yet (a message read as it arrived,
+    /// say), given out at the next poll.
+    leftover: Vec<Output>,
 }
 
 impl Memberships {
@@ -35,6 +38,7 @@ impl Memberships {
             context: first.context(),
             held: vec![first],
             refused: Vec::new(),
+            leftover: Vec::new(),
         }
     }
 
@@ -48,6 +52,15 @@ impl Memberships {
         if joined.context() != self.context {
             return;
         }
+        // The newcomer may outlive every other: it names their leaves when it asks to be
+        // brought back.
+        let leaves: Vec<[u8; 32]> = self
+            .held
+            .iter()
+            .flat_map(GroupMember::own_leaves)
+            .copied()
+            .collect();
+        joined.inherit_leaves(&leaves);
         self.give_way(&mut joined);
         if self.held.len() >= MAX_MEMBERSHIPS {
             let behind = (0..self.held.len()).min_by_key(|index| {
@@ -55,7 +68,9 @@ impl Memberships {
                 member.epoch().map_or((0, 0), |(_, epoch)| (1, epoch))
             });
             if let Some(behind) = behind {
-                for intent in self.held.remove(behind).take_unmade() {
+                let mut member = self.held.remove(behind);
+                self.keep_leftovers(&mut member);
+                for intent in member.take_unmade() {
                     joined.ask(intent);
                 }
             }
@@ -72,6 +87,7 @@ impl Memberships {
             self.held.drain(..).partition(GroupMember::is_stranded);
         self.held = kept;
         for mut member in stranded {
+            self.keep_leftovers(&mut member);
             for intent in member.take_unmade() {
                 joined.ask(intent);
             }
@@ -98,8 +114,15 @@ impl Memberships {
             })
             .collect();
         let mut unmade = Vec::new();
+        let mut leaves = Vec::new();
         for index in retired.iter().rev() {
-            unmade.extend(self.held.remove(*index).take_unmade());
+            let mut member = self.held.remove(*index);
+            self.keep_leftovers(&mut member);
+            leaves.extend(member.own_leaves().copied());
+            unmade.extend(member.take_unmade());
+        }
+        for member in &mut self.held {
+            member.inherit_leaves(&leaves);
         }
         for intent in unmade {
             match self.best_mut() {
@@ -111,6 +134,16 @@ impl Memberships {
             }
         }
         retired
+    }
+
+    /// What a membership that gives way had not given out; its word that it is stranded is
+    /// moot.
+    fn keep_leftovers(&mut self, member: &mut GroupMember) {
+        while let Some(output) = member.poll_output() {
+            if !matches!(output, Output::Stranded { .. }) {
+                self.leftover.push(output);
+            }
+        }
     }
 
     /// Every membership kept, the best among them.
@@ -178,14 +211,11 @@ impl Memberships {
     /// Polls every membership; their outputs, in order, a message read (or a fact refused)
     /// by two of them given once.
     pub fn poll(&mut self, now: u64, rng: &mut impl rand_core::CryptoRng) -> Vec<Output> {
-        let mut outputs: Vec<Output> = self
-            .refused
-            .drain(..)
-            .map(|intent| Output::Dropped {
-                intent,
-                reason: "this device is out of the group".into(),
-            })
-            .collect();
+        let mut outputs: Vec<Output> = std::mem::take(&mut self.leftover);
+        outputs.extend(self.refused.drain(..).map(|intent| Output::Dropped {
+            intent,
+            reason: "this device is out of the group".into(),
+        }));
         let mut stranded = Vec::new();
         let mut own_commits = Vec::new();
         for (index, member) in self.held.iter_mut().enumerate() {
@@ -216,20 +246,23 @@ impl Memberships {
             }
         }
         let retired = self.retire_stranded(&mut outputs);
-        // One request for the device, naming the leaves of every membership still stranded.
-        let mut leaves: Vec<[u8; 32]> = Vec::new();
-        for (_, held) in stranded
-            .iter()
-            .filter(|(index, _)| !retired.contains(index))
-        {
-            leaves.extend(
-                held.iter()
-                    .filter(|leaf| !leaves.contains(leaf))
-                    .collect::<Vec<_>>(),
-            );
-        }
+        // One request for the device, naming the leaves of every membership it holds (the
+        // group may hold it at any of them), the latest kept when there are too many.
         if stranded.iter().any(|(index, _)| !retired.contains(index)) {
-            leaves.truncate(crate::groups::facts::MAX_REJOIN_LEAVES);
+            let mut leaves: Vec<[u8; 32]> = Vec::new();
+            let held = self.held.iter().flat_map(GroupMember::own_leaves);
+            for leaf in stranded
+                .iter()
+                .flat_map(|(_, leaves)| leaves.iter())
+                .chain(held)
+            {
+                if !leaves.contains(leaf) {
+                    leaves.push(*leaf);
+                }
+            }
+            let cap = crate::groups::facts::MAX_REJOIN_LEAVES;
+            let excess = leaves.len().saturating_sub(cap);
+            leaves.drain(..excess);
             outputs.push(Output::Stranded { leaves });
         }
         outputs
@@ -299,6 +332,7 @@ impl Memberships {
             context,
             held,
             refused: Vec::new(),
+            leftover: Vec::new(),
         })
     }
 
