@@ -24,7 +24,9 @@
 //!   pass that settled, at every member.
 //!
 //! `AURA_MLS_SIM_SEEDS=K` runs seeds 1..=K (the default is [`DEFAULT_SEEDS`], which CI
-//! runs); `AURA_MLS_SIM_SEED=N` replays one. A failing seed prints its replay command.
+//! runs); `AURA_MLS_SIM_SEED=N` replays one. A failing seed prints its replay command;
+//! `AURA_MLS_SIM_TRACE=1` (with `-- --nocapture`) prints what each device asked, committed,
+//! joined and dropped, with the epochs of the memberships it holds.
 
 #[path = "support/rng.rs"]
 mod rng;
@@ -44,7 +46,7 @@ use world::{DEVICES, LONG_SIDE_COMMITS, MAX_DELAY_MS, Sim};
 const _: () = assert!(REWIND_BOUND < LONG_SIDE_COMMITS);
 
 /// Seeds run by default (and in CI): under a second each in the debug test profile.
-const DEFAULT_SEEDS: u64 = 24;
+const DEFAULT_SEEDS: u64 = 40;
 
 type Agreement = (
     Option<(EpochId, u64)>,

@@ -258,9 +258,12 @@ fn change(paths: &ProfilePaths, request: GroupRequest) -> Result<()> {
                 node.stop().await.context("stopping the node")?;
                 response
             })?;
-            note(
-                "(no node runs for this profile: what this changed reaches the group when `aura daemon` or `aura` runs)",
-            );
+            // A refusal changed nothing: there is nothing to reach the group.
+            if !matches!(response, ControlResponse::Failed(_)) {
+                note(
+                    "(no node runs for this profile: what this changed reaches the group when `aura daemon` or `aura` runs)",
+                );
+            }
             response
         }
     };

@@ -167,6 +167,8 @@ pub struct NetworkView {
     pub non_member_sessions: u64,
     #[serde(default)]
     pub non_member_gossip: u64,
+    #[serde(default)]
+    pub non_member_facts: u64,
     pub denied_publishes: u64,
     pub dropped_inbound: u64,
     pub violations: u64,

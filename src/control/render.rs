@@ -195,11 +195,11 @@ fn network_lines(net: &NetworkView) -> String {
             net.stranger_sessions, net.stranger_gossip
         );
     }
-    if net.non_member_sessions > 0 || net.non_member_gossip > 0 {
+    if net.non_member_sessions > 0 || net.non_member_gossip > 0 || net.non_member_facts > 0 {
         let _ = writeln!(
             out,
-            "non-members  {} session(s) and {} gossip message(s) of groups refused: not in the roster",
-            net.non_member_sessions, net.non_member_gossip
+            "non-members  {} session(s), {} gossip message(s) and {} fact(s) in sessions of groups refused: not in the roster",
+            net.non_member_sessions, net.non_member_gossip, net.non_member_facts
         );
     }
     if net.denied_publishes > 0 || net.dropped_inbound > 0 {

@@ -50,6 +50,7 @@ impl NetworkView {
             stranger_gossip: status.sessions.stranger_gossip,
             non_member_sessions: status.sessions.non_member_sessions,
             non_member_gossip: status.sessions.non_member_gossip,
+            non_member_facts: status.sessions.non_member_facts,
             denied_publishes: status.guard.denied_publishes,
             dropped_inbound: status.guard.dropped_inbound,
             violations: net.violations_total(),

@@ -38,6 +38,9 @@ pub struct SessionCounters {
     /// roster: sessions refused, and gossip rejected unread.
     pub non_member_sessions: u64,
     pub non_member_gossip: u64,
+    /// Facts of a group's context that a member's session brought, authored outside the
+    /// roster (or of a kind with no place in a group): not stored.
+    pub non_member_facts: u64,
     /// Facts of members that did not check out (a commit or message that does not open).
     pub group_refused: u64,
 }

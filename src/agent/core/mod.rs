@@ -191,6 +191,8 @@ pub enum Input {
         context: ContextId,
         result: SessionResult,
         stored: Vec<FactId>,
+        /// Facts the session brought that the group's context does not admit: not stored.
+        refused: u64,
     },
     /// A front end's request about names, invitations or contacts.
     Invite {
@@ -447,7 +449,8 @@ impl Core {
                 context,
                 result,
                 stored,
-            } => self.session_ended(peer, context, result, stored),
+                refused,
+            } => self.session_ended(peer, context, result, stored, refused),
             Input::Invite { request, command } => self.invite_command(request, command, now, rng),
             Input::HandshakeAsked {
                 token,
@@ -543,6 +546,12 @@ impl Core {
     /// Why each message of a group's outbox waits, oldest first.
     pub fn pending_reasons(&self, context: &ContextId) -> Vec<Option<String>> {
         self.groups.outbox.reasons(context)
+    }
+
+    /// Whether `fact` may be stored in `context`: in a group's context, a fact of a kind
+    /// that belongs there, authored by a member.
+    pub fn admits_fact(&self, context: &ContextId, fact: &crate::state::fact::Fact) -> bool {
+        self.groups.admits_kind(context, fact.kind()) && self.groups.admits(context, &fact.author())
     }
 
     /// This device's key.

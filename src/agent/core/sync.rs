@@ -100,14 +100,22 @@ impl Core {
     }
 
     /// Counts how a session ended and announces what it brought; a peer that broke the
-    /// protocol is charged for it.
+    /// protocol is charged for it, and facts it brought that the context does not admit are
+    /// counted against it.
     pub(super) fn session_ended(
         &mut self,
         peer: PeerId,
         context: ContextId,
         result: SessionResult,
         stored: Vec<FactId>,
+        refused: u64,
     ) {
+        if refused > 0 {
+            // An honest member may relay a fact of a device added at an epoch this one has
+            // not reached: counted, not punished; anti-entropy brings it again later.
+            tracing::info!(%peer, refused, "facts of a group authored outside its roster not stored");
+            self.sessions.non_member_facts += refused;
+        }
         match result {
             SessionResult::Completed => self.sessions.completed += 1,
             SessionResult::Denied(denial) => {

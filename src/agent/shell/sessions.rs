@@ -191,13 +191,14 @@ impl Shell {
         (coordinator, loaded): (JournalCoordinator, usize),
         result: &Result<(), AntiEntropyError>,
     ) {
-        let stored = self.persist(coordinator, context, loaded);
+        let (stored, refused) = self.persist(coordinator, context, loaded);
         let result = session_result(&peer, result);
         self.input(Input::SessionEnded {
             peer,
             context,
             result,
             stored,
+            refused,
         });
     }
 
@@ -213,28 +214,30 @@ impl Shell {
         Ok((CrdtCoordinator::with_cv_state(device, journal), loaded))
     }
 
-    /// Stores what a session received: the facts of its journal the store lacks. A session
-    /// that received nothing costs no store reads.
+    /// Stores what a session received: the facts of its journal the store lacks and the
+    /// context admits (a group's admits facts of its members only); with how many it did
+    /// not admit. A session that received nothing costs no store reads.
     fn persist(
         &mut self,
         coordinator: JournalCoordinator,
         context: ContextId,
         loaded: usize,
-    ) -> Vec<FactId> {
+    ) -> (Vec<FactId>, u64) {
         let journal = coordinator.cv_handler().get_state();
         if journal.len() <= loaded {
-            return Vec::new();
+            return (Vec::new(), 0);
         }
-        let fresh: Vec<Fact> = journal
+        let (fresh, refused): (Vec<Fact>, Vec<Fact>) = journal
             .facts_of(context)
             .filter(|fact| matches!(self.store.journal_fact(&fact.id()), Ok(None)))
             .cloned()
-            .collect();
+            .partition(|fact| self.core.admits_fact(&context, fact));
+        let refused = refused.len() as u64;
         if fresh.is_empty() {
-            return Vec::new();
+            return (Vec::new(), refused);
         }
         let ids: Vec<FactId> = fresh.iter().map(Fact::id).collect();
-        match self.store.ingest_received(fresh, now_ms()) {
+        let stored = match self.store.ingest_received(fresh, now_ms()) {
             Ok(report) => {
                 tracing::debug!(accepted = report.accepted, "anti-entropy stored facts");
                 let rejected: Vec<FactId> =
@@ -247,7 +250,8 @@ impl Shell {
                 tracing::error!(%err, "storing facts from anti-entropy");
                 Vec::new()
             }
-        }
+        };
+        (stored, refused)
     }
 
     /// Runs anti-entropy of `context` with `peer` as the initiator, in a task.

@@ -100,7 +100,7 @@ fn a_peer_outside_the_roster_is_refused_the_group_and_counted() {
         context,
         Hlc::new(node.now, 0).unwrap(),
         kind,
-        body,
+        body.clone(),
     )
     .unwrap();
     let effects = node.handle(Input::Gossip(vec![gossip(
@@ -117,6 +117,30 @@ fn a_peer_outside_the_roster_is_refused_the_group_and_counted() {
         "{effects:?}"
     );
     assert_eq!(node.core.status().sessions.non_member_gossip, 1);
+
+    // The same fact relayed inside a session (by a member, say) is not admitted either, and
+    // is counted when the session ends; a fact of this device, a member, is.
+    assert!(!node.core.admits_fact(&context, &fact));
+    let own = crate::state::fact::Fact::sign(
+        &key(1),
+        context,
+        Hlc::new(node.now, 1).unwrap(),
+        kind,
+        body,
+    )
+    .unwrap();
+    assert!(
+        node.core.admits_fact(&context, &own),
+        "this device is a member"
+    );
+    node.handle(Input::SessionEnded {
+        peer: outsider,
+        context,
+        result: crate::agent::core::SessionResult::Completed,
+        stored: Vec::new(),
+        refused: 1,
+    });
+    assert_eq!(node.core.status().sessions.non_member_facts, 1);
 }
 
 #[test]
@@ -135,7 +159,7 @@ fn a_plain_member_fact_is_refused_in_a_groups_context() {
         context,
         Hlc::new(node.now, 0).unwrap(),
         kind,
-        body,
+        body.clone(),
     )
     .unwrap();
     let effects = node.handle(Input::Gossip(vec![gossip(

@@ -90,6 +90,7 @@ fn session_results_are_counted_and_a_violation_is_charged() {
     let mut node = Driver::new(vec![CONTEXT], Vec::new());
     let fact = FactId([5; 32]);
     let effects = node.handle(Input::SessionEnded {
+        refused: 0,
         peer: peer(2),
         context: CONTEXT,
         result: SessionResult::Completed,
@@ -100,6 +101,7 @@ fn session_results_are_counted_and_a_violation_is_charged() {
         [Effect::Notify(NodeEvent::FactsStored { ids, .. })] if ids == &[fact]
     ));
     let effects = node.handle(Input::SessionEnded {
+        refused: 0,
         peer: peer(2),
         context: CONTEXT,
         result: SessionResult::Failed { violation: true },
@@ -107,6 +109,7 @@ fn session_results_are_counted_and_a_violation_is_charged() {
     });
     assert!(matches!(effects[..], [Effect::Penalize(_)]));
     node.handle(Input::SessionEnded {
+        refused: 0,
         peer: peer(2),
         context: CONTEXT,
         result: SessionResult::Denied("over budget".into()),
