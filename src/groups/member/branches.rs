@@ -59,12 +59,20 @@ impl GroupMember {
             self.behind_since = None;
             return;
         };
+        // The commit that led here: in the window, or (for a membership restored at this
+        // epoch, whose window starts here) among the commits offered again since.
         let mine = self
             .convergence
             .window()
             .into_iter()
             .find(|(_, _, child)| *child == current)
-            .map(|(commit, _, _)| commit);
+            .map(|(commit, _, _)| commit)
+            .or_else(|| {
+                self.recent
+                    .iter()
+                    .find(|commit| commit.child == current)
+                    .map(|commit| commit.id)
+            });
         let behind = furthest > epoch || (furthest == epoch && mine.is_some_and(|m| last < m));
         if !behind {
             self.behind_since = None;
