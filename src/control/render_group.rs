@@ -134,6 +134,7 @@ pub fn delivery(delivery: &Delivery) -> String {
         Delivery::Pending(reason) => format!("pending: {}", sanitize(reason)),
         Delivery::Sent => "sent".into(),
         Delivery::Delivered { read, of } => format!("delivered to {read} of {of}"),
+        Delivery::Failed(reason) => format!("failed: {}", sanitize(reason)),
     }
 }
 

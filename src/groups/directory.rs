@@ -189,6 +189,9 @@ pub fn stored_policy(row: &GroupRow, device_seed: &[u8; 32]) -> Result<GroupPoli
     )
 }
 
+/// Why a message still in the outbox of a group the device is out of can never go.
+pub const NOT_SENT_OUT_OF_GROUP: &str = "you were no longer in the group when it was to go";
+
 /// The last `limit` messages of a group, then this device's messages still pending.
 pub fn log(
     store: &Store,
@@ -237,17 +240,78 @@ pub fn log(
         let Ok(Payload::Text(text)) = Payload::decode(&pending.payload) else {
             continue;
         };
+        let delivery = if row.removed {
+            Delivery::Failed(NOT_SENT_OUT_OF_GROUP.into())
+        } else {
+            Delivery::Pending("waiting to be sent".into())
+        };
         messages.push(MessageView {
             time_ms: pending.submitted_ms,
             id: String::new(),
             author: "you".into(),
             you: true,
             text,
-            delivery: Some(Delivery::Pending("waiting to be sent".into())),
+            delivery: Some(delivery),
         });
     }
     Ok(Some(LogView {
         group: view(store, &row, me)?,
         messages,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use zeroize::Zeroizing;
+
+    use super::*;
+    use crate::state::store::OutboxRow;
+
+    #[test]
+    fn a_message_left_in_the_outbox_of_a_group_the_device_is_out_of_shows_as_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store.redb"), "p").unwrap();
+        let me = DeviceKey([1; 32]);
+        let context = ContextId([9; 32]);
+        let mut row = GroupRow {
+            context,
+            joined_ms: 1,
+            updated_ms: 1,
+            sent_since_update: 0,
+            epoch: 3,
+            authenticator: vec![0; 32],
+            removed: false,
+            name: "climbers".into(),
+            roster: vec![me, DeviceKey([2; 32])],
+            read_up_to: None,
+            snapshot: Zeroizing::new(Vec::new()),
+        };
+        store.put_group(&row).unwrap();
+        store
+            .put_outbox(&OutboxRow {
+                context,
+                submitted_ms: 5,
+                sequence: 0,
+                payload: Payload::Text("see you at the crag".into()).encode(),
+            })
+            .unwrap();
+        let delivery = |store: &Store| {
+            let view = log(store, &me, &HashMap::new(), &context, 10)
+                .unwrap()
+                .unwrap();
+            assert_eq!(view.messages.len(), 1, "the message stays in the log");
+            assert_eq!(view.messages[0].text, "see you at the crag");
+            view.messages[0].delivery.clone()
+        };
+        assert!(matches!(delivery(&store), Some(Delivery::Pending(_))));
+        row.removed = true;
+        row.roster = vec![DeviceKey([2; 32])];
+        store.put_group(&row).unwrap();
+        assert_eq!(
+            delivery(&store),
+            Some(Delivery::Failed(NOT_SENT_OUT_OF_GROUP.into()))
+        );
+    }
 }

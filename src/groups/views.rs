@@ -41,6 +41,9 @@ pub enum Delivery {
     Sent,
     /// Read by `read` of the `of` other members.
     Delivered { read: usize, of: usize },
+    /// It can never go, and why (the device left the group, or was removed, before it
+    /// went). It stays in the log, with its text.
+    Failed(String),
 }
 
 /// One message of a group's log.

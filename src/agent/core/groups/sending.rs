@@ -145,10 +145,9 @@ impl Core {
                 .get(&context)
                 .is_none_or(|held| held.members.is_removed());
             if removed {
-                // A message for a group the device is no longer in can never go.
-                tracing::info!("a pending message dropped: no longer in its group");
-                self.effects
-                    .push_back(Effect::ForgetOutbox(message.row.clone()));
+                // A message for a group the device is no longer in can never go: it stays
+                // in the store, shown as failed, and leaves the queue.
+                tracing::info!("a pending message failed: no longer in its group");
                 if let Some(request) = message.request {
                     self.effects.push_back(Effect::Reply {
                         request,
