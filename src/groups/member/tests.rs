@@ -12,6 +12,7 @@ use super::*;
 use crate::crypto::codec::Encode;
 use crate::crypto::group::generate_key_package;
 use crate::crypto::group_context::Extension;
+use crate::crypto::proposal::Proposal;
 use crate::groups::convergence::SETTLE_QUIET_MS;
 
 mod policy;
