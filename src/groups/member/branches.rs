@@ -120,9 +120,9 @@ impl GroupMember {
     /// The KeyPackage to bring `device` back from, when it asked to be and still holds, at
     /// the epoch this member follows, a leaf its request names (the latest such request).
     pub(super) fn still_stranded(&self, device: &DeviceKey) -> Option<&KeyPackage> {
+        let requests = self.rejoining.get(device)?;
         let leaf = leaf_digest(&self.leaf_key(device)?);
-        self.rejoining
-            .get(device)?
+        requests
             .iter()
             .rev()
             .find(|request| request.leaves.contains(&leaf))
@@ -135,6 +135,9 @@ impl GroupMember {
     /// and its epoch moves, so that when the delegate turns out to be stranded as well,
     /// the next one takes over.
     pub(super) fn bring_back(&mut self) {
+        if self.rejoining.is_empty() {
+            return;
+        }
         let roster = self.roster();
         let asking: Vec<(DeviceKey, KeyPackage)> = roster
             .iter()

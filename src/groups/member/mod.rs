@@ -525,6 +525,18 @@ impl GroupMember {
             return;
         }
         if self.rejoining.len() >= MAX_REJOINING && !self.rejoining.contains_key(&author) {
+            // Requests already answered (or stale) make room.
+            let answered: Vec<DeviceKey> = self
+                .rejoining
+                .keys()
+                .filter(|device| self.still_stranded(device).is_none())
+                .copied()
+                .collect();
+            for device in answered {
+                self.rejoining.remove(&device);
+            }
+        }
+        if self.rejoining.len() >= MAX_REJOINING && !self.rejoining.contains_key(&author) {
             tracing::debug!("too many members asking to be brought back at once");
             return;
         }
