@@ -127,6 +127,19 @@ pub(super) struct Held {
     pub fresh_epochs: HashSet<EpochId>,
 }
 
+/// A group name as given, trimmed: refused when empty or over the cap.
+fn group_name(name: &str) -> Result<String, NodeError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(refused("give the group a name"));
+    }
+    if name.len() > MAX_GROUP_NAME_BYTES {
+        return Err(refused(format!(
+            "a group name has at most {MAX_GROUP_NAME_BYTES} bytes"
+        )));
+    }
+    Ok(name.to_owned())
+}
 impl Held {
     /// The epochs of the memberships' windows, and the ones they follow.
     pub fn window_epochs(&self) -> HashSet<EpochId> {
@@ -309,15 +322,7 @@ impl Core {
         now: Millis,
         rng: &mut impl CryptoRng,
     ) -> Result<GroupAnswer, NodeError> {
-        let name = name.trim().to_owned();
-        if name.is_empty() {
-            return Err(refused("give the group a name"));
-        }
-        if name.len() > MAX_GROUP_NAME_BYTES {
-            return Err(refused(format!(
-                "a group name has at most {MAX_GROUP_NAME_BYTES} bytes"
-            )));
-        }
+        let name = group_name(&name)?;
         if self.groups.held.len() + self.groups.dormant.len() >= MAX_GROUPS {
             return Err(refused(format!(
                 "this device is in {MAX_GROUPS} groups already"
@@ -348,15 +353,7 @@ impl Core {
     }
 
     fn rename_group(&mut self, group: ContextId, name: String) -> Result<GroupAnswer, NodeError> {
-        let name = name.trim().to_owned();
-        if name.is_empty() {
-            return Err(refused("give the group a name"));
-        }
-        if name.len() > MAX_GROUP_NAME_BYTES {
-            return Err(refused(format!(
-                "a group name has at most {MAX_GROUP_NAME_BYTES} bytes"
-            )));
-        }
+        let name = group_name(&name)?;
         self.held_mut(group)?;
         self.may_change(group, crate::groups::policy::RENAME)?;
         self.held_mut(group)?.members.ask(Intent::Rename(name));

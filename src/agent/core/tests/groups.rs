@@ -95,14 +95,7 @@ fn a_peer_outside_the_roster_is_refused_the_group_and_counted() {
         message: b"let me in".to_vec(),
     }
     .encode();
-    let fact = crate::state::fact::Fact::sign(
-        &key(2),
-        context,
-        Hlc::new(node.now, 0).unwrap(),
-        kind,
-        body.clone(),
-    )
-    .unwrap();
+    let fact = signed(2, context, node.now, 0, kind, body.clone());
     let effects = node.handle(Input::Gossip(vec![gossip(
         outsider,
         context,
@@ -121,14 +114,7 @@ fn a_peer_outside_the_roster_is_refused_the_group_and_counted() {
     // The same fact relayed inside a session (by a member, say) is not admitted either, and
     // is counted when the session ends; a fact of this device, a member, is.
     assert!(!node.core.admits_fact(&context, &fact));
-    let own = crate::state::fact::Fact::sign(
-        &key(1),
-        context,
-        Hlc::new(node.now, 1).unwrap(),
-        kind,
-        body,
-    )
-    .unwrap();
+    let own = signed(1, context, node.now, 1, kind, body);
     assert!(
         node.core.admits_fact(&context, &own),
         "this device is a member"
@@ -154,14 +140,7 @@ fn a_plain_member_fact_is_refused_in_a_groups_context() {
         member: crate::state::fact::DeviceKey::of(&key(2)),
     }
     .encode();
-    let fact = crate::state::fact::Fact::sign(
-        &key(1),
-        context,
-        Hlc::new(node.now, 0).unwrap(),
-        kind,
-        body.clone(),
-    )
-    .unwrap();
+    let fact = signed(1, context, node.now, 0, kind, body.clone());
     let effects = node.handle(Input::Gossip(vec![gossip(
         member,
         context,
@@ -327,4 +306,23 @@ fn a_change_the_groups_policy_does_not_grant_is_refused_at_once_with_the_reason(
         },
     );
     assert!(renamed.is_ok(), "{renamed:?}");
+}
+
+/// A fact of `kind` in `context`, signed by the device of seed `seed` at (`now`, `counter`).
+fn signed(
+    seed: u8,
+    context: ContextId,
+    now: Millis,
+    counter: u16,
+    kind: crate::state::fact::FactKind,
+    body: Vec<u8>,
+) -> crate::state::fact::Fact {
+    crate::state::fact::Fact::sign(
+        &key(seed),
+        context,
+        Hlc::new(now, counter).unwrap(),
+        kind,
+        body,
+    )
+    .unwrap()
 }
